@@ -1,0 +1,13 @@
+/** One jest run for everything but infra (which has its own package and runner). */
+const common = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }] },
+  moduleNameMapper: { '^@meshgate/(domain|contracts)$': '<rootDir>/libs/$1/src' },
+};
+module.exports = {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.spec.ts'] },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/apps/*/test/**/*.e2e-spec.ts'], testTimeout: 60000 },
+  ],
+};

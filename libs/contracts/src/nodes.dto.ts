@@ -1,0 +1,82 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize, IsArray, IsBoolean, IsDateString, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min,
+  ValidateNested,
+} from 'class-validator';
+
+/** A WireGuard key: 32 bytes in standard base64 (44 characters, one '=' of padding). */
+export const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+/** DNS-label-like node names: they appear in policies. */
+export const NODE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const TAG_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** host:port, host being an IPv4 address, a bracketed IPv6 address or a DNS name. */
+export const ENDPOINT_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):([1-9][0-9]{0,4})$/;
+
+export class RegisterNodeDto {
+  @IsString() @Matches(NODE_NAME_PATTERN, { message: 'name must be lowercase letters, digits and dashes (1-63)' })
+  name!: string;
+  @IsString() @Matches(WG_KEY_PATTERN, { message: 'publicKey must be a base64 WireGuard key (32 bytes)' })
+  publicKey!: string;
+  @IsOptional() @IsString() @Matches(ENDPOINT_PATTERN, { message: 'endpoint must be host:port' })
+  endpoint?: string;
+  @IsOptional() @IsInt() @Min(1) @Max(65535) listenPort?: number;
+  @IsOptional() @IsArray() @ArrayMaxSize(32)
+  @Matches(TAG_PATTERN, { each: true, message: 'each tag must be lowercase letters, digits and dashes' })
+  tags?: string[];
+}
+
+export class PeerStatsDto {
+  @IsString() @Matches(WG_KEY_PATTERN, { message: 'publicKey must be a base64 WireGuard key (32 bytes)' })
+  publicKey!: string;
+  @IsOptional() @IsDateString() lastHandshakeAt?: string | null;
+  @IsInt() @Min(0) rxBytes!: number;
+  @IsInt() @Min(0) txBytes!: number;
+}
+
+export class HeartbeatDto {
+  @IsOptional() @IsString() @Matches(ENDPOINT_PATTERN, { message: 'endpoint must be host:port' })
+  endpoint?: string;
+  @IsOptional() @IsInt() @Min(0) rxBytes?: number;
+  @IsOptional() @IsInt() @Min(0) txBytes?: number;
+  @IsOptional() @IsArray() @ArrayMaxSize(20000) @ValidateNested({ each: true }) @Type(() => PeerStatsDto)
+  peers?: PeerStatsDto[];
+}
+
+export class CreateEnrollmentKeyDto {
+  @IsOptional() @IsBoolean() reusable?: boolean;
+  @IsOptional() @IsInt() @Min(60) @Max(365 * 24 * 3600) expiresInSeconds?: number;
+  @IsOptional() @IsArray() @ArrayMaxSize(32)
+  @Matches(TAG_PATTERN, { each: true, message: 'each tag must be lowercase letters, digits and dashes' })
+  tags?: string[];
+}
+
+export type NodeStatus = 'pending' | 'online' | 'offline';
+
+export interface NodeView {
+  id: string;
+  name: string;
+  publicKey: string;
+  address: string;
+  endpoint: string | null;
+  tags: string[];
+  status: NodeStatus;
+  lastSeenAt: string | null;
+}
+
+export interface RegisteredNode {
+  id: string;
+  name: string;
+  publicKey: string;
+  address: string;
+  tags: string[];
+  nodeToken: string;
+}
+
+export interface EnrollmentKeyCreated {
+  id: string;
+  key: string;
+  reusable: boolean;
+  expiresAt: string | null;
+  tags: string[];
+}
+

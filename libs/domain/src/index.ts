@@ -1,0 +1,20 @@
+export * from './shared/event';
+export * from './shared/domain-error';
+export * from './shared/streams';
+export * from './user/user';
+export * from './tenant/tenant';
+export * from './node/node';
+export * from './node/ipam';
+export * from './enrollment-key/enrollment-key';
+export * from './policy/policy-document';
+export * from './policy/policy';
+export * from './policy/compiled-policy';
+export * from './topology/topology';
+
+import type { UserEvent } from './user/user';
+import type { TenantEvent } from './tenant/tenant';
+import type { NodeEvent } from './node/node';
+import type { EnrollmentKeyEvent } from './enrollment-key/enrollment-key';
+import type { PolicyEvent } from './policy/policy';
+/** Every event the log can hold. */
+export type DomainEvent = UserEvent | TenantEvent | NodeEvent | EnrollmentKeyEvent | PolicyEvent;

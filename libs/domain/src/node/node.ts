@@ -1,0 +1,143 @@
+import { DomainError } from '../shared/domain-error';
+import { DecideContext, Event } from '../shared/event';
+import { nextAddress } from './ipam';
+
+export type PeerStats = { publicKey: string; lastHandshakeAt?: string | null; rxBytes: number; txBytes: number };
+
+export type NodeRegistered = Event<'NodeRegistered', {
+  nodeId: string;
+  tenantId: string;
+  name: string;
+  publicKey: string;
+  address: string;
+  endpoint: string | null;
+  listenPort: number;
+  tags: string[];
+  /** sha256 of the node token; the token itself is shown once and never stored. */
+  tokenHash: string;
+  enrollmentKeyId: string | null;
+}>;
+export type NodeHeartbeatRecorded = Event<'NodeHeartbeatRecorded', {
+  nodeId: string;
+  at: string;
+  endpoint?: string;
+  rxBytes?: number;
+  txBytes?: number;
+  peers?: PeerStats[];
+}>;
+export type NodeWentOffline = Event<'NodeWentOffline', { nodeId: string; lastSeenAt: string | null; at: string }>;
+export type NodeRemoved = Event<'NodeRemoved', { nodeId: string; publicKey: string }>;
+export type NodeEvent = NodeRegistered | NodeHeartbeatRecorded | NodeWentOffline | NodeRemoved;
+
+export type NodeStatus = 'absent' | 'pending' | 'online' | 'offline' | 'removed';
+
+export type NodeState = {
+  status: NodeStatus;
+  lastSeenAt: string | null;
+  endpoint: string | null;
+  publicKey?: string;
+};
+export const initialNodeState: NodeState = { status: 'absent', lastSeenAt: null, endpoint: null };
+
+/** What registration must know about the rest of the tenant: answered by the nodes read model under a tenant lock. */
+export interface TenantNodeIndex {
+  publicKeyTaken(publicKey: string): boolean;
+  nameTaken(name: string): boolean;
+  lastAllocatedAddress: string | null;
+}
+
+export type RegisterNode = {
+  type: 'RegisterNode';
+  nodeId: string;
+  tenantId: string;
+  name: string;
+  publicKey: string;
+  endpoint?: string;
+  listenPort?: number;
+  tags: string[];
+  tokenHash: string;
+  enrollmentKeyId?: string;
+  tenant: TenantNodeIndex;
+};
+export type RecordHeartbeat = {
+  type: 'RecordHeartbeat';
+  nodeId: string;
+  endpoint?: string;
+  rxBytes?: number;
+  txBytes?: number;
+  peers?: PeerStats[];
+};
+export type MarkNodeOffline = { type: 'MarkNodeOffline'; nodeId: string; offlineBefore: Date };
+export type RemoveNode = { type: 'RemoveNode'; nodeId: string };
+export type NodeCommand = RegisterNode | RecordHeartbeat | MarkNodeOffline | RemoveNode;
+
+export const DEFAULT_LISTEN_PORT = 51820;
+
+const notFound = () => new DomainError('NODE_NOT_FOUND', 'NOT_FOUND', 'node not found');
+const isLive = (s: NodeState) => s.status === 'pending' || s.status === 'online' || s.status === 'offline';
+
+export const decideNode = (command: NodeCommand, state: NodeState, ctx: DecideContext): NodeEvent[] => {
+  switch (command.type) {
+    case 'RegisterNode':
+      return registerNode(command, state);
+    case 'RecordHeartbeat': {
+      if (!isLive(state)) throw notFound();
+      const { nodeId, endpoint, rxBytes, txBytes, peers } = command;
+      return [{ type: 'NodeHeartbeatRecorded', data: { nodeId, at: ctx.now.toISOString(), endpoint, rxBytes, txBytes, peers } }];
+    }
+    case 'MarkNodeOffline': {
+      // Idempotent: the sweeper may race a heartbeat; a node seen since the cut-off stays online.
+      if (state.status !== 'online') return [];
+      if (state.lastSeenAt !== null && new Date(state.lastSeenAt) >= command.offlineBefore) return [];
+      return [{ type: 'NodeWentOffline', data: { nodeId: command.nodeId, lastSeenAt: state.lastSeenAt, at: ctx.now.toISOString() } }];
+    }
+    case 'RemoveNode': {
+      if (!isLive(state) || !state.publicKey) throw notFound();
+      return [{ type: 'NodeRemoved', data: { nodeId: command.nodeId, publicKey: state.publicKey } }];
+    }
+    default: {
+      const _exhaustive: never = command;
+      throw new Error(`unknown command ${JSON.stringify(_exhaustive)}`);
+    }
+  }
+};
+
+function registerNode(command: RegisterNode, state: NodeState): NodeEvent[] {
+  if (state.status !== 'absent') throw new DomainError('NODE_EXISTS', 'CONFLICT', 'node already exists');
+  if (command.tenant.publicKeyTaken(command.publicKey)) {
+    throw new DomainError('PUBLIC_KEY_TAKEN', 'CONFLICT', 'publicKey is already registered in this tenant');
+  }
+  if (command.tenant.nameTaken(command.name)) {
+    throw new DomainError('NODE_NAME_TAKEN', 'CONFLICT', 'name is already used by another node in this tenant');
+  }
+  return [{
+    type: 'NodeRegistered',
+    data: {
+      nodeId: command.nodeId,
+      tenantId: command.tenantId,
+      name: command.name,
+      publicKey: command.publicKey,
+      address: nextAddress(command.tenant.lastAllocatedAddress),
+      endpoint: command.endpoint ?? null,
+      listenPort: command.listenPort ?? DEFAULT_LISTEN_PORT,
+      tags: [...new Set(command.tags)].sort(),
+      tokenHash: command.tokenHash,
+      enrollmentKeyId: command.enrollmentKeyId ?? null,
+    },
+  }];
+}
+
+export const evolveNode = (state: NodeState, event: NodeEvent): NodeState => {
+  switch (event.type) {
+    case 'NodeRegistered':
+      return { status: 'pending', lastSeenAt: null, endpoint: event.data.endpoint, publicKey: event.data.publicKey };
+    case 'NodeHeartbeatRecorded':
+      return { ...state, status: 'online', lastSeenAt: event.data.at, endpoint: event.data.endpoint ?? state.endpoint };
+    case 'NodeWentOffline':
+      return { ...state, status: 'offline' };
+    case 'NodeRemoved':
+      return { ...state, status: 'removed' };
+    default:
+      return state;
+  }
+};
