@@ -1,0 +1,73 @@
+import { ConfigError, loadAgentConfig, nodeNameFromHostname } from './agent-config';
+
+const file = (obj: unknown) => JSON.stringify(obj);
+const minimal = { control_plane_url: 'http://198.18.0.1:8080/' };
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadAgentConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(loadAgentConfig(file(minimal), {}, 'Web-01.example.com')).toEqual({
+      controlPlaneUrl: 'http://198.18.0.1:8080',
+      tenantId: null,
+      authToken: null,
+      interfaceName: 'mg0',
+      heartbeatInterval: 30,
+      reconcileInterval: 5,
+      nodeName: 'web-01',
+      endpoint: null,
+      listenPort: 51820,
+      tags: [],
+      stateDir: '/var/lib/meshgate',
+      logLevel: 'info',
+    });
+  });
+
+  it('lets MESHGATE_* variables override file keys, parsing numbers and comma lists', () => {
+    const config = loadAgentConfig(
+      file({ ...minimal, listen_port: 1000, tags: ['a'] }),
+      { MESHGATE_LISTEN_PORT: '51821', MESHGATE_TAGS: 'web, db', MESHGATE_HEARTBEAT_INTERVAL: '0.5', PATH: '/bin' },
+      'host',
+    );
+    expect(config).toMatchObject({ listenPort: 51821, tags: ['web', 'db'], heartbeatInterval: 0.5 });
+  });
+
+  it('works from the environment alone', () => {
+    expect(loadAgentConfig(null, { MESHGATE_CONTROL_PLANE_URL: 'https://cp.example' }, 'h').controlPlaneUrl).toBe('https://cp.example');
+  });
+
+  it.each([
+    [{ ...minimal, bogus: 1 }, 'bogus'],
+    [{ ...minimal, listen_port: 70000 }, 'listen_port'],
+    [{ ...minimal, listen_port: '12x' }, 'listen_port'],
+    [{ ...minimal, interface_name: 'much-too-long-name' }, 'interface_name'],
+    [{ ...minimal, node_name: 'Upper' }, 'node_name'],
+    [{ ...minimal, endpoint: 'no-port' }, 'endpoint'],
+    [{ ...minimal, tags: ['ok', 'Not Ok'] }, 'tags'],
+    [{ ...minimal, state_dir: 'relative' }, 'state_dir'],
+    [{ ...minimal, heartbeat_interval: 0 }, 'heartbeat_interval'],
+    [{ control_plane_url: 'ftp://x' }, 'control_plane_url'],
+    [{}, 'control_plane_url'],
+  ])('refuses %j naming %s', (content, key) => {
+    expect(errorOf(() => loadAgentConfig(file(content), {}, 'host')).key).toBe(key);
+  });
+
+  it('refuses unknown MESHGATE_* variables and malformed files', () => {
+    expect(errorOf(() => loadAgentConfig(file(minimal), { MESHGATE_LISTENPORT: '1' }, 'h')).key).toBe('MESHGATE_LISTENPORT');
+    expect(errorOf(() => loadAgentConfig('{', {}, 'h')).key).toBe('config file');
+    expect(errorOf(() => loadAgentConfig('[]', {}, 'h')).key).toBe('config file');
+  });
+
+  it('asks for node_name when the host name cannot be one', () => {
+    expect(nodeNameFromHostname('___')).toBeNull();
+    expect(errorOf(() => loadAgentConfig(file(minimal), {}, '___')).key).toBe('node_name');
+  });
+});

@@ -1,0 +1,163 @@
+import { isAbsolute } from 'node:path';
+import { ENDPOINT_PATTERN, NODE_NAME_PATTERN, TAG_PATTERN } from './contracts';
+
+/** The agent's settings, after the file, then `MESHGATE_*` variables, have been applied over the defaults. */
+export interface AgentConfig {
+  controlPlaneUrl: string;
+  /** Informational: the enrollment key or tenant token already names the tenant. */
+  tenantId: string | null;
+  /** Needed only for the first registration; later starts use the node token kept in state_dir. */
+  authToken: string | null;
+  interfaceName: string;
+  /** Seconds between heartbeats. */
+  heartbeatInterval: number;
+  /** Seconds between checks of the live interface against the desired config (drift repair). */
+  reconcileInterval: number;
+  nodeName: string;
+  endpoint: string | null;
+  listenPort: number;
+  tags: string[];
+  stateDir: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** A bad setting; the message names the key so the user knows what to fix. Exit code 2. */
+export class ConfigError extends Error {
+  constructor(readonly key: string, reason: string) {
+    super(`invalid config ${key}: ${reason}`);
+  }
+}
+
+type Raw = unknown;
+type Parser<T> = (raw: Raw, key: string) => T;
+
+const text: Parser<string> = (raw, key) => {
+  if (typeof raw !== 'string' || raw.length === 0) throw new ConfigError(key, 'must be a non-empty string');
+  return raw;
+};
+
+const matching = (pattern: RegExp, what: string): Parser<string> => (raw, key) => {
+  const value = text(raw, key);
+  if (!pattern.test(value)) throw new ConfigError(key, `must be ${what}`);
+  return value;
+};
+
+const number = (min: number, max: number, integer: boolean): Parser<number> => (raw, key) => {
+  const value = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
+    throw new ConfigError(key, `must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max}`);
+  }
+  return value;
+};
+
+const url: Parser<string> = (raw, key) => {
+  const value = text(raw, key);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(key, 'must be an http(s) URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(key, 'must be an http(s) URL');
+  return value.replace(/\/+$/, '');
+};
+
+/** Environment values are strings: tags come as a comma-separated list there. */
+const tags: Parser<string[]> = (raw, key) => {
+  const list = typeof raw === 'string' ? raw.split(',').map((t) => t.trim()).filter((t) => t !== '') : raw;
+  if (!Array.isArray(list)) throw new ConfigError(key, 'must be a list of tags');
+  return list.map((tag) => {
+    if (typeof tag !== 'string' || !TAG_PATTERN.test(tag)) {
+      throw new ConfigError(key, `tag ${JSON.stringify(tag)} must be lowercase letters, digits and dashes`);
+    }
+    return tag;
+  });
+};
+
+const absolutePath: Parser<string> = (raw, key) => {
+  const value = text(raw, key);
+  if (!isAbsolute(value)) throw new ConfigError(key, 'must be an absolute path');
+  return value;
+};
+
+const level: Parser<AgentConfig['logLevel']> = (raw, key) => {
+  if (raw === 'debug' || raw === 'info' || raw === 'warn' || raw === 'error') return raw;
+  throw new ConfigError(key, 'must be one of debug, info, warn, error');
+};
+
+/** File keys (snake_case, as users know them) → field and parser. */
+const KEYS = {
+  control_plane_url: { field: 'controlPlaneUrl', parse: url },
+  tenant_id: { field: 'tenantId', parse: text },
+  auth_token: { field: 'authToken', parse: text },
+  interface_name: { field: 'interfaceName', parse: matching(/^[A-Za-z0-9_.=+-]{1,15}$/, 'a Linux interface name (1-15 characters)') },
+  heartbeat_interval: { field: 'heartbeatInterval', parse: number(0.1, 3600, false) },
+  reconcile_interval: { field: 'reconcileInterval', parse: number(0.1, 3600, false) },
+  node_name: { field: 'nodeName', parse: matching(NODE_NAME_PATTERN, 'lowercase letters, digits and dashes (1-63)') },
+  endpoint: { field: 'endpoint', parse: matching(ENDPOINT_PATTERN, 'host:port') },
+  listen_port: { field: 'listenPort', parse: number(1, 65535, true) },
+  tags: { field: 'tags', parse: tags },
+  state_dir: { field: 'stateDir', parse: absolutePath },
+  log_level: { field: 'logLevel', parse: level },
+} as const satisfies Record<string, { field: keyof AgentConfig; parse: Parser<unknown> }>;
+
+type Key = keyof typeof KEYS;
+const isKey = (key: string): key is Key => Object.prototype.hasOwnProperty.call(KEYS, key);
+
+/** A host name turned into a valid node name, or null when nothing usable is left. */
+export function nodeNameFromHostname(hostname: string): string | null {
+  const name = hostname.toLowerCase().split('.')[0].replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  return NODE_NAME_PATTERN.test(name) ? name : null;
+}
+
+/**
+ * Builds the config from the file's JSON text (or none) and the environment. Unknown keys, in the file or as
+ * `MESHGATE_*` variables, are refused: a typo must not silently fall back to a default.
+ */
+export function loadAgentConfig(fileText: string | null, env: NodeJS.ProcessEnv, hostname: string): AgentConfig {
+  const raw: Partial<Record<Key, Raw>> = {};
+  if (fileText !== null) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fileText);
+    } catch (err) {
+      throw new ConfigError('config file', `is not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError('config file', 'must hold a JSON object');
+    }
+    for (const [key, value] of Object.entries(parsed)) {
+      if (!isKey(key)) throw new ConfigError(key, 'is not a known key');
+      raw[key] = value;
+    }
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('MESHGATE_') || value === undefined) continue;
+    const key = name.slice('MESHGATE_'.length).toLowerCase();
+    if (!isKey(key)) throw new ConfigError(name, 'is not a known setting');
+    raw[key] = value;
+  }
+
+  const parse = <K extends Key>(key: K): ReturnType<(typeof KEYS)[K]['parse']> | undefined =>
+    raw[key] === undefined || raw[key] === null ? undefined : (KEYS[key].parse(raw[key], key) as ReturnType<(typeof KEYS)[K]['parse']>);
+
+  const controlPlaneUrl = parse('control_plane_url');
+  if (controlPlaneUrl === undefined) throw new ConfigError('control_plane_url', 'is required');
+  const nodeName = parse('node_name') ?? nodeNameFromHostname(hostname);
+  if (nodeName === null) throw new ConfigError('node_name', `is required (host name ${JSON.stringify(hostname)} is not a valid node name)`);
+
+  return {
+    controlPlaneUrl,
+    tenantId: parse('tenant_id') ?? null,
+    authToken: parse('auth_token') ?? null,
+    interfaceName: parse('interface_name') ?? 'mg0',
+    heartbeatInterval: parse('heartbeat_interval') ?? 30,
+    reconcileInterval: parse('reconcile_interval') ?? 5,
+    nodeName,
+    endpoint: parse('endpoint') ?? null,
+    listenPort: parse('listen_port') ?? 51820,
+    tags: parse('tags') ?? [],
+    stateDir: parse('state_dir') ?? '/var/lib/meshgate',
+    logLevel: parse('log_level') ?? 'info',
+  };
+}
