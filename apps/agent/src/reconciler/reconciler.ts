@@ -1,0 +1,101 @@
+import type { NodeConfig } from '../contracts';
+import type { Logger } from '../logger';
+import type { LiveInterface, PlanStep, WireGuardPort } from '../wireguard/wireguard-port';
+import { planReconcile } from './plan';
+
+export interface ReconcileOutcome {
+  version: number | null;
+  steps: PlanStep[];
+  recreated: boolean;
+}
+
+/**
+ * Makes the live interface match the desired config: reads it, plans the difference, applies the plan.
+ * Runs are serialised; requests arriving during a run are folded into one more run with the newest config.
+ */
+export class Reconciler {
+  private running: Promise<void> | null = null;
+  private again = false;
+  private applied: NodeConfig | undefined;
+  private readonly listeners: Array<(outcome: ReconcileOutcome) => void> = [];
+
+  constructor(
+    private readonly port: WireGuardPort,
+    private readonly ownPublicKey: string,
+    private readonly desired: () => NodeConfig | null,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Called after each successful run (used to persist the applied config and by tests). */
+  onApplied(listener: (outcome: ReconcileOutcome) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Asks for a run; resolves when a run that started after this call has finished. */
+  request(reason: string): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.loop(reason).finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  /** Waits for the run in progress, if any. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async loop(reason: string): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        await this.runOnce(reason);
+      } catch (err) {
+        this.logger.error('reconcile failed; will retry at the next check', { reason, err });
+      }
+      reason = 'coalesced';
+    } while (this.again);
+  }
+
+  private async runOnce(reason: string): Promise<void> {
+    const desired = this.desired();
+    let live = await this.port.read();
+    let recreated = false;
+    if (live === null) {
+      this.logger.warn('interface missing, creating it', { interface: this.port.interfaceName, reason });
+      await this.port.create();
+      live = await this.port.read();
+      if (live === null) throw new Error(`interface ${this.port.interfaceName} did not come up`);
+      recreated = true;
+    }
+    const steps = desired === null ? bootstrapSteps(live, this.ownPublicKey) : planReconcile(desired, live, this.ownPublicKey, this.applied);
+    if (steps.length > 0) {
+      await this.port.apply(steps);
+      this.logger.info('applied changes to interface', {
+        reason,
+        version: desired?.version ?? null,
+        steps: summarize(steps),
+      });
+    }
+    if (desired !== null) this.applied = desired;
+    const outcome = { version: desired?.version ?? null, steps, recreated };
+    for (const listener of this.listeners) listener(outcome);
+  }
+}
+
+/** Before any config is known: key and link only, and never touch peers a previous run may have left working. */
+function bootstrapSteps(live: LiveInterface, ownPublicKey: string): PlanStep[] {
+  const steps: PlanStep[] = [];
+  if (live.publicKey !== ownPublicKey) steps.push({ kind: 'set-private-key' });
+  if (!live.up) steps.push({ kind: 'set-link-up' });
+  return steps;
+}
+
+function summarize(steps: PlanStep[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const step of steps) counts[step.kind] = (counts[step.kind] ?? 0) + 1;
+  return counts;
+}
