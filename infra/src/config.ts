@@ -135,7 +135,7 @@ function list(value: string | undefined): string[] {
 
 // Patterns are strict because most values end up inside shell scripts and cloud-init.
 const PATTERNS = {
-  name: /^[a-z][a-z0-9-]{0,19}$/,
+  name: /^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$/,
   awsRegion: /^[a-z]{2}(-[a-z]+)+-\d$/,
   awsZone: /^[a-z]{2}(-[a-z]+)+-\d[a-z]$/,
   gcpRegion: /^[a-z]+-[a-z]+\d+$/,
@@ -146,7 +146,8 @@ const PATTERNS = {
   tenantId: /^[A-Za-z0-9_-]{1,64}$/,
   gitRef: /^[A-Za-z0-9._/-]{1,100}$/,
   repoUrl: /^(https:\/\/|git@)[A-Za-z0-9._~:/@+-]+$/,
-  tag: /^[a-z0-9][a-z0-9:_-]{0,62}$/,
+  /** The agent's TAG_PATTERN (libs/contracts), copied: infra is its own package. */
+  tag: /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
   bucket: /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/,
   prefix: /^[A-Za-z0-9._/-]{1,100}$/,
   /** Safe inside a systemd EnvironmentFile line without quoting; also enforced as a Terraform variable validation. */
@@ -231,7 +232,7 @@ function validate(raw: RawSettings): InfraConfig {
   }
 
   const tags = list(raw.agent_tags);
-  tags.forEach((tag) => check('agent_tags', tag, PATTERNS.tag, 'tags are lowercase letters, digits, ":", "_" and "-"'));
+  tags.forEach((tag) => check('agent_tags', tag, PATTERNS.tag, 'tags are lowercase letters, digits and inner "-"'));
 
   return {
     namePrefix: check('name_prefix', raw.name_prefix ?? 'meshgate', PATTERNS.name, 'lowercase letters, digits and "-", at most 20'),
