@@ -4,6 +4,8 @@ import type { LiveInterface, PlanStep, WireGuardPort } from '../wireguard/wiregu
 import { planReconcile } from './plan';
 
 export interface ReconcileOutcome {
+  /** The config now live, or null before the first one arrived. */
+  config: NodeConfig | null;
   version: number | null;
   steps: PlanStep[];
   recreated: boolean;
@@ -81,7 +83,7 @@ export class Reconciler {
       });
     }
     if (desired !== null) this.applied = desired;
-    const outcome = { version: desired?.version ?? null, steps, recreated };
+    const outcome = { config: desired, version: desired?.version ?? null, steps, recreated };
     for (const listener of this.listeners) listener(outcome);
   }
 }

@@ -1,0 +1,202 @@
+import { applyPatch, type ConfigPatch, type NodeConfig } from './contracts';
+import type { AgentConfig } from './agent-config';
+import { ConfigError } from './agent-config';
+import { Backoff } from './control-plane/backoff';
+import { ConfigStream } from './control-plane/config-stream';
+import { ControlPlaneClient, HttpError } from './control-plane/control-plane-client';
+import { heartbeatFrom } from './heartbeat';
+import { InsecureStateError, StateStore, type NodeIdentity } from './identity/state-store';
+import type { Logger } from './logger';
+import { Reconciler } from './reconciler/reconciler';
+import { LinuxWireGuard } from './wireguard/linux-wireguard';
+import type { WireGuardPort } from './wireguard/wireguard-port';
+
+/** Registration was refused for a reason retrying will not fix (bad key, name taken, key already registered). */
+export class RegistrationError extends Error {}
+
+export interface AgentOptions {
+  config: AgentConfig;
+  downOnExit: boolean;
+  logger: Logger;
+  client?: ControlPlaneClient;
+  /** Builds the platform adapter; the Linux one by default. */
+  wireGuard?: (privateKeyPath: string) => WireGuardPort;
+}
+
+/**
+ * The daemon: identity, registration, then three loops — the config stream (desired state), the drift check
+ * (live state) and the heartbeat — all feeding one reconciler.
+ */
+export class Agent {
+  private readonly stopController = new AbortController();
+  private readonly client: ControlPlaneClient;
+  private readonly log: Logger;
+  private desired: NodeConfig | null = null;
+  private identity: NodeIdentity | null = null;
+  private port: WireGuardPort | null = null;
+  private reconciler: Reconciler | null = null;
+  private stream: ConfigStream | null = null;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private heartbeatRunning = false;
+
+  constructor(private readonly options: AgentOptions) {
+    this.client = options.client ?? new ControlPlaneClient(options.config.controlPlaneUrl);
+    this.log = options.logger;
+  }
+
+  get nodeId(): string | null {
+    return this.identity?.nodeId ?? null;
+  }
+
+  async start(): Promise<void> {
+    const { config } = this.options;
+    const store = new StateStore(config.stateDir);
+    const { publicKey, created } = await store.loadOrCreateKey();
+    if (created) this.log.info('generated a new key pair', { publicKey, stateDir: config.stateDir });
+    const identity = await this.loadOrRegister(store, publicKey);
+    if (identity === null) return;
+    this.identity = identity;
+    this.desired = await store.loadConfig();
+    this.log.info('agent starting', {
+      nodeId: identity.nodeId, name: config.nodeName, publicKey, address: identity.address,
+      interface: config.interfaceName, restoredVersion: this.desired?.version ?? null,
+    });
+
+    const port = this.options.wireGuard?.(store.privateKeyPath)
+      ?? new LinuxWireGuard({ interfaceName: config.interfaceName, privateKeyPath: store.privateKeyPath, logger: this.log });
+    this.port = port;
+    const reconciler = new Reconciler(port, publicKey, () => this.desired, this.log);
+    this.reconciler = reconciler;
+    let savedVersion = this.desired?.version ?? null;
+    reconciler.onApplied((outcome) => {
+      if (outcome.recreated) this.log.warn('interface was recreated and restored', { version: outcome.version });
+      if (outcome.config === null || outcome.version === savedVersion) return;
+      savedVersion = outcome.version;
+      this.log.info('config live', { version: outcome.version, peers: outcome.config.peers.length });
+      store.saveConfig(outcome.config).catch((err) => this.log.error('could not save the applied config', { err }));
+    });
+    await reconciler.request('start');
+
+    this.stream = new ConfigStream({
+      client: this.client,
+      nodeId: identity.nodeId,
+      nodeToken: identity.nodeToken,
+      currentVersion: () => this.desired?.version ?? null,
+      handlers: { onConfig: (c) => this.onConfig(c), onPatch: (p) => this.onPatch(p) },
+      logger: this.log.child({ component: 'config-stream' }),
+    });
+    this.stream.start();
+    this.every(config.reconcileInterval, () => reconciler.request('drift-check'));
+    this.every(config.heartbeatInterval, () => this.heartbeat());
+  }
+
+  /** Stops the loops; keeps the interface (and so the mesh) unless asked to take it down. */
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await this.stream?.stop();
+    await this.reconciler?.idle();
+    if (this.options.downOnExit && this.port) {
+      await this.port.destroy();
+      this.log.info('interface removed', { interface: this.port.interfaceName });
+    }
+  }
+
+  private onConfig(config: NodeConfig): void {
+    this.log.info('received config', { version: config.version, peers: config.peers.length });
+    this.desired = config;
+    void this.reconciler?.request('config');
+  }
+
+  private async onPatch(patch: ConfigPatch): Promise<void> {
+    const current = this.desired;
+    if (current !== null && patch.version <= current.version) return;
+    if (current !== null && current.version === patch.baseVersion) {
+      this.log.info('received patch', { version: patch.version, upserted: patch.peersUpserted.length, removed: patch.peersRemoved.length });
+      this.desired = applyPatch(current, patch);
+      void this.reconciler?.request('patch');
+      return;
+    }
+    this.log.warn('patch does not follow the config held, fetching the full config', {
+      held: current?.version ?? null, baseVersion: patch.baseVersion,
+    });
+    try {
+      const { nodeId, nodeToken } = this.identity!;
+      this.onConfig(await this.client.getConfig(nodeId, nodeToken));
+    } catch (err) {
+      // Reconnecting with our (older) Last-Event-ID makes the stream send the full config instead.
+      this.log.error('could not fetch the full config, reconnecting the stream', { err });
+      this.stream?.reconnect();
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.heartbeatRunning || !this.identity || !this.port) return;
+    this.heartbeatRunning = true;
+    try {
+      const live = await this.port.read().catch(() => null);
+      await this.client.heartbeat(this.identity.nodeId, this.identity.nodeToken, heartbeatFrom(live, this.options.config.endpoint));
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 401) {
+        this.log.error('heartbeat rejected: node token revoked (node removed?); keeping the last config', { status: 401 });
+      } else {
+        this.log.warn('heartbeat failed', { err });
+      }
+    } finally {
+      this.heartbeatRunning = false;
+    }
+  }
+
+  private async loadOrRegister(store: StateStore, publicKey: string): Promise<NodeIdentity | null> {
+    const existing = await store.loadIdentity();
+    if (existing !== null) {
+      if (existing.publicKey !== publicKey) {
+        throw new InsecureStateError(
+          `${store.dir}/node.json belongs to another key than ${store.privateKeyPath}; remove node.json to register anew`,
+        );
+      }
+      return existing;
+    }
+    const { config } = this.options;
+    if (config.authToken === null) throw new ConfigError('auth_token', 'is required for the first registration');
+    const backoff = new Backoff(1000, 30_000);
+    while (!this.stopController.signal.aborted) {
+      try {
+        const node = await this.client.register(config.authToken, {
+          name: config.nodeName,
+          publicKey,
+          ...(config.endpoint !== null ? { endpoint: config.endpoint } : {}),
+          listenPort: config.listenPort,
+          ...(config.tags.length > 0 ? { tags: config.tags } : {}),
+        });
+        const identity = { nodeId: node.id, nodeToken: node.nodeToken, publicKey, address: node.address };
+        await store.saveIdentity(identity);
+        this.log.info('registered with the control plane', { nodeId: node.id, address: node.address });
+        return identity;
+      } catch (err) {
+        if (err instanceof HttpError && err.status >= 400 && err.status < 500) {
+          throw new RegistrationError(`registration refused: ${err.message}`);
+        }
+        const delay = backoff.next();
+        this.log.warn('control plane unreachable for registration, retrying', { err, inMs: delay });
+        await new Promise((resolve) => this.timers.add(setTimeout(resolve, delay)));
+      }
+    }
+    return null;
+  }
+
+  /** Runs `task` every `seconds`, never overlapping itself. */
+  private every(seconds: number, task: () => Promise<void>): void {
+    const schedule = () => {
+      if (this.stopController.signal.aborted) return;
+      const timer = setTimeout(async () => {
+        this.timers.delete(timer);
+        await task().catch((err) => this.log.error('periodic task failed', { err }));
+        schedule();
+      }, seconds * 1000);
+      this.timers.add(timer);
+    };
+    schedule();
+  }
+}

@@ -1,0 +1,135 @@
+import type { ConfigPatch, NodeConfig } from '../contracts';
+import { SSE_EVENT_CONFIG, SSE_EVENT_PATCH, SSE_PING_INTERVAL_MS } from '../contracts';
+import type { Logger } from '../logger';
+import { Backoff } from './backoff';
+import { HttpError, type ControlPlaneClient } from './control-plane-client';
+import { SseParser } from './sse-parser';
+
+export interface ConfigStreamHandlers {
+  onConfig(config: NodeConfig): void | Promise<void>;
+  onPatch(patch: ConfigPatch): void | Promise<void>;
+}
+
+export interface ConfigStreamOptions {
+  client: ControlPlaneClient;
+  nodeId: string;
+  nodeToken: string;
+  /** The version the agent holds, sent as Last-Event-ID so a reconnect only gets what it missed. */
+  currentVersion: () => number | null;
+  handlers: ConfigStreamHandlers;
+  logger: Logger;
+  backoff?: Backoff;
+  /** With pings every 15 s, this long without a byte means the link is dead even if TCP has not noticed. */
+  idleTimeoutMs?: number;
+  /** A revoked token will not come back quickly: retry slowly. */
+  unauthorizedRetryMs?: number;
+}
+
+/**
+ * Keeps the config stream open for as long as the agent runs: reconnects with backoff and jitter, resumes with
+ * Last-Event-ID, and hands each config or patch to the handlers in order.
+ */
+export class ConfigStream {
+  private readonly stopController = new AbortController();
+  private connection: AbortController | null = null;
+  private loopDone: Promise<void> | null = null;
+  private readonly backoff: Backoff;
+
+  constructor(private readonly options: ConfigStreamOptions) {
+    this.backoff = options.backoff ?? new Backoff();
+  }
+
+  start(): void {
+    this.loopDone ??= this.loop();
+  }
+
+  /** Drops the current connection; the loop reconnects (used when a patch cannot be applied and a refetch failed). */
+  reconnect(): void {
+    this.connection?.abort(new Error('reconnect requested'));
+  }
+
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    this.connection?.abort(new Error('stopping'));
+    await this.loopDone;
+  }
+
+  private get stopped(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  private async loop(): Promise<void> {
+    const { logger } = this.options;
+    while (!this.stopped) {
+      let delay: number;
+      try {
+        await this.connectOnce();
+        delay = this.backoff.next();
+        if (!this.stopped) logger.warn('config stream ended, reconnecting', { inMs: delay });
+      } catch (err) {
+        if (this.stopped) break;
+        if (err instanceof HttpError && err.status === 401) {
+          delay = this.options.unauthorizedRetryMs ?? 60_000;
+          logger.error('control plane rejected the node token: this node was probably removed; keeping the last config', {
+            status: err.status, retryInMs: delay,
+          });
+        } else {
+          delay = this.backoff.next();
+          logger.warn('config stream failed, reconnecting', { err, inMs: delay });
+        }
+      }
+      await sleep(delay, this.stopController.signal);
+    }
+  }
+
+  private async connectOnce(): Promise<void> {
+    const { client, nodeId, nodeToken, handlers, logger } = this.options;
+    const connection = new AbortController();
+    this.connection = connection;
+    const idleTimeoutMs = this.options.idleTimeoutMs ?? 3 * SSE_PING_INTERVAL_MS;
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => connection.abort(new Error('config stream idle')), idleTimeoutMs);
+    };
+    try {
+      armIdle();
+      const version = this.options.currentVersion();
+      const response = await client.openConfigStream(nodeId, nodeToken, version === null ? null : String(version), connection.signal);
+      logger.info('config stream connected', { lastEventId: version });
+      if (!response.body) throw new Error('config stream has no body');
+      const parser = new SseParser();
+      const decoder = new TextDecoder();
+      let first = true;
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        armIdle();
+        if (first) {
+          // Only a stream that delivered something counts as recovered, or a flapping server would get no backoff.
+          this.backoff.reset();
+          first = false;
+        }
+        for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
+          if (event.event === SSE_EVENT_CONFIG) await handlers.onConfig(JSON.parse(event.data) as NodeConfig);
+          else if (event.event === SSE_EVENT_PATCH) await handlers.onPatch(JSON.parse(event.data) as ConfigPatch);
+          else logger.debug('ignoring unknown config stream event', { event: event.event });
+        }
+      }
+    } finally {
+      clearTimeout(idleTimer);
+      this.connection = null;
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
