@@ -27,12 +27,16 @@ const MAX_SELECTORS = 1_000;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** `parent.key`, or `parent["odd key"]` when the key is not an identifier, so a path always names one place. */
+const keyPath = (parent: string, key: string): string =>
+  /^[A-Za-z_$][\w$]*$/.test(key) ? (parent ? `${parent}.${key}` : key) : `${parent}[${JSON.stringify(key)}]`;
+
 /** Validates untrusted JSON; every error names its JSON path (`acls[2].dst[0]`). */
 export function parsePolicy(input: unknown): ParseResult {
   const errors: string[] = [];
   if (!isObject(input)) return { ok: false, errors: ['policy: must be a JSON object'] };
   for (const key of Object.keys(input)) {
-    if (key !== 'acls') errors.push(`${key}: unknown key`);
+    if (key !== 'acls') errors.push(`${keyPath('', key)}: unknown key`);
   }
   const acls: AclEntry[] = [];
   if (!('acls' in input)) errors.push('acls: is required');
@@ -52,7 +56,7 @@ function parseAcl(entry: unknown, path: string, errors: string[]): AclEntry | nu
   }
   const before = errors.length;
   for (const key of Object.keys(entry)) {
-    if (!['action', 'src', 'dst'].includes(key)) errors.push(`${path}.${key}: unknown key`);
+    if (!['action', 'src', 'dst'].includes(key)) errors.push(`${keyPath(path, key)}: unknown key`);
   }
   if (entry.action !== 'accept' && entry.action !== 'deny') errors.push(`${path}.action: must be "accept" or "deny"`);
   const src = parseSelectors(entry.src, `${path}.src`, errors);
