@@ -57,6 +57,14 @@ export class Topology {
     return this.tellPeersOf(node.id, (change) => change.upserted.set(node.publicKey, peerOf(node)));
   }
 
+  /** Loads a node known from storage at start-up: no change set, so a restart costs O(N), not O(N²). */
+  restoreNode(node: TopologyNode): void {
+    if (this.nodes.has(node.id)) throw new Error(`node ${node.id} is already in the topology`);
+    const cls = this.policy.classOf(node);
+    this.joinClass(node.id, cls);
+    this.nodes.set(node.id, { ...node, tags: [...node.tags], cls });
+  }
+
   removeNode(nodeId: string): ChangeSet {
     const node = this.nodes.get(nodeId);
     if (!node) return new Map();

@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import { ConsoleLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import { StrictValidationPipe } from './common/validation';
+import { AppConfig } from './config/app-config';
+import { MetricsService } from './metrics/metrics.service';
+
+const LEVELS = { error: ['error'], warn: ['error', 'warn'], log: ['error', 'warn', 'log'], debug: ['error', 'warn', 'log', 'debug'] } as const;
+
+/** Builds the control plane (used by main.ts, the e2e specs and the benchmark). Call `listen` to serve. */
+export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: config.bodyLimitBytes, trustProxy: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    logger: new ConsoleLogger({ json: true, logLevels: [...LEVELS[config.logLevel]] }),
+  });
+  app.useGlobalPipes(new StrictValidationPipe());
+  app.enableShutdownHooks();
+
+  const metrics = app.get(MetricsService);
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onResponse', (request, reply, done) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+
+  const document = SwaggerModule.createDocument(app, new DocumentBuilder()
+    .setTitle('MeshGate control plane')
+    .setDescription('Zero-trust WireGuard mesh: nodes, policies, configs and the audit log.')
+    .setVersion('1')
+    .addBearerAuth()
+    .build());
+  SwaggerModule.setup('docs', app, document);
+  return app;
+}

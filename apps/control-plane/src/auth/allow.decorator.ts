@@ -1,0 +1,25 @@
+import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth } from '@nestjs/swagger';
+import type { Role } from '@meshgate/domain';
+import { CredentialsGuard } from './credentials.guard';
+
+/** Which credentials an endpoint accepts. Anything not listed is refused. */
+export interface Allowed {
+  /** Any logged-in user, scoped or not (create tenant, list memberships). */
+  user?: boolean;
+  /** A tenant-scoped user token with one of these roles. */
+  tenant?: readonly Role[];
+  /** A node token (the route's :id must be that node). */
+  node?: boolean;
+  /** An enrollment key. */
+  enrollment?: boolean;
+}
+
+export const ALLOWED = 'meshgate:allowed';
+
+export const Allow = (allowed: Allowed) =>
+  applyDecorators(SetMetadata(ALLOWED, allowed), UseGuards(CredentialsGuard), ApiBearerAuth());
+
+export const ALL_ROLES: readonly Role[] = ['owner', 'admin', 'member', 'auditor'];
+export const ADMINS: readonly Role[] = ['owner', 'admin'];
+export const WRITERS: readonly Role[] = ['owner', 'admin', 'member'];

@@ -1,0 +1,5 @@
+import { CommandMeta } from '../../common/command-meta';
+
+export class RegisterUserCommand {
+  constructor(readonly email: string, readonly password: string, readonly meta: CommandMeta) {}
+}

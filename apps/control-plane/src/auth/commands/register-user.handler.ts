@@ -1,0 +1,37 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { randomUUID } from 'node:crypto';
+import * as argon2 from 'argon2';
+import { decideUser, evolveUser, initialUserState, normalizeEmail, streams } from '@meshgate/domain';
+import type { UserView } from '@meshgate/contracts';
+import { KeyedMutex } from '../../common/keyed-mutex';
+import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
+import { loadAggregate } from '../../event-store/fold';
+import { DirectoryReadModel } from '../directory.read-model';
+import { RegisterUserCommand } from './register-user.command';
+
+@CommandHandler(RegisterUserCommand)
+export class RegisterUserHandler implements ICommandHandler<RegisterUserCommand, UserView> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly directory: DirectoryReadModel,
+    private readonly locks: KeyedMutex,
+  ) {}
+
+  async execute({ email, password, meta }: RegisterUserCommand): Promise<UserView> {
+    const passwordHash = await argon2.hash(password, { type: argon2.argon2id });
+    const normalized = normalizeEmail(email);
+    // Emails are unique across users: decide and append under one lock so two sign-ups cannot both pass the check.
+    return this.locks.run('users', async () => {
+      const userId = randomUUID();
+      const streamId = streams.user(userId);
+      const { state, version } = loadAggregate(this.store, streamId, evolveUser, initialUserState);
+      const events = decideUser(
+        { type: 'RegisterUser', userId, email: normalized, passwordHash, emailTaken: !!this.directory.userByEmail(normalized) },
+        state,
+      );
+      await this.store.append({ tenantId: null, streams: [{ streamId, expectedVersion: version, events }], metadata: { ...meta, actor: { kind: 'user', id: userId } } });
+      return { id: userId, email: normalized };
+    });
+  }
+}

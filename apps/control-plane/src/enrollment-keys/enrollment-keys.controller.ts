@@ -1,0 +1,40 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiTags } from '@nestjs/swagger';
+import { CreateEnrollmentKeyDto, EnrollmentKeyCreated } from '@meshgate/contracts';
+import { ADMINS, Allow } from '../auth/allow.decorator';
+import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
+import { Principal } from '../auth/principal';
+import { CommandMeta } from '../common/command-meta';
+import { RequestMeta } from '../common/request-meta.decorator';
+import { CreateEnrollmentKeyCommand } from './commands/create-enrollment-key.command';
+import { RevokeEnrollmentKeyCommand } from './commands/revoke-enrollment-key.command';
+import { EnrollmentKeysReadModel } from './enrollment-keys.read-model';
+
+@ApiTags('enrollment-keys')
+@Controller('api/v1/enrollment-keys')
+export class EnrollmentKeysController {
+  constructor(private readonly commands: CommandBus, private readonly keys: EnrollmentKeysReadModel) {}
+
+  @Post()
+  @Allow({ tenant: ADMINS })
+  create(@Body() dto: CreateEnrollmentKeyDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<EnrollmentKeyCreated> {
+    return this.commands.execute(new CreateEnrollmentKeyCommand(tenantOf(p), dto, meta));
+  }
+
+  @Get()
+  @Allow({ tenant: ADMINS })
+  list(@CurrentPrincipal() p: Principal) {
+    return this.keys.list(tenantOf(p)).map((k) => ({
+      id: k.id, reusable: k.state.reusable, expiresAt: k.state.expiresAt, tags: k.state.tags, uses: k.uses,
+      revoked: k.state.revoked, createdAt: k.createdAt,
+    }));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Allow({ tenant: ADMINS })
+  async revoke(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
+    await this.commands.execute(new RevokeEnrollmentKeyCommand(tenantOf(p), id, meta));
+  }
+}

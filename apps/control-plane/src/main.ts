@@ -1,0 +1,20 @@
+import { ConfigError, loadConfig } from './config/app-config';
+import { createApp } from './app.factory';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`meshgate: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const app = await createApp(config);
+  await app.listen(config.port, config.host);
+  process.stdout.write(JSON.stringify({ level: 'log', message: `MeshGate control plane listening on http://${config.host}:${config.port} (database ${config.databasePath})` }) + '\n');
+}
+
+void main();

@@ -1,0 +1,6 @@
+import { HeartbeatDto } from '@meshgate/contracts';
+import { CommandMeta } from '../../common/command-meta';
+
+export class RecordHeartbeatCommand {
+  constructor(readonly nodeId: string, readonly dto: HeartbeatDto, readonly meta: CommandMeta) {}
+}

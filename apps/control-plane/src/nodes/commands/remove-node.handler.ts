@@ -1,0 +1,25 @@
+import { Inject } from '@nestjs/common';
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { decideNode, DomainError, streams } from '@meshgate/domain';
+import { KeyedMutex } from '../../common/keyed-mutex';
+import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
+import { NodesProjection } from '../../projections/nodes.projection';
+import { RemoveNodeCommand } from './remove-node.command';
+
+@CommandHandler(RemoveNodeCommand)
+export class RemoveNodeHandler implements ICommandHandler<RemoveNodeCommand, void> {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly nodes: NodesProjection,
+    private readonly locks: KeyedMutex,
+  ) {}
+
+  async execute({ tenantId, nodeId, meta }: RemoveNodeCommand): Promise<void> {
+    await this.locks.run(`tenant-nodes:${tenantId}`, async () => {
+      if (!this.nodes.find(tenantId, nodeId)) throw new DomainError('NODE_NOT_FOUND', 'NOT_FOUND', 'node not found');
+      const { state, version } = this.nodes.stateOf(nodeId);
+      const events = decideNode({ type: 'RemoveNode', nodeId }, state, { now: new Date() });
+      await this.store.append({ tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: meta });
+    });
+  }
+}

@@ -1,0 +1,87 @@
+import {
+  Body, Controller, Delete, ForbiddenException, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post,
+} from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiTags } from '@nestjs/swagger';
+import { HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto } from '@meshgate/contracts';
+import { ADMINS, ALL_ROLES, Allow, WRITERS } from '../auth/allow.decorator';
+import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
+import { Principal } from '../auth/principal';
+import { CommandMeta } from '../common/command-meta';
+import { RequestMeta } from '../common/request-meta.decorator';
+import { MetricsService } from '../metrics/metrics.service';
+import { ConfigProjection } from '../projections/config.projection';
+import { NodesProjection, toNodeView } from '../projections/nodes.projection';
+import { RecordHeartbeatCommand } from './commands/record-heartbeat.command';
+import { RegisterNodeCommand } from './commands/register-node.command';
+import { RemoveNodeCommand } from './commands/remove-node.command';
+
+const uuid = new ParseUUIDPipe({ version: '4' });
+
+/** A node token is good for its own node only; a tenant token for its tenant's nodes. Others see 404/403. */
+export function assertNodeAccess(p: Principal, nodeId: string, nodes: NodesProjection): void {
+  if (p.kind === 'node') {
+    if (p.nodeId !== nodeId) throw new ForbiddenException('a node token is valid for its own node only');
+    return;
+  }
+  if (!nodes.find(tenantOf(p), nodeId)) throw new NotFoundException('node not found');
+}
+
+@ApiTags('nodes')
+@Controller('api/v1/nodes')
+export class NodesController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly nodes: NodesProjection,
+    private readonly configs: ConfigProjection,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  @Post()
+  @Allow({ tenant: WRITERS, enrollment: true })
+  register(@Body() dto: RegisterNodeDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<RegisteredNode> {
+    return this.commands.execute(new RegisterNodeCommand(dto, p, meta));
+  }
+
+  @Get()
+  @Allow({ tenant: ALL_ROLES })
+  list(@CurrentPrincipal() p: Principal): NodeView[] {
+    return this.nodes.list(tenantOf(p)).map(toNodeView);
+  }
+
+  @Get(':id')
+  @Allow({ tenant: ALL_ROLES })
+  get(@Param('id', uuid) id: string, @CurrentPrincipal() p: Principal): NodeView {
+    const node = this.nodes.find(tenantOf(p), id);
+    if (!node) throw new NotFoundException('node not found');
+    return toNodeView(node);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @Allow({ tenant: ADMINS })
+  async remove(@Param('id', uuid) id: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
+    await this.commands.execute(new RemoveNodeCommand(tenantOf(p), id, meta));
+  }
+
+  @Get(':id/config')
+  @Allow({ tenant: ALL_ROLES, node: true })
+  config(@Param('id', uuid) id: string, @CurrentPrincipal() p: Principal): NodeConfig {
+    assertNodeAccess(p, id, this.nodes);
+    const config = this.configs.configOf(id);
+    if (!config) throw new NotFoundException('node not found');
+    return config;
+  }
+
+  @Post(':id/heartbeat')
+  @HttpCode(202)
+  @Allow({ node: true })
+  async heartbeat(
+    @Param('id', uuid) id: string, @Body() dto: HeartbeatDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
+  ): Promise<{ accepted: true }> {
+    assertNodeAccess(p, id, this.nodes);
+    await this.commands.execute(new RecordHeartbeatCommand(id, dto, meta));
+    this.metrics.heartbeats.inc();
+    return { accepted: true };
+  }
+}

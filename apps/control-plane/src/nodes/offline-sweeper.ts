@@ -1,0 +1,57 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { decideNode, streams } from '@meshgate/domain';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { NodesProjection } from '../projections/nodes.projection';
+
+/**
+ * The wall clock enters the log here, not in projections: a node silent for N heartbeat intervals gets a
+ * NodeWentOffline event, so a replay shows the same status history the live system showed.
+ */
+@Injectable()
+export class OfflineSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OfflineSweeper.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly nodes: NodesProjection,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), this.config.sweepIntervalMs);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async sweep(now = new Date()): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    try {
+      const offlineBefore = new Date(now.getTime() - this.config.heartbeatIntervalSeconds * this.config.offlineAfterMissedHeartbeats * 1000);
+      const results = await Promise.allSettled(this.nodes.onlineNodes().map(async (node) => {
+        const { state, version } = this.nodes.stateOf(node.id);
+        const events = decideNode({ type: 'MarkNodeOffline', nodeId: node.id, offlineBefore }, state, { now });
+        if (events.length === 0) return 0;
+        await this.store.append({
+          tenantId: node.tenantId,
+          streams: [{ streamId: streams.node(node.id), expectedVersion: version, events }],
+          metadata: { actor: { kind: 'system', id: 'offline-sweeper' } },
+        });
+        return 1;
+      }));
+      // A heartbeat racing the sweep wins (409 here): the node is online, which is right.
+      return results.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value : 0), 0);
+    } catch (error) {
+      this.logger.error(`offline sweep failed: ${(error as Error).message}`);
+      return 0;
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { Controller, Get, Headers, Inject, Param, ParseUUIDPipe, Req, Res } from '@nestjs/common';
+import { ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ConfigPatch, NodeConfig, SSE_EVENT_CONFIG, SSE_EVENT_PATCH } from '@meshgate/contracts';
+import { Allow } from '../auth/allow.decorator';
+import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { Principal } from '../auth/principal';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
+import { assertNodeAccess } from '../nodes/nodes.controller';
+import { ConfigProjection } from '../projections/config.projection';
+import { NodesProjection } from '../projections/nodes.projection';
+import { StreamHub } from './stream-hub';
+
+function frame(event: string, id: number, data: unknown): string {
+  return `event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * The node's config feed. Written on the raw response rather than through Nest's @Sse(): the feed needs SSE comment
+ * pings and must choose, per connection, whether to open with the full config (Last-Event-ID) — neither fits
+ * MessageEvent.
+ */
+@ApiTags('nodes')
+@Controller('api/v1/nodes')
+export class ConfigStreamController {
+  constructor(
+    private readonly hub: StreamHub,
+    private readonly nodes: NodesProjection,
+    private readonly configs: ConfigProjection,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Get(':id/config/stream')
+  @Allow({ node: true })
+  @ApiProduces('text/event-stream')
+  stream(
+    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @CurrentPrincipal() p: Principal,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): void {
+    assertNodeAccess(p, id, this.nodes);
+    const raw = reply.raw;
+    reply.hijack();
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    let ended = false;
+    let ping: NodeJS.Timeout | undefined;
+    let subscription: { unsubscribe(): void } | undefined;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(ping);
+      subscription?.unsubscribe();
+      this.metrics.sseStreams.dec();
+      raw.end();
+    };
+    this.metrics.sseStreams.inc();
+    request.raw.on('close', end);
+    let sent = /^[0-9]{1,15}$/.test(lastEventId ?? '') ? Number(lastEventId) : -1;
+    const sendFull = () => {
+      const full: NodeConfig | undefined = this.configs.configOf(id);
+      if (!full) return end();
+      raw.write(frame(SSE_EVENT_CONFIG, full.version, full));
+      sent = full.version;
+    };
+    // Subscribe and read the current version in the same tick: no commit can slip in between.
+    subscription = this.hub.patches(id).subscribe({
+      next: (patch: ConfigPatch) => {
+        if (patch.version <= sent) return;
+        if (patch.baseVersion === sent) {
+          raw.write(frame(SSE_EVENT_PATCH, patch.version, patch));
+          sent = patch.version;
+          this.metrics.configVersions.inc();
+        } else sendFull();
+      },
+      complete: () => end(),
+    });
+    if (sent !== this.configs.versionOf(id)) sendFull();
+    else raw.write(': up to date\n\n');
+    if (!ended) ping = setInterval(() => raw.write(': ping\n\n'), this.config.ssePingMs);
+  }
+}

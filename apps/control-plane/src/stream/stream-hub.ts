@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { Observable, Subject } from 'rxjs';
+import type { ConfigPatch } from '@meshgate/contracts';
+
+/**
+ * One Subject per node with open streams. A committed change set is fanned out only to the nodes it names; nodes
+ * nobody is listening for cost nothing.
+ */
+@Injectable()
+export class StreamHub {
+  private subjects = new Map<string, { subject: Subject<ConfigPatch>; listeners: number }>();
+
+  publish(nodeId: string, patch: ConfigPatch): void {
+    this.subjects.get(nodeId)?.subject.next(patch);
+  }
+
+  /** Completes every open stream for the node: it was removed and its token is dead. */
+  close(nodeId: string): void {
+    this.subjects.get(nodeId)?.subject.complete();
+    this.subjects.delete(nodeId);
+  }
+
+  patches(nodeId: string): Observable<ConfigPatch> {
+    return new Observable<ConfigPatch>((subscriber) => {
+      let entry = this.subjects.get(nodeId);
+      if (!entry) this.subjects.set(nodeId, (entry = { subject: new Subject(), listeners: 0 }));
+      entry.listeners++;
+      const subscription = entry.subject.subscribe(subscriber);
+      const held = entry;
+      return () => {
+        subscription.unsubscribe();
+        held.listeners--;
+        if (held.listeners === 0 && this.subjects.get(nodeId) === held) this.subjects.delete(nodeId);
+      };
+    });
+  }
+
+  get openNodes(): number {
+    return this.subjects.size;
+  }
+}
