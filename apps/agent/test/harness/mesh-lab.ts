@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AdminApi } from './admin-api';
+import { ManagedProcess } from './managed-process';
+import { inNs, NamespaceSet, sh } from './netns';
+import { assertNetworkTestPrerequisites } from './preflight';
+
+const ROOT = resolve(__dirname, '../../../..');
+export const CONTROL_PLANE_MAIN = join(ROOT, 'dist/apps/control-plane/main.js');
+export const AGENT_MAIN = join(ROOT, 'dist/apps/agent/main.js');
+const HUB_ADDRESS = '198.18.0.1';
+const CONTROL_PLANE_PORT = 8080;
+
+/** Joins a Unix socket to a TCP port on the hub's loopback; run with `node -e` inside the hub namespace. */
+const FORWARDER = `
+const net = require('net'); const fs = require('fs');
+const [sock, port] = process.argv.slice(1);
+fs.rmSync(sock, { force: true });
+net.createServer((c) => {
+  const u = net.connect(Number(port), '127.0.0.1');
+  c.pipe(u); u.pipe(c);
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+}).listen(sock);
+`;
+
+export interface LabNode {
+  name: string;
+  ns: string;
+  ifname: string;
+  underlay: string;
+  configPath: string;
+  stateDir: string;
+  agent: ManagedProcess | null;
+  starts: number;
+  /** Filled in once the node has registered. */
+  id?: string;
+  overlay?: string;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns true; throws `describe()` (e.g. with log tails) on timeout. Returns elapsed ms. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, describe: () => string, everyMs = 25): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    if (await check()) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
+    await sleep(everyMs);
+  }
+}
+
+/**
+ * A small real network: a hub namespace with a bridge (the underlay, 198.18.0.0/24 out of 198.18.0.0/15) where the
+ * control plane runs, and one namespace per node plugged into it by a veth, each running a real agent that drives
+ * a real wireguard-go. Everything it creates is removed by teardown(), or on exit if the test process dies.
+ */
+export class MeshLab {
+  readonly tag = `mgt${process.pid % 1000}`;
+  readonly hub = `${this.tag}hub`;
+  readonly dir = mkdtempSync(join(tmpdir(), 'mg-mesh-e2e-'));
+  readonly api = new AdminApi(join(this.dir, 'control-plane.sock'));
+  readonly nodes = new Map<string, LabNode>();
+  controlPlane: ManagedProcess | null = null;
+  private forwarder: ManagedProcess | null = null;
+  private readonly namespaces = new NamespaceSet();
+  private readonly jwtSecret = randomBytes(32).toString('hex');
+
+  static preflight(): void {
+    assertNetworkTestPrerequisites();
+    for (const [what, path] of [['control plane', CONTROL_PLANE_MAIN], ['agent', AGENT_MAIN]]) {
+      if (!existsSync(path)) throw new Error(`the ${what} is not built (${path} missing): run npm run build first`);
+    }
+  }
+
+  get controlPlaneUrl(): string {
+    return `http://${HUB_ADDRESS}:${CONTROL_PLANE_PORT}`;
+  }
+
+  async createNetwork(names: string[]): Promise<void> {
+    await this.namespaces.add(this.hub);
+    await sh('ip', ['-n', this.hub, 'link', 'add', 'br0', 'type', 'bridge']);
+    await sh('ip', ['-n', this.hub, 'address', 'add', `${HUB_ADDRESS}/24`, 'dev', 'br0']);
+    await sh('ip', ['-n', this.hub, 'link', 'set', 'br0', 'up']);
+    for (const [i, name] of names.entries()) {
+      const node: LabNode = {
+        name,
+        ns: `${this.tag}${name}`,
+        ifname: `${this.tag}${name}`,
+        underlay: `198.18.0.${11 + i}`,
+        configPath: join(this.dir, `${name}.json`),
+        stateDir: join(this.dir, `${name}-state`),
+        agent: null,
+        starts: 0,
+      };
+      await this.namespaces.add(node.ns);
+      this.namespaces.trackWireGuard(node.ifname);
+      await sh('ip', ['-n', this.hub, 'link', 'add', `v${name}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', node.ns]);
+      await sh('ip', ['-n', this.hub, 'link', 'set', `v${name}`, 'master', 'br0', 'up']);
+      await sh('ip', ['-n', node.ns, 'address', 'add', `${node.underlay}/24`, 'dev', 'eth0']);
+      await sh('ip', ['-n', node.ns, 'link', 'set', 'eth0', 'up']);
+      this.nodes.set(name, node);
+    }
+  }
+
+  async startControlPlane(): Promise<void> {
+    this.controlPlane = new ManagedProcess(
+      'control-plane',
+      join(this.dir, 'control-plane.log'),
+      'ip',
+      ['netns', 'exec', this.hub, process.execPath, CONTROL_PLANE_MAIN],
+      {
+        PATH: process.env.PATH,
+        PORT: String(CONTROL_PLANE_PORT),
+        HOST: '0.0.0.0',
+        DATABASE_PATH: join(this.dir, 'db', 'meshgate.sqlite'),
+        JWT_SECRET: this.jwtSecret,
+        HEARTBEAT_INTERVAL_SECONDS: '2',
+        AUTH_RATE_LIMIT: '100000',
+      },
+    );
+    this.forwarder ??= new ManagedProcess('forwarder', join(this.dir, 'forwarder.log'), 'ip',
+      ['netns', 'exec', this.hub, process.execPath, '-e', FORWARDER, join(this.dir, 'control-plane.sock'), String(CONTROL_PLANE_PORT)],
+      { PATH: process.env.PATH });
+    await waitFor(
+      async () => {
+        if (!this.controlPlane!.running) throw new Error(`control plane exited:\n${this.controlPlane!.tail()}`);
+        return (await this.api.call('GET', '/health').catch(() => ({ status: 0 }))).status === 200;
+      },
+      30_000,
+      () => `control plane not healthy:\n${this.controlPlane!.tail()}`,
+      100,
+    );
+  }
+
+  async killControlPlane(): Promise<void> {
+    await this.controlPlane?.stop('SIGKILL');
+  }
+
+  /** Registers an admin, makes a tenant and returns a reusable enrollment key; leaves api.token tenant-scoped. */
+  async bootstrapTenant(): Promise<string> {
+    const email = 'admin@mesh.test';
+    const password = 'correct-horse-battery';
+    await this.api.expect(201, 'POST', '/api/v1/auth/register', { email, password });
+    this.api.token = (await this.api.expect(200, 'POST', '/api/v1/auth/login', { email, password })).accessToken;
+    const tenant = await this.api.call('POST', '/api/v1/auth/tenants', { name: 'lab' });
+    if (tenant.status !== 201 && tenant.status !== 200) throw new Error(`create tenant: ${tenant.status} ${JSON.stringify(tenant.body)}`);
+    this.api.token = (await this.api.expect(200, 'POST', '/api/v1/auth/login', { email, password, tenantId: tenant.body.id })).accessToken;
+    const key = await this.api.call('POST', '/api/v1/enrollment-keys', { reusable: true });
+    if (key.status !== 201 && key.status !== 200) throw new Error(`create enrollment key: ${key.status} ${JSON.stringify(key.body)}`);
+    return key.body.key;
+  }
+
+  async putPolicy(acls: Array<{ action: 'accept' | 'deny'; src: string[]; dst: string[] }>): Promise<void> {
+    const res = await this.api.call('PUT', '/api/v1/policies', { acls });
+    if (res.status !== 200) throw new Error(`PUT policy: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  writeAgentConfig(name: string, enrollmentKey: string): void {
+    const node = this.node(name);
+    writeFileSync(node.configPath, JSON.stringify({
+      control_plane_url: this.controlPlaneUrl,
+      auth_token: enrollmentKey,
+      interface_name: node.ifname,
+      node_name: name,
+      endpoint: `${node.underlay}:51820`,
+      listen_port: 51820,
+      heartbeat_interval: 1,
+      reconcile_interval: 1,
+      state_dir: node.stateDir,
+    }), { mode: 0o600 });
+  }
+
+  /** Starts the node's agent; each start logs to its own file so that log checks see only this run. */
+  startAgent(name: string, extraArgs: string[] = []): ManagedProcess {
+    const node = this.node(name);
+    node.starts++;
+    node.agent = new ManagedProcess(`agent ${name}`, join(this.dir, `${name}-${node.starts}.log`), 'ip',
+      ['netns', 'exec', node.ns, process.execPath, AGENT_MAIN, '--config', node.configPath, ...extraArgs],
+      { PATH: process.env.PATH });
+    return node.agent;
+  }
+
+  node(name: string): LabNode {
+    const node = this.nodes.get(name);
+    if (!node) throw new Error(`no lab node ${name}`);
+    return node;
+  }
+
+  /** Public keys of the peers on the node's live interface (the wireguard-go socket is visible from here). */
+  async peers(name: string): Promise<string[]> {
+    try {
+      return (await sh('wg', ['show', this.node(name).ifname, 'peers'])).split('\n').filter(Boolean);
+    } catch {
+      return [];
+    }
+  }
+
+  /** Runs a command (from the test process, in the host's namespace unless it says `ip -n`/`ip netns`). */
+  sh(file: string, args: string[]): Promise<string> {
+    return sh(file, args);
+  }
+
+  async publicKey(name: string): Promise<string> {
+    return (await sh('wg', ['show', this.node(name).ifname, 'public-key'])).trim();
+  }
+
+  /** Pings over the overlay from one node to another; resolves with ping's output, rejects when replies are missing. */
+  ping(from: string, to: string, args: string[] = ['-c', '1', '-W', '2']): Promise<string> {
+    return inNs(this.node(from).ns, 'ping', ['-n', ...args, this.node(to).overlay!], 60_000);
+  }
+
+  async canPing(from: string, to: string): Promise<boolean> {
+    return this.ping(from, to, ['-c', '1', '-W', '1']).then(() => true, () => false);
+  }
+
+  /** The lab's view of the logs, for failure messages. */
+  tails(): string {
+    return [...this.nodes.values()].map((n) => `--- ${n.name}\n${n.agent?.tail(8) ?? '(not started)'}`).join('\n')
+      + `\n--- control plane\n${this.controlPlane?.tail(8) ?? ''}`;
+  }
+
+  async teardown(): Promise<void> {
+    await Promise.all([...this.nodes.values()].map((n) => n.agent?.stop('SIGTERM', 5_000)));
+    await this.controlPlane?.stop('SIGTERM', 5_000);
+    await this.forwarder?.stop('SIGTERM', 2_000);
+    this.namespaces.teardownSync();
+    if (process.env.KEEP_E2E_LOGS) process.stdout.write(`e2e logs kept in ${this.dir}\n`);
+    else rmSync(this.dir, { recursive: true, force: true });
+  }
+}
