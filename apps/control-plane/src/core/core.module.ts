@@ -9,9 +9,8 @@ import { SQL_RUNNER, SqlRunner } from '../database/sql.port';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { SqliteEventStore } from '../event-store/sqlite-event-store';
 import { MetricsService } from '../metrics/metrics.service';
-import { AuditProjection } from '../projections/audit.projection';
+import { allProjections } from '../projections/all-projections';
 import { ConfigProjection } from '../projections/config.projection';
-import { DirectoryProjection } from '../projections/directory.projection';
 import { NodesProjection } from '../projections/nodes.projection';
 import { ProjectionRunner } from '../projections/projection-runner';
 import { StreamHub } from '../stream/stream-hub';
@@ -66,7 +65,7 @@ export class CoreModule {
           provide: ProjectionRunner,
           inject: [SQL_RUNNER, EVENT_STORE, NodesProjection, ConfigProjection],
           useFactory: (sql: SqlRunner, store: EventStore, nodes: NodesProjection, configs: ConfigProjection) => {
-            const runner = new ProjectionRunner(sql, store, [new DirectoryProjection(), nodes, configs, new AuditProjection()]);
+            const runner = new ProjectionRunner(sql, store, allProjections(nodes, configs));
             runner.start();
             return runner;
           },
