@@ -8,6 +8,7 @@ export interface ReconcileOutcome {
   config: NodeConfig | null;
   version: number | null;
   steps: PlanStep[];
+  /** The interface had vanished since the agent started and was rebuilt. */
   recreated: boolean;
 }
 
@@ -67,7 +68,9 @@ export class Reconciler {
     let live = await this.port.read();
     let recreated = false;
     if (live === null) {
-      this.logger.warn('interface missing, creating it', { interface: this.port.interfaceName, reason });
+      // Missing at start is the normal first run; missing later is drift worth a warning.
+      const log = reason === 'start' ? this.logger.info : this.logger.warn;
+      log('interface missing, creating it', { interface: this.port.interfaceName, reason });
       await this.port.create();
       live = await this.port.read();
       if (live === null) throw new Error(`interface ${this.port.interfaceName} did not come up`);
@@ -83,7 +86,7 @@ export class Reconciler {
       });
     }
     if (desired !== null) this.applied = desired;
-    const outcome = { config: desired, version: desired?.version ?? null, steps, recreated };
+    const outcome = { config: desired, version: desired?.version ?? null, steps, recreated: recreated && reason !== 'start' };
     for (const listener of this.listeners) listener(outcome);
   }
 }
