@@ -23,7 +23,7 @@ function danglingReferences(json: TerraformJson): string[] {
   for (const name of Object.keys(json.variable ?? {})) declared.add(`var.${name}`);
   const missing: string[] = [];
   for (const expression of allStrings(json).flatMap(interpolations)) {
-    const refs = expression.match(/\b(?:data\.)?(?:aws|google)_[a-z0-9_]+\.[A-Za-z0-9_-]+|\bvar\.[a-z0-9_]+/g) ?? [];
+    const refs = expression.match(/\b(?:data\.)?(?:aws|google)_[a-z0-9_]+\.[A-Za-z0-9_-]+|\bterraform_data\.[A-Za-z0-9_-]+|\bvar\.[a-z0-9_]+/g) ?? [];
     for (const ref of refs) if (!declared.has(ref)) missing.push(ref);
   }
   return missing;

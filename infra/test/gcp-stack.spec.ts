@@ -104,6 +104,15 @@ describe('gcp stack', () => {
     expect(parseCloudConfig(shared).write_files.map((f) => f.path)).toEqual(config.write_files.map((f) => f.path));
   });
 
+  it('replaces an instance when its user data changes, not when the image does', () => {
+    const instance = instances(configured)['agent-1'];
+    expect(instance.lifecycle).toEqual({
+      ignore_changes: ['boot_disk[0].initialize_params[0].image'],
+      replace_triggered_by: ['terraform_data.agent-1-user-data'],
+    });
+    expect(resources(configured.json, 'terraform_data')['agent-1-user-data'].input).toEqual({ user_data: instance.metadata['user-data'] });
+  });
+
   it('never puts the enrollment key in the synthesized JSON', () => {
     expect(configured.text).not.toContain(SECRET);
     expect(configured.json.variable.enrollment_key.sensitive).toBe(true);

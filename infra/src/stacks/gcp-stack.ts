@@ -2,7 +2,7 @@
 import { ComputeInstance } from '@cdktf/provider-google/lib/compute-instance';
 import { DataGoogleComputeImage } from '@cdktf/provider-google/lib/data-google-compute-image';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
-import { TerraformOutput, TerraformStack } from 'cdktf';
+import { DataResource, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
 import { configureBackend } from '../backend';
 import type { InfraConfig } from '../config';
@@ -10,6 +10,11 @@ import { GcpNetwork } from '../gcp/network';
 import { agentCloudInit } from '../shared/cloud-init';
 import { ingressRules } from '../shared/firewall-rules';
 import { agentInputs, nodeName } from './agent-inputs';
+
+/** `type.name`, the bare form Terraform wants in lifecycle arguments (cdktf would render `${type.name}`). */
+function bareReference(resource: DataResource): string {
+  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
+}
 
 export const UBUNTU_IMAGE = { family: 'ubuntu-2204-lts', project: 'ubuntu-os-cloud' };
 
@@ -40,6 +45,10 @@ export class GcpAgentsStack extends TerraformStack {
 
     for (let index = 0; index < config.gcpNodeCount; index++) {
       const name = nodeName(config, 'gcp', index);
+      const userData = agentCloudInit({ ...inputs, cloud: 'gcp', nodeName: name });
+      // GCP updates metadata in place and cloud-init runs once per instance, so a changed user data would never be
+      // applied: replace the instance instead, as user_data_replace_on_change does on AWS.
+      const userDataVersion = new DataResource(this, `agent-${index}-user-data`, { input: { user_data: userData } });
       this.instances.push(
         new ComputeInstance(this, `agent-${index}`, {
           name,
@@ -49,11 +58,11 @@ export class GcpAgentsStack extends TerraformStack {
           bootDisk: { initializeParams: { image: image.selfLink, size: 16, type: 'pd-balanced' } },
           networkInterface: [{ subnetwork: network.subnetwork.id, accessConfig: [{}] }],
           // Ubuntu's cloud-init reads the `user-data` metadata key on GCE.
-          metadata: { 'user-data': agentCloudInit({ ...inputs, cloud: 'gcp', nodeName: name }) },
+          metadata: { 'user-data': userData },
           shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
           allowStoppingForUpdate: true,
           // A newer image alone must not replace running nodes; they patch themselves with unattended-upgrades.
-          lifecycle: { ignoreChanges: ['boot_disk[0].initialize_params[0].image'] },
+          lifecycle: { ignoreChanges: ['boot_disk[0].initialize_params[0].image'], replaceTriggeredBy: [bareReference(userDataVersion)] },
         }),
       );
     }
