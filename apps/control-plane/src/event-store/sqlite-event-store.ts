@@ -22,6 +22,17 @@ interface EventRow {
   hash: string;
 }
 
+/** Metadata repeats (one actor sends many heartbeats): parse each distinct string once per page. */
+const metadataCache = new Map<string, RecordedEvent['metadata']>();
+function parseMetadata(text: string): RecordedEvent['metadata'] {
+  let parsed = metadataCache.get(text);
+  if (!parsed) {
+    if (metadataCache.size > 10_000) metadataCache.clear();
+    metadataCache.set(text, (parsed = JSON.parse(text) as RecordedEvent['metadata']));
+  }
+  return parsed;
+}
+
 const toRecorded = (row: EventRow): RecordedEvent => ({
   position: row.position,
   tenantId: row.tenant_id,
@@ -29,7 +40,7 @@ const toRecorded = (row: EventRow): RecordedEvent => ({
   streamVersion: row.stream_version,
   type: row.type,
   data: JSON.parse(row.data),
-  metadata: JSON.parse(row.metadata),
+  metadata: parseMetadata(row.metadata),
   recordedAt: row.recorded_at,
 });
 
