@@ -170,6 +170,10 @@ function secret(raw: RawSettings, key: SettingKey): string | undefined {
   if (value !== undefined && !PATTERNS.secret.test(value)) {
     throw new ConfigError(key, 'may only contain A-Z a-z 0-9 and . _ ~ + / = : @ % , -');
   }
+  // The control plane refuses shorter JWT secrets at boot; better to hear it at synth.
+  if (key === 'jwt_secret' && value !== undefined && value.length < 32) {
+    throw new ConfigError(key, 'must be at least 32 characters');
+  }
   return value;
 }
 

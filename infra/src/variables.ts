@@ -10,7 +10,8 @@ export const VARIABLE_PATTERNS = {
   tenant_id: '^[A-Za-z0-9_-]{1,64}$',
   meshgate_repo_url: '^(https://|git@)[A-Za-z0-9._~:/@+-]+$',
   enrollment_key: '^[A-Za-z0-9._~+/=:@%,-]+$',
-  jwt_secret: '^[A-Za-z0-9._~+/=:@%,-]*$',
+  // Empty, or at least 32 characters as the control plane demands.
+  jwt_secret: '^([A-Za-z0-9._~+/=:@%,-]{32,})?$',
 } as const;
 export type VariableName = keyof typeof VARIABLE_PATTERNS;
 

@@ -8,7 +8,7 @@ import { SECRET_VARS_FILE, writeSecretVarFiles } from '../src/secrets';
 import { allStrings, interpolations, synthStack, testConfig, TerraformJson } from './helpers';
 
 const ENROLLMENT_KEY = 'mgk_FULLSYNTH_TESTSECRET_5521';
-const JWT = 'jwt_FULLSYNTH_TESTSECRET_9910';
+const JWT = 'jwt_FULLSYNTH_TESTSECRET_9910_a81b3c44';
 const STACKS = ['aws', 'gcp', 'control-plane'];
 
 /** Everything a stack's expressions refer to must be declared in that stack (what `terraform validate` would catch first). */

@@ -110,6 +110,7 @@ describe('config', () => {
     [{ state_backend: 'consul' }, 'state_backend'],
     [{ state_backend: 's3' }, 'state_bucket'],
     [{ name_prefix: 'Mesh' }, 'name_prefix'],
+    [{ jwt_secret: 'too-short-for-the-control-plane' }, 'jwt_secret'],
   ])('fails on %p naming %s', (settings, key) => {
     const error = errorOf(settings);
     expect(error.key).toBe(key);
@@ -123,8 +124,9 @@ describe('config', () => {
   });
 
   it('keeps secrets apart from the rest of the settings', () => {
-    const config = testConfig({ enrollment_key: 'mgk_abc123', jwt_secret: 'jwt-xyz' });
-    expect(config.secrets).toEqual({ enrollment_key: 'mgk_abc123', jwt_secret: 'jwt-xyz' });
+    const jwt = 'j'.repeat(32);
+    const config = testConfig({ enrollment_key: 'mgk_abc123', jwt_secret: jwt });
+    expect(config.secrets).toEqual({ enrollment_key: 'mgk_abc123', jwt_secret: jwt });
   });
 
   it('recognises IPv4 CIDRs', () => {

@@ -2,7 +2,7 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { file, only, parseCloudConfig, resources, synthStack, Synthesized } from './helpers';
 
-const JWT = 'jwt-TESTSECRET-c0ntr0l-plane-91';
+const JWT = 'jwt-TESTSECRET-c0ntr0l-plane-91-8f3a2e77';
 
 describe('control-plane stack', () => {
   let defaults: Synthesized;
