@@ -4,6 +4,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { register } from 'prom-client';
 import { AuditController } from './audit/audit.controller';
 import { AuthModule } from './auth/auth.module';
 import { CredentialsGuard } from './auth/credentials.guard';
@@ -27,7 +28,9 @@ export class AppModule {
         CqrsModule.forRoot(),
         JwtModule.register({ global: true, secret: config.jwtSecret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } }),
         ThrottlerModule.forRoot([{ name: 'auth', ttl: 60_000, limit: config.authRateLimitPerMinute }]),
-        PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: true } }),
+        // Default process metrics live in prom-client's global registry: register them once per process, so that a second
+        // app in the same process (a restart in place, the e2e specs) does not fail with "already registered".
+        PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: !register.getSingleMetric('process_cpu_user_seconds_total') } }),
         AuthModule,
         TenantsModule,
         NodesModule,

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { ConfigPatch } from '@meshgate/contracts';
 
@@ -7,7 +7,7 @@ import type { ConfigPatch } from '@meshgate/contracts';
  * nobody is listening for cost nothing.
  */
 @Injectable()
-export class StreamHub {
+export class StreamHub implements BeforeApplicationShutdown {
   private subjects = new Map<string, { subject: Subject<ConfigPatch>; listeners: number }>();
 
   publish(nodeId: string, patch: ConfigPatch): void {
@@ -18,6 +18,14 @@ export class StreamHub {
   close(nodeId: string): void {
     this.subjects.get(nodeId)?.subject.complete();
     this.subjects.delete(nodeId);
+  }
+
+  /**
+   * Ends every open stream before the HTTP server closes: hijacked SSE responses are never idle, so the server would
+   * otherwise wait for them forever and a shutdown (SIGTERM, restart) would hang while agents are connected.
+   */
+  beforeApplicationShutdown(): void {
+    for (const nodeId of [...this.subjects.keys()]) this.close(nodeId);
   }
 
   patches(nodeId: string): Observable<ConfigPatch> {
