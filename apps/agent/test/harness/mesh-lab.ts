@@ -157,7 +157,8 @@ export class MeshLab {
     if (res.status !== 200) throw new Error(`PUT policy: ${res.status} ${JSON.stringify(res.body)}`);
   }
 
-  writeAgentConfig(name: string, enrollmentKey: string): void {
+  /** Short intervals by default so the tests see heartbeats and drift repair quickly. */
+  writeAgentConfig(name: string, enrollmentKey: string, intervals = { heartbeat: 1, reconcile: 1 }): void {
     const node = this.node(name);
     writeFileSync(node.configPath, JSON.stringify({
       control_plane_url: this.controlPlaneUrl,
@@ -166,8 +167,8 @@ export class MeshLab {
       node_name: name,
       endpoint: `${node.underlay}:51820`,
       listen_port: 51820,
-      heartbeat_interval: 1,
-      reconcile_interval: 1,
+      heartbeat_interval: intervals.heartbeat,
+      reconcile_interval: intervals.reconcile,
       state_dir: node.stateDir,
     }), { mode: 0o600 });
   }
