@@ -10,7 +10,8 @@ export const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 export const NODE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const TAG_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** host:port, host being an IPv4 address, a bracketed IPv6 address or a DNS name. */
-export const ENDPOINT_PATTERN = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):([1-9][0-9]{0,4})$/;
+export const ENDPOINT_PATTERN =
+  /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/;
 
 export class RegisterNodeDto {
   @IsString() @Matches(NODE_NAME_PATTERN, { message: 'name must be lowercase letters, digits and dashes (1-63)' })
@@ -29,15 +30,15 @@ export class PeerStatsDto {
   @IsString() @Matches(WG_KEY_PATTERN, { message: 'publicKey must be a base64 WireGuard key (32 bytes)' })
   publicKey!: string;
   @IsOptional() @IsDateString() lastHandshakeAt?: string | null;
-  @IsInt() @Min(0) rxBytes!: number;
-  @IsInt() @Min(0) txBytes!: number;
+  @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) rxBytes!: number;
+  @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) txBytes!: number;
 }
 
 export class HeartbeatDto {
   @IsOptional() @IsString() @Matches(ENDPOINT_PATTERN, { message: 'endpoint must be host:port' })
   endpoint?: string;
-  @IsOptional() @IsInt() @Min(0) rxBytes?: number;
-  @IsOptional() @IsInt() @Min(0) txBytes?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) rxBytes?: number;
+  @IsOptional() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) txBytes?: number;
   @IsOptional() @IsArray() @ArrayMaxSize(20000) @ValidateNested({ each: true }) @Type(() => PeerStatsDto)
   peers?: PeerStatsDto[];
 }
