@@ -38,6 +38,8 @@ export class Agent {
   private stream: ConfigStream | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private heartbeatRunning = false;
+  /** Saves of the applied config, chained so they land in order and stop() can wait for the last one. */
+  private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AgentOptions) {
     this.client = options.client ?? new ControlPlaneClient(options.config.controlPlaneUrl);
@@ -73,7 +75,10 @@ export class Agent {
       if (outcome.config === null || outcome.version === savedVersion) return;
       savedVersion = outcome.version;
       this.log.info('config live', { version: outcome.version, peers: outcome.config.peers.length });
-      store.saveConfig(outcome.config).catch((err) => this.log.error('could not save the applied config', { err }));
+      const applied = outcome.config;
+      this.saving = this.saving
+        .then(() => store.saveConfig(applied))
+        .catch((err) => this.log.error('could not save the applied config', { err }));
     });
     await reconciler.request('start');
 
@@ -97,6 +102,7 @@ export class Agent {
     this.timers.clear();
     await this.stream?.stop();
     await this.reconciler?.idle();
+    await this.saving;
     if (this.options.downOnExit && this.port) {
       await this.port.destroy();
       this.log.info('interface removed', { interface: this.port.interfaceName });

@@ -1,0 +1,115 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from './agent';
+import type { AgentConfig } from './agent-config';
+import type { ConfigPatch, NodeConfig } from './contracts';
+import type { ControlPlaneClient } from './control-plane/control-plane-client';
+import { createLogger } from './logger';
+import type { LiveInterface, PlanStep, WireGuardPort } from './wireguard/wireguard-port';
+
+/** Keeps peers by key; enough to see which config the agent made live. */
+class MemoryWireGuard implements WireGuardPort {
+  readonly interfaceName = 'mgspec0';
+  state: LiveInterface | null = null;
+  async read() {
+    return this.state && structuredClone(this.state);
+  }
+  async create() {
+    this.state = { publicKey: null, listenPort: null, up: false, addresses: [], routes: [], peers: [] };
+  }
+  async apply(steps: PlanStep[]) {
+    const s = this.state!;
+    for (const step of steps) {
+      if (step.kind === 'remove-peer') s.peers = s.peers.filter((p) => p.publicKey !== step.publicKey);
+      if (step.kind === 'upsert-peer') s.peers.push({ ...step.peer, latestHandshake: 0, rxBytes: 0, txBytes: 0 });
+    }
+  }
+  async destroy() {
+    this.state = null;
+  }
+}
+
+const peer = (key: string) => ({ publicKey: key, endpoint: null, allowedIps: ['100.64.0.9/32'], persistentKeepalive: 0 });
+const config = (version: number, keys: string[]): NodeConfig => ({
+  version, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: keys.map(peer), routes: [], firewall: [], qos: [],
+});
+const sse = (events: Array<['config' | 'patch', NodeConfig | ConfigPatch]>) =>
+  new Response(events.map(([name, data]) => `event: ${name}\nid: ${data.version}\ndata: ${JSON.stringify(data)}\n\n`).join(''));
+
+describe('Agent', () => {
+  let stateDir: string;
+  beforeEach(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), 'mg-agent-'));
+  });
+  afterEach(async () => {
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  function setup(streams: Response[], fullConfig: NodeConfig) {
+    const calls = { register: 0, getConfig: 0, lastEventIds: [] as Array<string | null> };
+    const client = {
+      register: async (_token: string, body: { publicKey: string }) => {
+        calls.register++;
+        return { id: 'node-1', name: 'n1', publicKey: body.publicKey, address: '100.64.0.2', tags: [], nodeToken: 'tok' };
+      },
+      getConfig: async () => {
+        calls.getConfig++;
+        return fullConfig;
+      },
+      heartbeat: async () => undefined,
+      openConfigStream: async (_id: string, _token: string, lastEventId: string | null, signal: AbortSignal) => {
+        calls.lastEventIds.push(lastEventId);
+        const next = streams.shift();
+        if (next) return next;
+        // No more scripted events: hold the stream open until the agent stops.
+        return new Response(new ReadableStream({ start: (c) => signal.addEventListener('abort', () => c.error(signal.reason)) }));
+      },
+    } as unknown as ControlPlaneClient;
+    const wg = new MemoryWireGuard();
+    const cfg: AgentConfig = {
+      controlPlaneUrl: 'http://cp', tenantId: null, authToken: 'enroll', interfaceName: wg.interfaceName, heartbeatInterval: 30,
+      reconcileInterval: 30, nodeName: 'n1', endpoint: null, listenPort: 51820, tags: [], stateDir, logLevel: 'error',
+    };
+    const make = () => new Agent({ config: cfg, downOnExit: false, logger: createLogger({ level: 'error', write: () => undefined }), client, wireGuard: () => wg });
+    return { calls, wg, make };
+  }
+
+  const livePeers = (wg: MemoryWireGuard) => (wg.state?.peers ?? []).map((p) => p.publicKey).sort();
+  const until = async (check: () => boolean) => {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(check()).toBe(true);
+  };
+
+  it('applies config then patches, and refetches the full config when a patch does not follow', async () => {
+    const { calls, wg, make } = setup(
+      [sse([
+        ['config', config(1, ['A'])],
+        ['patch', { version: 2, baseVersion: 1, peersUpserted: [peer('B')], peersRemoved: [] }],
+        ['patch', { version: 5, baseVersion: 4, peersUpserted: [], peersRemoved: ['A'] }],
+      ])],
+      config(5, ['B', 'C']),
+    );
+    const agent = make();
+    await agent.start();
+    await until(() => calls.getConfig === 1 && livePeers(wg).join() === 'B,C');
+    await agent.stop();
+  });
+
+  it('registers once and resumes with the saved version after a restart', async () => {
+    const first = setup([sse([['config', config(3, ['A'])]])], config(3, ['A']));
+    const agent = first.make();
+    await agent.start();
+    await until(() => livePeers(first.wg).join() === 'A');
+    await agent.stop();
+
+    const second = setup([], config(3, ['A']));
+    const again = second.make();
+    await again.start();
+    await until(() => second.calls.lastEventIds.length === 1);
+    await again.stop();
+    expect(first.calls.register + second.calls.register).toBe(1);
+    expect(second.calls.lastEventIds).toEqual(['3']);
+    expect(again.nodeId).toBe('node-1');
+  });
+});
