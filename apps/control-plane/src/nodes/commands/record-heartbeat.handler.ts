@@ -1,16 +1,41 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { decideNode, streams } from '@meshgate/domain';
+import { KeyedMutex } from '../../common/keyed-mutex';
+import { ConcurrencyError } from '../../event-store/concurrency.error';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
 import { NodesProjection } from '../../projections/nodes.projection';
 import { RecordHeartbeatCommand } from './record-heartbeat.command';
 
-/** The hot path: state from the node snapshot, one event, answered after its group commit. */
+/** A heartbeat has no precondition a client could fix: losing a race on the node's stream is retried, not a 409. */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * The hot path: state from the node snapshot, one event, answered after its group commit. Heartbeats of one node are
+ * serialised (an agent retrying while its previous heartbeat is in flight must not get 409), and a race with another
+ * writer of the stream (the offline sweeper, a removal) is retried against the new state.
+ */
 @CommandHandler(RecordHeartbeatCommand)
 export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCommand, void> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore, private readonly nodes: NodesProjection) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly nodes: NodesProjection,
+    private readonly locks: KeyedMutex,
+  ) {}
 
-  async execute({ nodeId, dto, meta }: RecordHeartbeatCommand): Promise<void> {
+  execute(command: RecordHeartbeatCommand): Promise<void> {
+    return this.locks.run(`node-heartbeat:${command.nodeId}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.record(command);
+        } catch (error) {
+          if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
+        }
+      }
+    });
+  }
+
+  private async record({ nodeId, dto, meta }: RecordHeartbeatCommand): Promise<void> {
     const { state, version } = this.nodes.stateOf(nodeId);
     const tenantId = this.nodes.findLive(nodeId)?.tenantId ?? null;
     const events = decideNode({
