@@ -1,14 +1,14 @@
-jest.setTimeout(30_000);
-
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeConfig, NodeView, RegisteredNode } from '@meshgate/contracts';
 import {
-  ALLOW_ALL, client, createNode, eventCount, login, PASSWORD, putPolicy, request, setupTenant, startServer, TenantSession,
+  client, createNode, eventCount, login, PASSWORD, putPolicy, request, setupTenant, startServer, TenantSession,
   TestServer,
 } from './support/server';
 import { SseClient, sseUrl } from './support/sse';
+
+jest.setTimeout(30_000);
 
 const ROOT = join(__dirname, '..', '..', '..');
 const REPLAY = join(ROOT, 'dist', 'apps', 'control-plane', 'replay.js');
@@ -203,4 +203,3 @@ describe('the whole flow: tenant, nodes, policy, heartbeats, live configs, resta
   });
 });
 
-export { ALLOW_ALL };

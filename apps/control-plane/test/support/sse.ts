@@ -141,7 +141,7 @@ export class SseClient {
   }
 }
 
-/** Opens `count` streams; closes them all on `closeAll`. */
+/** The config stream URL of a node. */
 export function sseUrl(baseUrl: string, nodeId: string): string {
   return `${baseUrl}/api/v1/nodes/${nodeId}/config/stream`;
 }
