@@ -1,6 +1,6 @@
 import { canonicalPrefix, parsePrefix } from './ip';
 import { formatHujsonError, parseHujson } from './hujson';
-import { ALL_PORTS, DEFAULT_PROTOS, hasPorts, parsePorts, parseProto, PortRange } from './ports';
+import { ALL_PORTS, DEFAULT_PROTOS, hasPorts, parsePorts, parseProto, PortRange, TCP } from './ports';
 
 /**
  * The tenant's policy document in the Tailscale/headscale format (`groups`, `tagOwners`, `hosts`, `acls`, `tests`,
@@ -65,6 +65,7 @@ export interface Schedule {
 export interface PolicyTest {
   src: Alias;
   srcText: string;
+  /** No `proto` in a test means TCP. */
   protos: number[];
   accept: Destination[];
   deny: Destination[];
@@ -323,8 +324,8 @@ class Parser {
     return alias ? { alias, text, ports: [...ALL_PORTS] } : null;
   }
 
-  private protos(value: unknown, path: string): number[] {
-    if (value === undefined) return [...DEFAULT_PROTOS];
+  private protos(value: unknown, path: string, fallback: readonly number[] = DEFAULT_PROTOS): number[] {
+    if (value === undefined) return [...fallback];
     const proto = parseProto(value);
     return proto === null ? this.fail(path, 'must be a protocol name ("tcp", "udp", "icmp", ...) or number 0-255') ?? [] : [proto];
   }
@@ -365,7 +366,8 @@ class Parser {
     const before = this.errors.length;
     this.keys(value, path, ['src', 'proto', 'accept', 'deny'], ['srcPostureAttrs']);
     const src = typeof value.src === 'string' ? this.alias(value.src, `${path}.src`, 'test') : this.fail(`${path}.src`, 'must be a string');
-    const protos = this.protos(value.proto, `${path}.proto`);
+    // A test without `proto` asks about TCP: "can alice reach web:443" means a connection, as people read it.
+    const protos = this.protos(value.proto, `${path}.proto`, [TCP]);
     const dsts = (key: 'accept' | 'deny'): Destination[] => {
       if (value[key] === undefined) return [];
       const texts = this.strings(value[key], `${path}.${key}`, { empty: true }) ?? [];
