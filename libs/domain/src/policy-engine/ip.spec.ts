@@ -1,4 +1,4 @@
-import { canonicalPrefix, parsePrefix, prefixContains, prefixesOverlap } from './ip';
+import { canonicalPrefix, excludePrefixes, formatPrefix, parsePrefix, prefixContains, prefixesOverlap } from './ip';
 
 describe('ip prefixes', () => {
   it('canonicalises addresses and prefixes, clearing host bits', () => {
@@ -20,5 +20,12 @@ describe('ip prefixes', () => {
     expect(prefixContains(parsePrefix('10.1.2.0/24')!, lan)).toBe(false);
     expect(prefixesOverlap(parsePrefix('10.1.2.0/24')!, lan)).toBe(true);
     expect(prefixContains(parsePrefix('0.0.0.0/0')!, parsePrefix('fd00::1')!)).toBe(false);
+  });
+
+  it('cuts holes out of a prefix with the fewest prefixes', () => {
+    const cut = (p: string, holes: string[]) => excludePrefixes(parsePrefix(p)!, holes.map((h) => parsePrefix(h)!)).map(formatPrefix);
+    expect(cut('10.0.0.0/30', ['10.0.0.1'])).toEqual(['10.0.0.0/32', '10.0.0.2/31']);
+    expect(cut('10.0.0.0/24', ['192.168.0.0/16'])).toEqual(['10.0.0.0/24']);
+    expect(cut('10.0.0.0/24', ['10.0.0.0/8'])).toEqual([]);
   });
 });

@@ -95,3 +95,15 @@ export function canonicalPrefix(text: string): string | null {
   const p = parsePrefix(text);
   return p ? formatPrefix(p) : null;
 }
+
+/** `p` minus the `holes`, as the fewest prefixes in address order (split in halves around each hole). */
+export function excludePrefixes(p: Prefix, holes: readonly Prefix[]): Prefix[] {
+  const relevant = holes.filter((h) => prefixesOverlap(p, h));
+  if (!relevant.length) return [p];
+  if (relevant.some((h) => prefixContains(h, p))) return [];
+  const max = p.family === 4 ? 32 : 128;
+  const half = 1n << BigInt(max - p.bits - 1);
+  const low: Prefix = { family: p.family, bits: p.bits + 1, network: p.network };
+  const high: Prefix = { family: p.family, bits: p.bits + 1, network: p.network + half };
+  return [...excludePrefixes(low, relevant), ...excludePrefixes(high, relevant)];
+}
