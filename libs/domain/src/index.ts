@@ -18,3 +18,4 @@ import type { EnrollmentKeyEvent } from './enrollment-key/enrollment-key';
 import type { PolicyEvent } from './policy/policy';
 /** Every event the log can hold. */
 export type DomainEvent = UserEvent | TenantEvent | NodeEvent | EnrollmentKeyEvent | PolicyEvent;
+export * as policyEngine from './policy-engine';
