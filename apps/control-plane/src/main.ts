@@ -2,6 +2,8 @@ import { ConfigError, loadConfig } from './config/app-config';
 import { createApp } from './app.factory';
 
 async function main(): Promise<void> {
+  // The database holds password and token hashes: files the server creates are readable by its user only.
+  process.umask(0o077);
   let config;
   try {
     config = loadConfig();

@@ -1,5 +1,5 @@
 import {
-  ipToInt, NodeEvent, NodeState, RecordedEvent, TenantNodeIndex,
+  ipToInt, NodeEvent, NodeRegistered, NodeState, RecordedEvent, TenantNodeIndex,
 } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
 import { SqlRunner } from '../database/sql.port';
@@ -63,8 +63,7 @@ export class NodesProjection implements Projection {
     const e = event as unknown as RecordedEvent<NodeEvent>;
     switch (e.type) {
       case 'NodeRegistered': {
-        const d = e.data as NodeEvent['data'] & { tenantId: string; name: string; publicKey: string; address: string;
-          endpoint: string | null; listenPort: number; tags: string[]; tokenHash: string; enrollmentKeyId: string | null };
+        const d = e.data as NodeRegistered['data'];
         this.index({
           id: d.nodeId, tenantId: d.tenantId, name: d.name, publicKey: d.publicKey, address: d.address,
           endpoint: d.endpoint, listenPort: d.listenPort, tags: d.tags, status: 'pending', lastSeenAt: null,
