@@ -1,41 +1,58 @@
-import { Agent, request } from 'node:http';
+import { connect, Socket } from 'node:net';
 
 export interface LoadResult { requests: number; errors: number; seconds: number; perSecond: number; p50Ms: number; p99Ms: number }
 
 /**
- * A closed-loop load generator: `concurrency` loops, each sending its next request when the previous one answered,
- * over keep-alive connections, for `seconds`. Bounded in time and count, loopback only.
+ * A closed-loop load generator: `concurrency` keep-alive connections, each sending its next request when the previous
+ * one answered, for `seconds`. Requests are prebuilt bytes on raw sockets: node's http client costs more CPU per
+ * request than the server under test, and on two cores it would measure itself. Loopback only, bounded in time.
  */
 export async function closedLoop(
   target: { port: number; path: (loop: number) => string; headers: (loop: number) => Record<string, string>; body: string },
   concurrency: number,
   seconds: number,
 ): Promise<LoadResult> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const deadline = Date.now() + seconds * 1000;
   const latencies: number[] = [];
   let errors = 0;
   const started = process.hrtime.bigint();
-  const loop = async (i: number) => {
-    const path = target.path(i);
-    const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(target.body)), ...target.headers(i) };
-    while (Date.now() < deadline) {
-      const t0 = process.hrtime.bigint();
-      const status = await new Promise<number>((resolve) => {
-        const req = request({ host: '127.0.0.1', port: target.port, method: 'POST', path, headers, agent }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', () => resolve(0));
-        req.end(target.body);
-      });
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      if (status < 200 || status >= 300) errors++;
-    }
-  };
+  const loop = (i: number) => new Promise<void>((done) => {
+    const headers = { host: '127.0.0.1', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(target.body)), ...target.headers(i) };
+    const request = Buffer.from(
+      `POST ${target.path(i)} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${target.body}`,
+    );
+    const socket: Socket = connect(target.port, '127.0.0.1');
+    socket.setNoDelay(true);
+    let buffer = Buffer.alloc(0);
+    let sentAt = process.hrtime.bigint();
+    const send = () => {
+      if (Date.now() >= deadline) {
+        socket.end();
+        return done();
+      }
+      sentAt = process.hrtime.bigint();
+      socket.write(request);
+    };
+    socket.on('connect', send);
+    socket.on('error', () => done());
+    socket.on('data', (chunk) => {
+      buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
+      for (;;) {
+        const headerEnd = buffer.indexOf('\r\n\r\n');
+        if (headerEnd < 0) return;
+        const head = buffer.subarray(0, headerEnd).toString('latin1');
+        const length = Number(/content-length: *([0-9]+)/i.exec(head)?.[1] ?? 0);
+        if (buffer.length < headerEnd + 4 + length) return;
+        const status = Number(head.slice(9, 12));
+        buffer = buffer.subarray(headerEnd + 4 + length);
+        latencies.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
+        if (status < 200 || status >= 300) errors++;
+        send();
+      }
+    });
+  });
   await Promise.all(Array.from({ length: concurrency }, (_, i) => loop(i)));
   const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
-  agent.destroy();
   latencies.sort((a, b) => a - b);
   return {
     requests: latencies.length, errors, seconds: elapsed, perSecond: latencies.length / elapsed,
