@@ -5,7 +5,7 @@ import { SqliteEventStore } from '../event-store/sqlite-event-store';
 import { allProjections } from '../projections/all-projections';
 import { ProjectionRunner } from '../projections/projection-runner';
 
-function publicKey(): string {
+export function publicKey(): string {
   const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }) as { x: string };
   return Buffer.from(jwk.x, 'base64url').toString('base64');
 }

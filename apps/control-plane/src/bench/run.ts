@@ -6,13 +6,12 @@
  * Servers run as child processes on loopback so the load generator does not share their event loop.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { replay } from '../replay';
-import { buildLog } from './build-log';
+import { buildLog, publicKey } from './build-log';
 import { closedLoop } from './http-load';
 import { SseClient } from './sse-client';
 
@@ -27,11 +26,6 @@ const freePort = () => new Promise<number>((resolve) => {
     server.close(() => resolve(port));
   });
 });
-
-function publicKey(): string {
-  const jwk = generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }) as { x: string };
-  return Buffer.from(jwk.x, 'base64url').toString('base64');
-}
 
 async function waitFor(url: string, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 300; i++) {

@@ -2,11 +2,10 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import * as argon2 from 'argon2';
-import { decideUser, evolveUser, initialUserState, normalizeEmail, streams } from '@meshgate/domain';
+import { decideUser, initialUserState, normalizeEmail, streams } from '@meshgate/domain';
 import type { UserView } from '@meshgate/contracts';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
-import { loadAggregate } from '../../event-store/fold';
 import { DirectoryReadModel } from '../directory.read-model';
 import { RegisterUserCommand } from './register-user.command';
 
@@ -25,12 +24,11 @@ export class RegisterUserHandler implements ICommandHandler<RegisterUserCommand,
     return this.locks.run('users', async () => {
       const userId = randomUUID();
       const streamId = streams.user(userId);
-      const { state, version } = loadAggregate(this.store, streamId, evolveUser, initialUserState);
       const events = decideUser(
         { type: 'RegisterUser', userId, email: normalized, passwordHash, emailTaken: !!this.directory.userByEmail(normalized) },
-        state,
+        initialUserState, // a fresh id: the stream is new
       );
-      await this.store.append({ tenantId: null, streams: [{ streamId, expectedVersion: version, events }], metadata: { ...meta, actor: { kind: 'user', id: userId } } });
+      await this.store.append({ tenantId: null, streams: [{ streamId, expectedVersion: 0, events }], metadata: { ...meta, actor: { kind: 'user', id: userId } } });
       return { id: userId, email: normalized };
     });
   }
