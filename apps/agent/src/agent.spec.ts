@@ -32,7 +32,7 @@ class MemoryWireGuard implements WireGuardPort {
 
 const peer = (key: string) => ({ publicKey: key, endpoint: null, allowedIps: ['100.64.0.9/32'], persistentKeepalive: 0 });
 const config = (version: number, keys: string[]): NodeConfig => ({
-  version, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: keys.map(peer), routes: [], firewall: [], qos: [],
+  version, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: keys.map(peer), routes: [], servedRoutes: [], firewall: [], qos: [],
 });
 const sse = (events: Array<['config' | 'patch', NodeConfig | ConfigPatch]>) =>
   new Response(events.map(([name, data]) => `event: ${name}\nid: ${data.version}\ndata: ${JSON.stringify(data)}\n\n`).join(''));

@@ -45,7 +45,7 @@ describe('LinuxWireGuard with wireguard-go in network namespaces', () => {
         { publicKey: nodes[other].publicKey, endpoint: `198.18.7.${octet(other)}:51820`, allowedIps: [`100.64.7.${octet(other)}/32`], persistentKeepalive: 25 },
         ...extraPeers,
       ],
-      routes: [], firewall: [], qos: [],
+      routes: [], servedRoutes: [], firewall: [], qos: [],
     };
   };
   const peerKeys = async (side: Side) => (await sh('wg', ['show', nodes[side].ifname, 'peers'])).split('\n').filter(Boolean);

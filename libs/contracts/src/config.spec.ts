@@ -8,8 +8,9 @@ const base = (): NodeConfig => ({
   interface: { address: '100.64.0.1/10', listenPort: 51820 },
   peers: [peer('a', '192.0.2.1:1', '100.64.0.2'), peer('c', null, '100.64.0.3'), peer('e', '192.0.2.5:5', '100.64.0.5')],
   routes: [{ destination: '10.0.0.0/8', via: '100.64.0.3' }],
-  firewall: [{ action: 'accept', src: ['100.64.0.2/32'], proto: 'tcp', ports: '22' }],
-  qos: [{ src: ['100.64.0.5/32'], rateMbit: 10 }],
+  servedRoutes: [],
+  firewall: [{ action: 'accept', srcGroups: ['g1'], src: [], proto: 'tcp', ports: '22' }],
+  qos: [{ dstGroups: ['g2'], dst: [], rateMbit: 10 }],
 });
 const patch = (overrides: Partial<ConfigPatch>): ConfigPatch => ({ version: 4, baseVersion: 3, peersUpserted: [], peersRemoved: [], ...overrides });
 
@@ -56,6 +57,16 @@ describe('applyPatch', () => {
     expect(next.routes).toEqual(base().routes);
     expect(next.firewall).toEqual(base().firewall);
     expect(next.qos).toEqual(base().qos);
+  });
+
+  it('replaces routes, served routes, firewall and qos when the patch carries them', () => {
+    const firewall = [{ action: 'accept' as const, srcGroups: [], src: ['10.9.0.0/24'], proto: 'udp', dst: ['10.1.0.0/24'] }];
+    const next = applyPatch(base(), patch({ routes: [], servedRoutes: ['10.1.0.0/24'], firewall, qos: [] }));
+    expect(next.routes).toEqual([]);
+    expect(next.servedRoutes).toEqual(['10.1.0.0/24']);
+    expect(next.firewall).toEqual(firewall);
+    expect(next.qos).toEqual([]);
+    expect(next.peers).toEqual(base().peers);
   });
 
   it('an empty patch changes only the version', () => {

@@ -15,18 +15,48 @@ export interface PeerConfig {
   allowedIps: string[];
   /** Seconds; 0 disables keepalive. */
   persistentKeepalive: number;
+  /**
+   * The peer's policy group (its identity class). Firewall and QoS rules name groups rather than addresses, so a
+   * node joining an existing group changes its peers' peer lists, never their rules.
+   */
+  group?: string;
 }
 
-/** Grown by the policy engine (issue 6); empty lists until then so agents already handle the fields. */
+/**
+ * A prefix reached through a peer (subnet router, or exit node for 0.0.0.0/0). `via` is that peer's overlay
+ * address: the agent adds `destination` to the peer's AllowedIPs and routes it into the interface.
+ */
 export interface RouteConfig { destination: string; via: string }
-export interface FirewallRule { action: 'accept'; src: string[]; proto?: string; ports?: string }
-export interface QosRule { src: string[]; rateMbit: number }
+
+/**
+ * Inbound filtering on the WireGuard interface: default drop, accept when a rule matches. Replies to the node's own
+ * connections pass; everything a peer initiates is checked packet by packet, so a rule that goes away cuts the
+ * connections opened under it.
+ */
+export interface FirewallRule {
+  action: 'accept';
+  /** Peer groups (PeerConfig.group) whose overlay addresses may send. */
+  srcGroups: string[];
+  /** Source prefixes outside the overlay (LANs behind subnet routers). */
+  src: string[];
+  /** "tcp", "udp", "icmp", "ipv6-icmp", "sctp", or an IANA protocol number. */
+  proto: string;
+  /** "22", "80,443", "8000-8100"; absent means all ports (and always for protocols without ports). */
+  ports?: string;
+  /** Absent: traffic to this node. Present: traffic this node forwards into these prefixes (within servedRoutes). */
+  dst?: string[];
+}
+
+/** Egress limit on the interface: traffic from this node to these destinations shares `rateMbit`. */
+export interface QosRule { dstGroups: string[]; dst: string[]; rateMbit: number }
 
 export interface NodeConfig {
   version: number;
   interface: InterfaceConfig;
   peers: PeerConfig[];
   routes: RouteConfig[];
+  /** Prefixes this node forwards for its peers (subnet router / exit node): forwarding on, masquerade out. */
+  servedRoutes: string[];
   firewall: FirewallRule[];
   qos: QosRule[];
 }
@@ -38,6 +68,11 @@ export interface ConfigPatch {
   interface?: InterfaceConfig;
   peersUpserted: PeerConfig[];
   peersRemoved: string[];
+  /** Present when changed; each replaces the whole list (they are sized by policy groups, not by nodes). */
+  routes?: RouteConfig[];
+  servedRoutes?: string[];
+  firewall?: FirewallRule[];
+  qos?: QosRule[];
 }
 
 /** SSE event names on GET /api/v1/nodes/:id/config/stream. `id:` of each event is the config version. */
@@ -55,5 +90,14 @@ export function applyPatch(config: NodeConfig, patch: ConfigPatch): NodeConfig {
   const peers = config.peers.filter((p) => !removed.has(p.publicKey) && !upserted.has(p.publicKey));
   peers.push(...upserted.values());
   peers.sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0));
-  return { ...config, version: patch.version, interface: patch.interface ?? config.interface, peers };
+  return {
+    ...config,
+    version: patch.version,
+    interface: patch.interface ?? config.interface,
+    peers,
+    routes: patch.routes ?? config.routes,
+    servedRoutes: patch.servedRoutes ?? config.servedRoutes ?? [],
+    firewall: patch.firewall ?? config.firewall,
+    qos: patch.qos ?? config.qos,
+  };
 }

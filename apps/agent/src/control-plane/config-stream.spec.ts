@@ -6,7 +6,7 @@ import { Backoff } from './backoff';
 import { ConfigStream } from './config-stream';
 import { ControlPlaneClient } from './control-plane-client';
 
-const config: NodeConfig = { version: 1, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: [], routes: [], firewall: [], qos: [] };
+const config: NodeConfig = { version: 1, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: [], routes: [], servedRoutes: [], firewall: [], qos: [] };
 const patch: ConfigPatch = { version: 2, baseVersion: 1, peersUpserted: [], peersRemoved: [] };
 
 describe('ConfigStream', () => {

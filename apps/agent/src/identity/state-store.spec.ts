@@ -37,7 +37,7 @@ describe('StateStore', () => {
     await store.saveIdentity(identity);
     expect(await store.loadIdentity()).toEqual(identity);
     expect((await stat(join(dir, 'node.json'))).mode & 0o777).toBe(0o600);
-    const config = { version: 3, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: [], routes: [], firewall: [], qos: [] };
+    const config = { version: 3, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: [], routes: [], servedRoutes: [], firewall: [], qos: [] };
     await store.saveConfig(config);
     expect(await store.loadConfig()).toEqual(config);
   });

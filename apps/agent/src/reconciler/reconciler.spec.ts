@@ -41,7 +41,7 @@ const config = (version: number, keys: string[]): NodeConfig => ({
   version,
   interface: { address: '100.64.0.1/10', listenPort: 51820 },
   peers: keys.map((k) => ({ publicKey: k, endpoint: '198.18.0.2:51820', allowedIps: ['100.64.0.2/32'], persistentKeepalive: 0 })),
-  routes: [], firewall: [], qos: [],
+  routes: [], servedRoutes: [], firewall: [], qos: [],
 });
 
 describe('Reconciler', () => {

@@ -160,6 +160,7 @@ export class ConfigProjection implements Projection {
       interface: topology.interfaceOf(nodeId)!,
       peers: topology.peersOf(nodeId),
       routes: [],
+      servedRoutes: [],
       firewall: [],
       qos: [],
     };
