@@ -7,6 +7,9 @@ import { ControlPlaneClient, HttpError } from './control-plane/control-plane-cli
 import { heartbeatFrom } from './heartbeat';
 import { InsecureStateError, StateStore, type NodeIdentity } from './identity/state-store';
 import type { Logger } from './logger';
+import { LinuxEnforcement } from './enforcement/linux-enforcement';
+import type { EnforcementPort } from './enforcement/enforcement-port';
+import { normalizeNodeConfig } from './node-config';
 import { Reconciler } from './reconciler/reconciler';
 import { LinuxWireGuard } from './wireguard/linux-wireguard';
 import type { WireGuardPort } from './wireguard/wireguard-port';
@@ -21,6 +24,8 @@ export interface AgentOptions {
   client?: ControlPlaneClient;
   /** Builds the platform adapter; the Linux one by default. */
   wireGuard?: (privateKeyPath: string) => WireGuardPort;
+  /** Builds the policy enforcement adapter for the interface; the Linux one by default. */
+  enforcement?: (interfaceName: string) => EnforcementPort;
 }
 
 /**
@@ -34,6 +39,7 @@ export class Agent {
   private desired: NodeConfig | null = null;
   private identity: NodeIdentity | null = null;
   private port: WireGuardPort | null = null;
+  private enforcement: EnforcementPort | null = null;
   private reconciler: Reconciler | null = null;
   private stream: ConfigStream | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -67,7 +73,10 @@ export class Agent {
     const port = this.options.wireGuard?.(store.privateKeyPath)
       ?? new LinuxWireGuard({ interfaceName: config.interfaceName, privateKeyPath: store.privateKeyPath, logger: this.log });
     this.port = port;
-    const reconciler = new Reconciler(port, publicKey, () => this.desired, this.log);
+    // Linux enforcement goes with the Linux WireGuard adapter; another platform adapter brings its own (or none).
+    this.enforcement = this.options.enforcement?.(config.interfaceName)
+      ?? (this.options.wireGuard ? null : new LinuxEnforcement({ interfaceName: config.interfaceName, logger: this.log }));
+    const reconciler = new Reconciler(port, publicKey, () => this.desired, this.log, this.enforcement ?? undefined);
     this.reconciler = reconciler;
     let savedVersion = this.desired?.version ?? null;
     reconciler.onApplied((outcome) => {
@@ -104,6 +113,8 @@ export class Agent {
     await this.reconciler?.idle();
     await this.saving;
     if (this.options.downOnExit && this.port) {
+      // The table and qdisc first: the qdisc goes with the interface, the table would outlive it.
+      await this.enforcement?.destroy().catch((err) => this.log.error('could not remove the policy enforcement', { err }));
       await this.port.destroy();
       this.log.info('interface removed', { interface: this.port.interfaceName });
     }
@@ -111,7 +122,7 @@ export class Agent {
 
   private onConfig(config: NodeConfig): void {
     this.log.info('received config', { version: config.version, peers: config.peers.length });
-    this.desired = config;
+    this.desired = normalizeNodeConfig(config);
     void this.reconciler?.request('config');
   }
 

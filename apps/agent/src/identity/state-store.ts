@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../contracts';
+import { normalizeNodeConfig } from '../node-config';
 import { generatePrivateKey, publicKeyOf } from './key-pair';
 
 /** What registration gave this machine; kept so that a restart never registers a second node. */
@@ -56,7 +57,8 @@ export class StateStore {
   }
 
   async loadConfig(): Promise<NodeConfig | null> {
-    return (await this.readPrivateJson(CONFIG_FILE)) as NodeConfig | null;
+    const config = (await this.readPrivateJson(CONFIG_FILE)) as NodeConfig | null;
+    return config === null ? null : normalizeNodeConfig(config);
   }
 
   async saveConfig(config: NodeConfig): Promise<void> {

@@ -79,11 +79,32 @@ describe('planReconcile', () => {
   });
 
   it('adds and removes managed routes', () => {
-    const desired = config([], { routes: [{ destination: '10.20.0.0/16', via: 'A' }] });
-    expect(planReconcile(desired, live([], { routes: ['10.30.0.0/16'] }), OWN)).toEqual([
+    const desired = config([a], { routes: [{ destination: '10.20.0.0/16', via: '100.64.0.1' }] });
+    const aRouting = { ...a, allowedIps: ['100.64.0.1/32', '10.20.0.0/16'] };
+    expect(planReconcile(desired, live([livePeer(aRouting)], { routes: ['10.30.0.0/16'] }), OWN)).toEqual([
       { kind: 'remove-route', destination: '10.30.0.0/16' },
       { kind: 'add-route', destination: '10.20.0.0/16' },
     ]);
+  });
+
+  it('adds a routed prefix to the AllowedIPs of the peer at the route\'s via, and takes it out again', () => {
+    const routed = config([a, b], { routes: [{ destination: '10.77.0.5/24', via: '100.64.0.2/32' }] });
+    const aRouting = { ...a, allowedIps: ['100.64.0.1/32'] };
+    const bRouting = { ...b, allowedIps: ['100.64.0.2/32', '10.77.0.0/24'] };
+    expect(planReconcile(routed, live([livePeer(a), livePeer(b)]), OWN)).toEqual([
+      { kind: 'upsert-peer', peer: bRouting, setEndpoint: false },
+      { kind: 'add-route', destination: '10.77.0.0/24' },
+    ]);
+    expect(planReconcile(routed, live([livePeer(aRouting), livePeer(bRouting)], { routes: ['10.77.0.0/24'] }), OWN)).toEqual([]);
+    expect(planReconcile(config([a, b]), live([livePeer(a), livePeer(bRouting)], { routes: ['10.77.0.0/24'] }), OWN)).toEqual([
+      { kind: 'upsert-peer', peer: b, setEndpoint: false },
+      { kind: 'remove-route', destination: '10.77.0.0/24' },
+    ]);
+  });
+
+  it('leaves out exit routes and routes via a peer it does not have', () => {
+    const desired = config([a], { routes: [{ destination: '0.0.0.0/0', via: '100.64.0.1' }, { destination: '10.5.0.0/16', via: '100.64.0.99' }] });
+    expect(planReconcile(desired, live([livePeer(a)]), OWN)).toEqual([]);
   });
 });
 

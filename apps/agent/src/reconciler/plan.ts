@@ -1,4 +1,4 @@
-import type { NodeConfig, PeerConfig } from '../contracts';
+import type { NodeConfig, PeerConfig, RouteConfig } from '../contracts';
 import type { LiveInterface, LivePeer, PlanStep } from '../wireguard/wireguard-port';
 
 /** IPv4 CIDRs with their host bits cleared (as WireGuard reports them); other strings lowercased. */
@@ -16,6 +16,37 @@ const sameSet = (a: string[], b: string[]): boolean => {
   const y = [...new Set(b.map(canonicalCidr))].sort();
   return x.length === y.length && x.every((v, i) => v === y[i]);
 };
+
+/** A default route into the mesh (exit node): needs policy routing so the tunnel's own packets escape it. */
+export const isExitRoute = (destination: string): boolean => ['0.0.0.0/0', '::/0'].includes(canonicalCidr(destination));
+
+/**
+ * The routes the agent installs: those via a peer it has (a route into the interface with no peer to carry it
+ * would only blackhole the prefix). Exit routes are left out: they are not supported yet (the reconciler warns).
+ */
+export function effectiveRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): RouteConfig[] {
+  const overlays = new Set(config.peers.filter((p) => p.allowedIps.length > 0).map((p) => canonicalCidr(p.allowedIps[0])));
+  return (config.routes ?? []).filter((r) => !isExitRoute(r.destination) && overlays.has(canonicalCidr(r.via)));
+}
+
+/**
+ * The peers as WireGuard must hold them: a route's destination joins the AllowedIPs of the peer whose overlay
+ * address (allowedIps[0]) is the route's `via`, so the per-peer diff applies route changes like any other.
+ */
+export function peersWithRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): PeerConfig[] {
+  const extra = new Map<string, string[]>();
+  for (const route of effectiveRoutes(config)) {
+    const via = canonicalCidr(route.via);
+    extra.set(via, [...(extra.get(via) ?? []), route.destination]);
+  }
+  if (extra.size === 0) return config.peers;
+  return config.peers.map((peer) => {
+    const add = peer.allowedIps.length > 0 ? extra.get(canonicalCidr(peer.allowedIps[0])) : undefined;
+    if (!add) return peer;
+    const have = new Set(peer.allowedIps.map(canonicalCidr));
+    return { ...peer, allowedIps: [...peer.allowedIps, ...add.map(canonicalCidr).filter((d) => !have.has(d) && have.add(d))] };
+  });
+}
 
 /**
  * Whether to (re)write a peer's endpoint. WireGuard follows a peer that roams, so a live endpoint that differs from
@@ -50,7 +81,7 @@ export function planReconcile(
   if (!hasAddress) steps.push({ kind: 'add-address', address: wantAddress });
   if (!live.up) steps.push({ kind: 'set-link-up' });
 
-  const wanted = new Map(desired.peers.filter((p) => p.publicKey !== ownPublicKey).map((p) => [p.publicKey, p]));
+  const wanted = new Map(peersWithRoutes(desired).filter((p) => p.publicKey !== ownPublicKey).map((p) => [p.publicKey, p]));
   const before = new Map((previous?.peers ?? []).map((p) => [p.publicKey, p]));
   const livePeers = [...live.peers].sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1));
   for (const peer of livePeers) if (!wanted.has(peer.publicKey)) steps.push({ kind: 'remove-peer', publicKey: peer.publicKey });
@@ -68,7 +99,7 @@ export function planReconcile(
     }
   }
 
-  const wantRoutes = new Set(desired.routes.map((r) => canonicalCidr(r.destination)));
+  const wantRoutes = new Set(effectiveRoutes(desired).map((r) => canonicalCidr(r.destination)));
   const liveRoutes = new Set(live.routes.map(canonicalCidr));
   for (const route of [...liveRoutes].sort()) if (!wantRoutes.has(route)) steps.push({ kind: 'remove-route', destination: route });
   for (const route of [...wantRoutes].sort()) if (!liveRoutes.has(route)) steps.push({ kind: 'add-route', destination: route });

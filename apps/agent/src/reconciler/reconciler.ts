@@ -1,7 +1,9 @@
 import type { NodeConfig } from '../contracts';
 import type { Logger } from '../logger';
 import type { LiveInterface, PlanStep, WireGuardPort } from '../wireguard/wireguard-port';
-import { planReconcile } from './plan';
+import { isEmptyPlan, planEnforcement } from '../enforcement/enforcement-plan';
+import type { EnforcementPort } from '../enforcement/enforcement-port';
+import { isExitRoute, planReconcile } from './plan';
 
 export interface ReconcileOutcome {
   /** The config now live, or null before the first one arrived. */
@@ -20,6 +22,8 @@ export class Reconciler {
   private running: Promise<void> | null = null;
   private again = false;
   private applied: NodeConfig | undefined;
+  /** Problems with a config are reported once per version, not at every drift check. */
+  private reportedVersion: number | null = null;
   private readonly listeners: Array<(outcome: ReconcileOutcome) => void> = [];
 
   constructor(
@@ -27,6 +31,8 @@ export class Reconciler {
     private readonly ownPublicKey: string,
     private readonly desired: () => NodeConfig | null,
     private readonly logger: Logger,
+    /** Firewall, NAT, forwarding and QoS for the interface; without it only WireGuard is reconciled. */
+    private readonly enforcement?: EnforcementPort,
   ) {}
 
   /** Called after each successful run (used to persist the applied config and by tests). */
@@ -85,9 +91,31 @@ export class Reconciler {
         steps: summarize(steps),
       });
     }
+    if (desired !== null && this.enforcement) await this.enforce(desired, reason);
     if (desired !== null) this.applied = desired;
     const outcome = { config: desired, version: desired?.version ?? null, steps, recreated: recreated && reason !== 'start' };
     for (const listener of this.listeners) listener(outcome);
+  }
+
+  /** Diffs the policy the config asks for against what the node enforces and applies the difference. */
+  private async enforce(desired: NodeConfig, reason: string): Promise<void> {
+    const live = await this.enforcement!.read();
+    const plan = planEnforcement(desired, live, this.port.interfaceName);
+    if (this.reportedVersion !== desired.version) {
+      this.reportedVersion = desired.version;
+      for (const error of plan.errors) this.logger.warn('policy rule not enforced', { version: desired.version, error });
+      const exits = (desired.routes ?? []).filter((r) => isExitRoute(r.destination));
+      if (exits.length > 0) this.logger.warn('exit routes are not supported yet, left out', { version: desired.version, routes: exits });
+    }
+    if (isEmptyPlan(plan)) return;
+    await this.enforcement!.apply(plan);
+    this.logger.info('applied policy enforcement', {
+      reason,
+      version: desired.version,
+      nftCommands: plan.nft === null ? 0 : plan.nft.trim().split('\n').length,
+      tcCommands: plan.tc.length,
+      forwarding: plan.enableForwarding || undefined,
+    });
   }
 }
 

@@ -9,13 +9,14 @@ export class CommandError extends Error {
 
 export type RunCommand = (file: string, args: string[]) => Promise<string>;
 
-/** Runs a program without a shell and returns its stdout. */
-export const runCommand: RunCommand = (file, args) =>
+/** Runs a program without a shell and returns its stdout; `input`, when given, is written to its stdin. */
+export const runCommand = (file: string, args: string[], input?: string): Promise<string> =>
   new Promise((resolve, reject) => {
-    execFile(file, args, { timeout: 15_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+    const child = execFile(file, args, { timeout: 15_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new CommandError(`${file} ${args.slice(0, 3).join(' ')}`, (err as NodeJS.ErrnoException).code ?? null, String(stderr)));
       else resolve(String(stdout));
     });
+    if (input !== undefined) child.stdin?.end(input);
   });
 
 /**
