@@ -10,6 +10,7 @@ export * from './policy/policy-document';
 export * from './policy/policy';
 export * from './policy/compiled-policy';
 export * from './topology/topology';
+export * from './topology/policy-preview';
 
 import type { UserEvent } from './user/user';
 import type { TenantEvent } from './tenant/tenant';

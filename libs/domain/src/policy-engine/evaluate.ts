@@ -56,6 +56,7 @@ export interface CompiledQos {
   schedule?: string;
 }
 
+const NOTHING: Reach = Object.freeze([]) as Reach;
 const DEFAULT_ROUTES = ['0.0.0.0/0', '0:0:0:0:0:0:0:0/0'];
 export const isExitRoute = (prefix: string): boolean => DEFAULT_ROUTES.includes(prefix);
 
@@ -65,7 +66,9 @@ export class CompiledPolicyV2 {
   private readonly nodeAtoms = new Set<string>();
   private readonly ipAtoms: Array<{ atom: string; prefix: Prefix }> = [];
   private readonly usesSelf: boolean;
-  private readonly memo = new Map<string, Reach>();
+  /** open-schedules key → from class → to class → answer; nested so a lookup builds no key strings. */
+  private readonly memo = new Map<string, Map<string, Map<string, Reach>>>();
+  private memoSize = 0;
 
   constructor(readonly policy: PolicyV2) {
     this.rules = policy.acls.map((acl) => this.compileRule(acl));
@@ -92,13 +95,22 @@ export class CompiledPolicyV2 {
 
   /** What a node of class `from` may reach on a node of class `to`. */
   reach(from: string, to: string, open: OpenSchedules = NO_SCHEDULES_OPEN): Reach {
-    const key = `${from}\u0000${to}\u0000${this.openKey(open)}`;
-    let reach = this.memo.get(key);
+    const openKey = this.openKey(open);
+    let byFrom = this.memo.get(openKey);
+    if (!byFrom) this.memo.set(openKey, (byFrom = new Map()));
+    let byTo = byFrom.get(from);
+    if (!byTo) byFrom.set(from, (byTo = new Map()));
+    let reach = byTo.get(to);
     if (!reach) {
       const [fromSet, toSet] = [splitClass(from), splitClass(to)];
       reach = this.decide(open, (r) => matchesClass(r.src, fromSet), (d) => matchesClass(d, toSet) || (d.self && sameSelf(fromSet, toSet)));
-      if (this.memo.size > 200_000) this.memo.clear();
-      this.memo.set(key, reach);
+      if (reach.length === 0) reach = NOTHING;
+      // Bounded: 4M answers is a tenant of 2,000 classes; past that, start over rather than grow without limit.
+      if (++this.memoSize > 4_000_000) {
+        this.memo.clear();
+        this.memoSize = 0;
+      }
+      byTo.set(to, reach);
     }
     return reach;
   }

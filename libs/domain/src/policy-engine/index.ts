@@ -7,5 +7,3 @@ export * from './schedule';
 export * from './evaluate';
 export * from './resolve';
 export * from './policy-tests';
-export * from './firewall';
-export * from './preview';

@@ -1,12 +1,20 @@
 import { CompiledPolicy, nodeCanReach } from '../policy/compiled-policy';
 import { AclEntry, EMPTY_POLICY, PolicyDocument, Selector } from '../policy/policy-document';
 import { nextAddress } from '../node/ipam';
-import { ChangeSet, Peer, PERSISTENT_KEEPALIVE_SECONDS, Topology, TopologyNode } from './topology';
+import { CompiledPolicyV2 } from '../policy-engine/evaluate';
+import { parsePolicyV2 } from '../policy-engine/policy-v2';
+import { ChangeSet, Peer, PERSISTENT_KEEPALIVE_SECONDS, PolicyParts, Topology, TopologyNode } from './topology';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-const compile = (acls: AclEntry[]): CompiledPolicy => new CompiledPolicy({ acls });
+/** v1 documents are valid policy documents: compiled by the policy engine; the v1 evaluator is the reference below. */
+function compileDoc(doc: unknown): CompiledPolicyV2 {
+  const parsed = parsePolicyV2(doc);
+  if (!parsed.ok) throw new Error(parsed.errors.join('; '));
+  return new CompiledPolicyV2(parsed.policy);
+}
+const compile = (acls: AclEntry[]): CompiledPolicyV2 => compileDoc({ acls });
 const accept = (src: Selector[], dst: Selector[]): AclEntry => ({ action: 'accept', src, dst });
 const deny = (src: Selector[], dst: Selector[]): AclEntry => ({ action: 'deny', src, dst });
 const FULL_MESH = [accept(['*'], ['*'])];
@@ -27,8 +35,14 @@ function mesh(acls: AclEntry[], nodes: TopologyNode[]): Topology {
 }
 
 /** Internal bookkeeping, read only to check that emptied classes are dropped (no leak as nodes come and go). */
-type TopologyInternals = { members: Map<string, Set<string>>; peerClasses: Map<string, Set<string>> };
-const internals = (t: Topology): TopologyInternals => t as unknown as TopologyInternals;
+type MeshClassView = { key: string; members: Set<string>; peers: Set<MeshClassView> };
+const internals = (t: Topology) => {
+  const classes = (t as unknown as { classes: Map<string, MeshClassView> }).classes;
+  return {
+    members: new Map([...classes.values()].map((c) => [c.key, c.members])),
+    peerClasses: new Map([...classes.values()].map((c) => [c.key, new Set([...c.peers].map((p) => p.key))])),
+  };
+};
 
 /** mulberry32: tiny seeded PRNG so a failing run can be replayed from its seed. */
 function prng(seed: number): () => number {
@@ -49,7 +63,7 @@ const byKey = (a: Peer, b: Peer) => (a.publicKey < b.publicKey ? -1 : a.publicKe
 describe('Topology', () => {
   describe('peers', () => {
     it('default deny: with the empty policy nobody peers and joins change nothing', () => {
-      const t = new Topology(new CompiledPolicy(EMPTY_POLICY));
+      const t = new Topology(compileDoc(EMPTY_POLICY));
       const nodes = [node('a', ['web']), node('b', ['db']), node('c')];
       for (const n of nodes) expect(t.addNode(n).size).toBe(0);
       for (const n of nodes) expect(t.peersOf(n.id)).toEqual([]);
@@ -60,10 +74,10 @@ describe('Topology', () => {
       const b = node('b');
       const t = mesh(FULL_MESH, [a, b]);
       expect(t.peersOf(b.id)).toEqual([
-        { publicKey: a.publicKey, endpoint: '198.51.100.1:51820', allowedIps: [`${a.address}/32`], persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS },
+        { publicKey: a.publicKey, endpoint: '198.51.100.1:51820', allowedIps: [`${a.address}/32`], persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS, group: expect.stringMatching(/^g[0-9a-z]+$/) },
       ]);
       expect(t.peersOf(a.id)).toEqual([
-        { publicKey: b.publicKey, endpoint: null, allowedIps: [`${b.address}/32`], persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS },
+        { publicKey: b.publicKey, endpoint: null, allowedIps: [`${b.address}/32`], persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS, group: expect.stringMatching(/^g[0-9a-z]+$/) },
       ]);
     });
 
@@ -194,14 +208,17 @@ describe('Topology', () => {
       const acls = [accept(['tag:web'], ['tag:db']), deny(['x'], ['*'])];
       const t = mesh(acls, [node('w', ['web']), node('d', ['db']), node('x', ['web'])]);
       expect(t.setPolicy(compile(acls)).size).toBe(0);
-      // Same reachability, different selectors (every class changes key): still no change.
-      expect(t.setPolicy(compile([accept(['tag:db'], ['tag:web']), deny(['*'], ['x']), accept(['tag:ops'], ['tag:ops'])])).size).toBe(0);
+      // Same reachability, different selectors: classes get new ids, so peers are re-sent with them, but nobody
+      // gains or loses a peer.
+      const regrouped = t.setPolicy(compile([accept(['tag:db'], ['tag:web']), deny(['*'], ['x']), accept(['tag:ops'], ['tag:ops'])]));
+      for (const change of regrouped.values()) expect(change.removed.size).toBe(0);
+      expect(peerKeys(t, 'id-d')).toEqual(['pk-w']);
     });
 
     it('a policy edit to deny-all removes every peering, and back again restores them', () => {
       const nodes = [node('a'), node('b', ['web']), node('c', ['db'])];
       const t = mesh(FULL_MESH, nodes);
-      const off = t.setPolicy(new CompiledPolicy(EMPTY_POLICY));
+      const off = t.setPolicy(compileDoc(EMPTY_POLICY));
       expect(changedIds(off)).toEqual(['id-a', 'id-b', 'id-c']);
       expect([...off.get('id-a')!.removed].sort()).toEqual(['pk-b', 'pk-c']);
       for (const n of nodes) expect(t.peersOf(n.id)).toEqual([]);
@@ -219,32 +236,33 @@ describe('Topology', () => {
   });
 
   describe('class bookkeeping', () => {
+    const members = (t: Topology) => internals(t).members;
+    const peerClasses = (t: Topology) => internals(t).peerClasses;
+
     it('drops a class, and every reference to it, once its last member leaves', () => {
       const t = mesh([accept(['tag:web'], ['tag:db']), accept(['tag:db'], ['tag:db'])], [node('w', ['web']), node('d', ['db'])]);
-      const { members, peerClasses } = internals(t);
-      expect([...members.keys()].sort()).toEqual(['tag:db', 'tag:web']);
-      expect([...peerClasses.get('tag:db')!].sort()).toEqual(['tag:db', 'tag:web']);
+      expect([...members(t).keys()].sort()).toEqual(['tag:db', 'tag:web']);
+      expect([...peerClasses(t).get('tag:db')!].sort()).toEqual(['tag:db', 'tag:web']);
       t.removeNode('id-d');
-      expect([...members.keys()]).toEqual(['tag:web']);
-      expect([...peerClasses.keys()]).toEqual(['tag:web']);
-      expect([...peerClasses.get('tag:web')!]).toEqual([]);
+      expect([...members(t).keys()]).toEqual(['tag:web']);
+      expect([...peerClasses(t).keys()]).toEqual(['tag:web']);
+      expect([...peerClasses(t).get('tag:web')!]).toEqual([]);
       t.removeNode('id-w');
-      expect(members.size).toBe(0);
-      expect(peerClasses.size).toBe(0);
+      expect(members(t).size).toBe(0);
+      expect(peerClasses(t).size).toBe(0);
     });
 
     it('keeps a class while it still has members', () => {
       const t = mesh(FULL_MESH, [node('a', ['web']), node('b', ['web'])]);
       t.removeNode('id-a');
-      expect(internals(t).members.get('')).toEqual(new Set(['id-b']));
+      expect(members(t).get('')).toEqual(new Set(['id-b']));
     });
 
     it('drops classes nobody is in after a policy edit', () => {
       const t = mesh([accept(['tag:web'], ['tag:db'])], [node('w', ['web']), node('d', ['db'])]);
       t.setPolicy(compile([accept(['tag:ops'], ['tag:ops'])]));
-      const { members, peerClasses } = internals(t);
-      expect([...members.keys()]).toEqual(['']);
-      expect([...peerClasses.keys()]).toEqual(['']);
+      expect([...members(t).keys()]).toEqual(['']);
+      expect([...peerClasses(t).keys()]).toEqual(['']);
     });
   });
 
@@ -281,16 +299,25 @@ describe('Topology', () => {
         .sort();
     }
 
-    function run(seed: number, steps: number) {
+    interface Held { peers: Map<string, Peer>; parts: PolicyParts }
+
+    /**
+     * A random walk of joins, leaves, endpoint moves, policy edits (and, with `schedules`, windows opening and
+     * closing). Each node's agent view is built only from change sets after its first config; after every step it
+     * must equal the config a topology built from scratch gives, and (for v1 documents) the peers the v1 evaluator
+     * gives node by node.
+     */
+    function run(seed: number, steps: number, options: { v2?: boolean; advertise?: boolean } = {}) {
       const rand = prng(seed);
-      let doc = randomPolicy(rand);
-      const t = new Topology(new CompiledPolicy(doc));
-      /** What each node's agent holds: its peers by public key, built only from change sets after its first config. */
-      const held = new Map<string, Map<string, Peer>>();
+      const makePolicy = () => (options.v2 ? randomPolicyV2(rand) : randomPolicy(rand));
+      let doc: unknown = makePolicy();
+      let open = new Set<string>();
+      const t = new Topology(compileDoc(doc), open);
+      const held = new Map<string, Held>();
       const live = new Map<string, TopologyNode>();
       let serial = 0;
       let lastAddress: string | null = null;
-      const counts = { add: 0, remove: 0, endpoint: 0, policy: 0, touched: 0 };
+      const counts = { add: 0, remove: 0, endpoint: 0, policy: 0, touched: 0, parts: 0, schedule: 0 };
 
       for (let step = 0; step < steps; step++) {
         const ids = [...live.keys()];
@@ -303,12 +330,13 @@ describe('Topology', () => {
           lastAddress = nextAddress(lastAddress);
           const n: TopologyNode = {
             id: `node-${k}`,
-            name: `n${k % Math.floor(MAX_NODES * 1.5)}`,
+            name: `n${k}`,
             tags: TAGS.filter(() => rand() < 0.3),
             publicKey: `key-${String(k).padStart(4, '0')}`,
             address: lastAddress,
             endpoint: randomEndpoint(rand),
             listenPort: 51820,
+            ...(options.advertise && rand() < 0.25 ? { advertisedRoutes: [pick(rand, ['10.1.0.0/24', '10.2.0.0/24', '10.1.0.0/16'])] } : {}),
           };
           changes = t.addNode(n);
           live.set(n.id, n);
@@ -321,56 +349,74 @@ describe('Topology', () => {
           live.delete(id);
           held.delete(id);
           counts.remove++;
-        } else if (r < 0.85) {
+        } else if (r < 0.8) {
           op = 'endpoint';
           const id = ids[Math.floor(rand() * ids.length)];
           const endpoint = randomEndpoint(rand);
           changes = t.updateEndpoint(id, endpoint);
           live.set(id, { ...live.get(id)!, endpoint });
           counts.endpoint++;
+        } else if (options.v2 && r < 0.9) {
+          op = 'schedule';
+          open = rand() < 0.5 ? new Set(['work']) : new Set();
+          changes = t.setOpenSchedules(open);
+          counts.schedule++;
         } else {
           op = 'policy';
-          doc = randomPolicy(rand);
-          changes = t.setPolicy(new CompiledPolicy(doc));
+          doc = makePolicy();
+          changes = t.setPolicy(compileDoc(doc));
           counts.policy++;
         }
         const context = `seed ${seed}, step ${step} (${op})`;
 
         for (const [id, change] of changes) {
-          const peers = held.get(id);
-          if (!peers) throw new Error(`${context}: change for ${id}, which had no config`);
-          const before = JSON.stringify([...peers.values()].sort(byKey));
+          const mine = held.get(id);
+          if (!mine) throw new Error(`${context}: change for ${id}, which had no config`);
+          const before = JSON.stringify([[...mine.peers.values()].sort(byKey), mine.parts]);
           for (const key of change.removed) {
-            if (!peers.has(key)) throw new Error(`${context}: ${id} told to remove ${key}, which it did not have`);
+            if (!mine.peers.has(key)) throw new Error(`${context}: ${id} told to remove ${key}, which it did not have`);
             if (change.upserted.has(key)) throw new Error(`${context}: ${id} told to both upsert and remove ${key}`);
-            peers.delete(key);
+            mine.peers.delete(key);
           }
           for (const [key, peer] of change.upserted) {
             if (peer.publicKey !== key) throw new Error(`${context}: ${id} upsert keyed ${key} carries ${peer.publicKey}`);
-            const old = peers.get(key);
+            const old = mine.peers.get(key);
             if (old && JSON.stringify(old) === JSON.stringify(peer)) throw new Error(`${context}: ${id} re-sent ${key} unchanged`);
-            peers.set(key, peer);
+            mine.peers.set(key, peer);
           }
-          if (JSON.stringify([...peers.values()].sort(byKey)) === before) throw new Error(`${context}: entry for ${id}, whose peers did not change`);
+          for (const [name, value] of Object.entries(change.parts)) {
+            if (JSON.stringify((mine.parts as unknown as Record<string, unknown>)[name]) === JSON.stringify(value)) {
+              throw new Error(`${context}: ${id} re-sent ${name} unchanged`);
+            }
+            (mine.parts as unknown as Record<string, unknown>)[name] = value;
+            counts.parts++;
+          }
+          if (JSON.stringify([[...mine.peers.values()].sort(byKey), mine.parts]) === before) throw new Error(`${context}: entry for ${id}, whose config did not change`);
           counts.touched++;
         }
         // A node just added gets its first full config; from then on it only learns through change sets.
-        for (const id of live.keys()) if (!held.has(id)) held.set(id, new Map(t.peersOf(id).map((p) => [p.publicKey, p])));
+        for (const id of live.keys()) {
+          if (!held.has(id)) held.set(id, { peers: new Map(t.peersOf(id).map((p) => [p.publicKey, p])), parts: structuredClone(t.partsOf(id)!) });
+        }
 
         const all = [...live.values()];
-        const policy = new CompiledPolicy(doc);
+        const fresh = new Topology(compileDoc(doc), open);
+        for (const n of all) fresh.restoreNode(n);
+        const v1 = options.v2 ? null : new CompiledPolicy(doc as PolicyDocument);
         const endpoints = new Map(all.map((n) => [n.publicKey, n.endpoint]));
         for (const n of all) {
-          const expected = t.peersOf(n.id);
-          const actual = [...held.get(n.id)!.values()].sort(byKey);
+          const expected = fresh.configOf(n.id)!;
+          const mine = held.get(n.id)!;
+          const actual = { interface: t.interfaceOf(n.id), peers: [...mine.peers.values()].sort(byKey), ...mine.parts };
           if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-            expect({ context, node: n.id, peers: actual }).toEqual({ context, node: n.id, peers: expected });
+            expect({ context, node: n.id, config: actual }).toEqual({ context, node: n.id, config: expected });
           }
-          const reference = referencePeers(policy, n, all);
-          if (JSON.stringify(expected.map((p) => p.publicKey)) !== JSON.stringify(reference)) {
-            expect({ context, node: n.id, peers: expected.map((p) => p.publicKey) }).toEqual({ context, node: n.id, peers: reference });
+          if (v1) {
+            const reference = referencePeers(v1, n, all);
+            const keys = expected.peers.map((p) => p.publicKey);
+            if (JSON.stringify(keys) !== JSON.stringify(reference)) expect({ context, node: n.id, peers: keys }).toEqual({ context, node: n.id, peers: reference });
           }
-          for (const p of expected) {
+          for (const p of expected.peers) {
             if (p.endpoint !== endpoints.get(p.publicKey)) throw new Error(`${context}: ${n.id} dials ${p.publicKey} at a stale endpoint`);
           }
         }
@@ -378,6 +424,34 @@ describe('Topology', () => {
       }
       return counts;
     }
+
+    const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+    /** Ports, protocols, denies, routed prefixes as sources and destinations, QoS, routes, autoApprovers, a schedule. */
+    function randomPolicyV2(rand: () => number): unknown {
+      const sel = () => pick(rand, ['*', 'tag:web', 'tag:db', 'tag:ops', 'tag:ci', 'n1', 'n4', '10.9.0.0/24']);
+      const dst = () => pick(rand, ['*:*', 'tag:web:22', 'tag:db:5432,8000-8100', 'tag:ops:*', 'n2:80', '10.1.0.0/24:*', '10.1.0.128/25:22', '10.2.0.0/24:443', 'autogroup:internet:*']);
+      const acls = Array.from({ length: 1 + Math.floor(rand() * 5) }, () => ({
+        action: rand() < 0.75 ? 'accept' : 'deny',
+        src: [sel()].concat(rand() < 0.3 ? [sel()] : []).filter((x) => x !== '10.9.0.0/24' || rand() < 0.5),
+        dst: [dst()].concat(rand() < 0.3 ? [dst()] : []),
+        ...(rand() < 0.2 ? { proto: pick(rand, ['tcp', 'udp']) } : {}),
+        ...(rand() < 0.3 ? { schedule: 'work' } : {}),
+      })).map((a) => (a.src.length ? a : { ...a, src: ['*'] }));
+      return {
+        schedules: { work: { timeZone: 'Europe/Berlin', days: ['mon', 'tue'], start: '09:00', end: '17:00' } },
+        acls,
+        qos: rand() < 0.5 ? [{ src: [pick(rand, ['*', 'tag:web', 'n1'])], dst: [pick(rand, ['tag:db', '*', '10.1.0.0/24'])], rateMbit: 20, ...(rand() < 0.5 ? { schedule: 'work' } : {}) }] : [],
+        routes: rand() < 0.5 ? { '10.2.0.0/24': [pick(rand, ['n3', 'tag:ops'])] } : {},
+        autoApprovers: { routes: rand() < 0.7 ? { '10.1.0.0/16': ['tag:ops', 'tag:web'] } : {} },
+      };
+    }
+
+    it.each([3, 11, 2026])('seed %i (v2: ports, routes, qos, schedules): 250 steps match a topology built from scratch', (seed) => {
+      const counts = run(seed, 250, { v2: true, advertise: true });
+      expect(counts.schedule).toBeGreaterThan(10);
+      expect(counts.parts).toBeGreaterThan(20);
+      expect(counts.touched).toBeGreaterThan(100);
+    });
 
     it.each([1, 7, 42, 1234, 98765])('seed %i: 300 steps of add/remove/updateEndpoint/setPolicy', (seed) => {
       const counts = run(seed, 300);

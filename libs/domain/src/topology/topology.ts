@@ -1,7 +1,9 @@
-import { CompiledPolicy } from '../policy/compiled-policy';
 import { OVERLAY_PREFIX } from '../node/ipam';
+import { CompiledPolicyV2, Identity, isExitRoute, matchesClass, NO_SCHEDULES_OPEN, OpenSchedules, splitClass } from '../policy-engine/evaluate';
+import { excludePrefixes, formatPrefix, parsePrefix, prefixContains } from '../policy-engine/ip';
+import { formatPorts, hasPorts, protoName, Reach } from '../policy-engine/ports';
 
-/** The slice of a node that peers need; the wire shapes (contracts) are built from these by the caller. */
+/** The slice of a node the mesh needs; the wire shapes (contracts) mirror the types below. */
 export interface TopologyNode {
   id: string;
   name: string;
@@ -10,6 +12,13 @@ export interface TopologyNode {
   address: string;
   endpoint: string | null;
   listenPort: number;
+  /** Owner, for `alice@` aliases (untagged nodes only, as in headscale). */
+  user?: string;
+  /** Prefixes the node offers to route, and those an admin approved (autoApprovers approve in the policy). */
+  advertisedRoutes?: readonly string[];
+  approvedRoutes?: readonly string[];
+  /** Name of the exit node this node sends its internet traffic through. */
+  exitNode?: string;
 }
 
 export interface Peer {
@@ -17,60 +26,121 @@ export interface Peer {
   endpoint: string | null;
   allowedIps: string[];
   persistentKeepalive: number;
+  /** The peer's identity class, as a short id: what firewall and QoS rules name. */
+  group: string;
 }
+export interface FirewallRule { action: 'accept'; srcGroups: string[]; src: string[]; proto: string; ports?: string; dst?: string[] }
+export interface QosRule { dstGroups: string[]; dst: string[]; rateMbit: number }
+export interface Route { destination: string; via: string }
 
-/** What changed in one node's config: peers added or updated, peers removed (by public key). */
+/** What a node enforces besides its peer list. Sized by the policy and its classes, never by the node count. */
+export interface PolicyParts {
+  routes: Route[];
+  servedRoutes: string[];
+  firewall: FirewallRule[];
+  qos: QosRule[];
+}
+const PART_NAMES = ['routes', 'servedRoutes', 'firewall', 'qos'] as const;
+
+/** What changed in one node's config: peers added or updated, peers removed (by key), and the parts that changed. */
 export interface NodeChange {
   upserted: Map<string, Peer>;
   removed: Set<string>;
+  parts: Partial<PolicyParts>;
 }
 export type ChangeSet = Map<string, NodeChange>;
+
+export interface NodeMeshConfig extends PolicyParts {
+  interface: { address: string; listenPort: number };
+  peers: Peer[];
+}
 
 /** Keeps NAT mappings open: agents behind NAT must be reachable by peers that dial them. */
 export const PERSISTENT_KEEPALIVE_SECONDS = 25;
 
 /**
- * The mesh of one tenant, kept in memory: nodes grouped by identity class, and which classes peer with which.
- * Every mutation returns the change set of the nodes whose config it changed — computed from what the change
- * touched (one node's peer classes, or the class pairs a policy edit flipped), never by diffing full configs.
+ * A mesh class: nodes the policy cannot tell apart (same policy class), serving the same routes and using the
+ * same exit node. Peering, firewall, QoS and routes are decided per class; members differ only in key and address.
+ */
+interface MeshClass {
+  key: string;
+  policyCls: string;
+  /** Canonical prefixes the members serve. A router's class also carries its name, so it is the only member. */
+  served: string[];
+  routerName?: string;
+  exitVia?: string;
+  group: string;
+  members: Set<string>;
+  peers: Set<MeshClass>;
+  /** Parts as last computed (lazily): compared on every change that may affect them, so patches carry real changes. */
+  parts?: { value: PolicyParts; json: Record<(typeof PART_NAMES)[number], string> };
+}
+
+interface MeshNode extends TopologyNode {
+  cls: MeshClass;
+}
+
+/**
+ * The mesh of one tenant, kept in memory. Every mutation returns the change set of the nodes whose config it
+ * changed, computed from what the change touched, never by diffing full configs:
+ * - a join into an existing class: the newcomer is upserted at the members of its peer classes; rules name
+ *   classes, so nobody's rules change;
+ * - a join that creates a class (or a leave that empties one): additionally the parts of the classes that see it
+ *   are recomputed and sent when they differ;
+ * - a router coming or going: routes are recomputed for every class (routers are few);
+ * - a policy edit or a schedule window: nodes are regrouped by (old class, new class) and work is per pair of
+ *   such groups plus the size of the answer.
  */
 export class Topology {
-  private readonly nodes = new Map<string, TopologyNode & { cls: string }>();
-  private readonly members = new Map<string, Set<string>>();
-  private readonly peerClasses = new Map<string, Set<string>>();
+  private readonly nodes = new Map<string, MeshNode>();
+  private readonly classes = new Map<string, MeshClass>();
 
-  constructor(private policy: CompiledPolicy) {}
+  constructor(private policy: CompiledPolicyV2, private open: OpenSchedules = NO_SCHEDULES_OPEN) {}
 
   get size(): number {
     return this.nodes.size;
+  }
+
+  get classCount(): number {
+    return this.classes.size;
   }
 
   has(nodeId: string): boolean {
     return this.nodes.has(nodeId);
   }
 
-  addNode(node: TopologyNode): ChangeSet {
-    if (this.nodes.has(node.id)) throw new Error(`node ${node.id} is already in the topology`);
-    const cls = this.policy.classOf(node);
-    this.joinClass(node.id, cls);
-    this.nodes.set(node.id, { ...node, tags: [...node.tags], cls });
-    return this.tellPeersOf(node.id, (change) => change.upserted.set(node.publicKey, peerOf(node)));
+  get compiledPolicy(): CompiledPolicyV2 {
+    return this.policy;
+  }
+
+  addNode(input: TopologyNode): ChangeSet {
+    if (this.nodes.has(input.id)) throw new Error(`node ${input.id} is already in the topology`);
+    const changes: ChangeSet = new Map();
+    const node = this.insert(input, changes);
+    this.tellPeersOf(node, changes, (change) => change.upserted.set(node.publicKey, peerOf(node)));
+    changes.delete(node.id); // the newcomer gets its full config on connect
+    return changes;
   }
 
   /** Loads a node known from storage at start-up: no change set, so a restart costs O(N), not O(N²). */
-  restoreNode(node: TopologyNode): void {
-    if (this.nodes.has(node.id)) throw new Error(`node ${node.id} is already in the topology`);
-    const cls = this.policy.classOf(node);
-    this.joinClass(node.id, cls);
-    this.nodes.set(node.id, { ...node, tags: [...node.tags], cls });
+  restoreNode(input: TopologyNode): void {
+    if (this.nodes.has(input.id)) throw new Error(`node ${input.id} is already in the topology`);
+    const probe = this.classFor(input);
+    const node: MeshNode = { ...copy(input), cls: this.classes.get(probe.key) ?? probe };
+    this.nodes.set(node.id, node);
+    if (node.cls === probe) {
+      this.enterClass(node, probe);
+      for (const cls of this.classes.values()) cls.parts = undefined; // a new class can change anyone's rules
+    } else node.cls.members.add(node.id);
   }
 
   removeNode(nodeId: string): ChangeSet {
     const node = this.nodes.get(nodeId);
     if (!node) return new Map();
-    const changes = this.tellPeersOf(nodeId, (change) => change.removed.add(node.publicKey));
-    this.nodes.delete(nodeId);
-    this.leaveClass(nodeId, node.cls);
+    const changes: ChangeSet = new Map();
+    this.tellPeersOf(node, changes, (change) => change.removed.add(node.publicKey));
+    changes.delete(nodeId);
+    this.extract(node, changes);
     return changes;
   }
 
@@ -79,53 +149,56 @@ export class Topology {
     const node = this.nodes.get(nodeId);
     if (!node || node.endpoint === endpoint) return new Map();
     node.endpoint = endpoint;
-    return this.tellPeersOf(nodeId, (change) => change.upserted.set(node.publicKey, peerOf(node)));
+    const changes: ChangeSet = new Map();
+    this.tellPeersOf(node, changes, (change) => change.upserted.set(node.publicKey, peerOf(node)));
+    changes.delete(nodeId);
+    return changes;
   }
 
   /**
-   * Switches to a new policy. Nodes are grouped by (old class, new class); only pairs of such groups whose peering
-   * flipped produce changes, so the cost is the number of class pairs plus the size of the answer.
+   * A node's routing identity changed (advertised or approved routes, exit node choice). Rare, so done as a leave
+   * and a rejoin; the node's own change is the difference between its configs before and after.
    */
-  setPolicy(policy: CompiledPolicy): ChangeSet {
-    const groups = new Map<string, { oldCls: string; newCls: string; ids: string[] }>();
-    for (const node of this.nodes.values()) {
-      const newCls = policy.classOf(node);
-      const key = `${node.cls}\u0000${newCls}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { oldCls: node.cls, newCls, ids: [] }));
-      group.ids.push(node.id);
+  updateNode(nodeId: string, edit: Pick<TopologyNode, 'advertisedRoutes' | 'approvedRoutes' | 'exitNode'>): ChangeSet {
+    const node = this.nodes.get(nodeId);
+    if (!node) return new Map();
+    const next: TopologyNode = { ...copy(node), ...edit };
+    if (this.classFor(next).key === node.cls.key) {
+      Object.assign(node, copy(next), { cls: node.cls });
+      return new Map();
     }
-    const changes: ChangeSet = new Map();
-    const list = [...groups.values()];
-    const newPeers = new Map<string, boolean>();
-    for (const a of list) {
-      for (const b of list) {
-        const before = this.peerClasses.get(a.oldCls)?.has(b.oldCls) ?? false;
-        const pairKey = `${a.newCls}\u0000${b.newCls}`;
-        let after = newPeers.get(pairKey);
-        if (after === undefined) newPeers.set(pairKey, (after = policy.arePeers(a.newCls, b.newCls)));
-        if (before === after) continue;
-        for (const id of a.ids) {
-          for (const otherId of b.ids) {
-            if (id === otherId) continue;
-            const other = this.nodes.get(otherId)!;
-            const change = changeFor(changes, id);
-            if (after) change.upserted.set(other.publicKey, peerOf(other));
-            else change.removed.add(other.publicKey);
-          }
-        }
+    const before = this.configOf(nodeId)!;
+    const oldPeer = peerOf(node);
+    const changes = this.removeNode(nodeId);
+    const joined = this.addNode(next);
+    const newPeer = peerOf(this.nodes.get(nodeId)!);
+    for (const [id, change] of joined) {
+      const earlier = changes.get(id);
+      if (earlier?.removed.has(oldPeer.publicKey) && change.upserted.has(newPeer.publicKey) && samePeer(oldPeer, newPeer)) {
+        earlier.removed.delete(oldPeer.publicKey);
+        change.upserted.delete(newPeer.publicKey);
       }
+      mergeChange(changeFor(changes, id), change);
     }
-    this.policy = policy;
-    this.members.clear();
-    this.peerClasses.clear();
-    for (const group of list) {
-      for (const id of group.ids) {
-        this.nodes.get(id)!.cls = group.newCls;
-        this.joinClass(id, group.newCls);
-      }
-    }
+    const after = this.configOf(nodeId)!;
+    const own = diffConfigs(before, after);
+    if (own) changes.set(nodeId, own);
+    for (const [id, change] of changes) if (isEmpty(change)) changes.delete(id);
     return changes;
+  }
+
+  /** Switches to a new policy. */
+  setPolicy(policy: CompiledPolicyV2): ChangeSet {
+    return this.reconfigure(policy, this.open);
+  }
+
+  /** A schedule window opened or closed: the same policy under another set of open schedules. */
+  setOpenSchedules(open: OpenSchedules): ChangeSet {
+    return this.reconfigure(this.policy, new Set(open));
+  }
+
+  get openSchedules(): OpenSchedules {
+    return this.open;
   }
 
   /** The node's peers, sorted by public key so equal configs serialise equally. */
@@ -133,12 +206,10 @@ export class Topology {
     const node = this.nodes.get(nodeId);
     if (!node) return [];
     const peers: Peer[] = [];
-    for (const cls of this.peerClasses.get(node.cls) ?? []) {
-      for (const id of this.members.get(cls) ?? []) {
-        if (id !== nodeId) peers.push(peerOf(this.nodes.get(id)!));
-      }
+    for (const cls of node.cls.peers) {
+      for (const id of cls.members) if (id !== nodeId) peers.push(peerOf(this.nodes.get(id)!));
     }
-    return peers.sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0));
+    return peers.sort(byKey);
   }
 
   interfaceOf(nodeId: string): { address: string; listenPort: number } | null {
@@ -146,56 +217,360 @@ export class Topology {
     return node ? { address: `${node.address}/${OVERLAY_PREFIX}`, listenPort: node.listenPort } : null;
   }
 
-  private tellPeersOf(nodeId: string, edit: (change: NodeChange) => void): ChangeSet {
-    const node = this.nodes.get(nodeId)!;
-    const changes: ChangeSet = new Map();
-    for (const cls of this.peerClasses.get(node.cls) ?? []) {
-      for (const id of this.members.get(cls) ?? []) {
-        if (id !== nodeId) edit(changeFor(changes, id));
+  partsOf(nodeId: string): PolicyParts | null {
+    const node = this.nodes.get(nodeId);
+    return node ? this.parts(node.cls).value : null;
+  }
+
+  configOf(nodeId: string): NodeMeshConfig | null {
+    const iface = this.interfaceOf(nodeId);
+    if (!iface) return null;
+    return { interface: iface, peers: this.peersOf(nodeId), ...this.partsOf(nodeId)! };
+  }
+
+  /** The node as the topology holds it (for previews and policy tests). */
+  identityOf(nodeId: string): Identity | null {
+    const node = this.nodes.get(nodeId);
+    return node ? identity(node) : null;
+  }
+
+  identities(): Identity[] {
+    return [...this.nodes.values()].map(identity);
+  }
+
+  // ---- membership ----
+
+  private insert(input: TopologyNode, changes: ChangeSet): MeshNode {
+    const probe = this.classFor(input);
+    const existing = this.classes.get(probe.key);
+    const node: MeshNode = { ...copy(input), cls: existing ?? probe };
+    if (existing) {
+      this.nodes.set(node.id, node);
+      existing.members.add(node.id);
+      return node;
+    }
+    // A new class: the classes that see it may get new rules or routes. Their current parts are pinned first so
+    // the comparison afterwards is against what their members hold.
+    const affected = this.affectedBy(probe);
+    const routerChange = probe.served.length > 0;
+    const pinned = routerChange ? [...this.classes.values()] : affected;
+    for (const cls of pinned) this.parts(cls);
+    this.nodes.set(node.id, node);
+    this.enterClass(node, probe);
+    this.refresh(pinned, changes);
+    return node;
+  }
+
+  private extract(node: MeshNode, changes: ChangeSet): void {
+    const cls = node.cls;
+    this.nodes.delete(node.id);
+    cls.members.delete(node.id);
+    if (cls.members.size > 0) return;
+    const routerChange = cls.served.length > 0;
+    const affected = routerChange ? [...this.classes.values()] : this.affectedBy(cls);
+    for (const c of affected) if (c !== cls) this.parts(c);
+    this.classes.delete(cls.key);
+    for (const other of cls.peers) other.peers.delete(cls);
+    this.refresh(affected.filter((c) => c !== cls), changes);
+  }
+
+  /** Classes whose parts may change when `cls` appears or disappears: its peers and the QoS sources aiming at it. */
+  private affectedBy(cls: MeshClass): MeshClass[] {
+    const out = new Set<MeshClass>();
+    for (const other of this.classes.values()) {
+      if (other === cls) continue;
+      if (cls.peers.has(other) || this.peering(cls, other)) out.add(other);
+    }
+    const clsSet = splitClass(cls.policyCls);
+    for (const q of this.policy.qos) {
+      if (!matchesClass(q.dst, clsSet)) continue;
+      for (const other of this.classes.values()) if (other !== cls && matchesClass(q.src, splitClass(other.policyCls))) out.add(other);
+    }
+    return [...out];
+  }
+
+  /** Recomputes the parts of `classes` and records, for their members, the parts that differ from before. */
+  private refresh(classes: Iterable<MeshClass>, changes: ChangeSet): void {
+    for (const cls of classes) {
+      const before = cls.parts;
+      cls.parts = undefined;
+      if (!before || cls.members.size === 0) continue;
+      const after = this.parts(cls);
+      for (const name of PART_NAMES) {
+        if (before.json[name] === after.json[name]) continue;
+        for (const id of cls.members) (changeFor(changes, id).parts as Record<string, unknown>)[name] = after.value[name];
       }
     }
+  }
+
+  private classFor(node: TopologyNode): MeshClass {
+    const id = identity(node);
+    const policyCls = this.policy.classOf(id);
+    const served = this.policy.servedRoutes(id);
+    const routerName = served.length ? node.name : undefined;
+    const exitVia = node.exitNode || undefined;
+    const key = [policyCls, served.length ? `\u0001serves:${served.join(',')}\u0001name:${node.name}` : '', exitVia ? `\u0001exit:${exitVia}` : ''].join('');
+    return { key, policyCls, served, routerName, exitVia, group: groupId(key), members: new Set(), peers: new Set() };
+  }
+
+  /** Registers a class not seen before (deciding its peering once against every class) and adds the node. */
+  private enterClass(node: MeshNode, cls: MeshClass): void {
+    if (!this.classes.has(cls.key)) {
+      this.classes.set(cls.key, cls);
+      // A class seen for the first time: decide its peering with every existing class once.
+      for (const other of this.classes.values()) {
+        if (this.peering(cls, other)) {
+          cls.peers.add(other);
+          other.peers.add(cls);
+        }
+      }
+    }
+    cls.members.add(node.id);
+  }
+
+  /** Peers when either may reach the other, or one uses a route the other serves. */
+  private peering(a: MeshClass, b: MeshClass): boolean {
+    return this.policy.arePeers(a.policyCls, b.policyCls, this.open) || this.usesRoutesOf(a, b) || this.usesRoutesOf(b, a);
+  }
+
+  private usesRoutesOf(user: MeshClass, router: MeshClass): boolean {
+    if (user === router) return false;
+    return router.served.some((r) => (!isExitRoute(r) || user.exitVia === router.routerName) && this.policy.mayUseRoute(user.policyCls, r, this.open));
+  }
+
+  private tellPeersOf(node: MeshNode, changes: ChangeSet, edit: (change: NodeChange) => void): void {
+    for (const cls of node.cls.peers) {
+      for (const id of cls.members) if (id !== node.id) edit(changeFor(changes, id));
+    }
+  }
+
+  // ---- policy edits and schedule windows ----
+
+  private reconfigure(policy: CompiledPolicyV2, open: OpenSchedules): ChangeSet {
+    for (const cls of this.classes.values()) this.parts(cls); // pin what members hold now
+    const oldPolicy = this.policy;
+    const oldOpen = this.open;
+    this.policy = policy;
+    this.open = open;
+    const fresh = new Map<string, MeshClass>();
+    const groups = new Map<string, { old: MeshClass; next: MeshClass; ids: string[] }>();
+    for (const node of this.nodes.values()) {
+      const probe = this.classFor(node);
+      const next = fresh.get(probe.key) ?? probe;
+      fresh.set(next.key, next);
+      next.members.add(node.id);
+      const key = `${node.cls.key}\u0000${next.key}`;
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { old: node.cls, next, ids: [] }));
+      group.ids.push(node.id);
+    }
+    const nextClasses = [...fresh.values()];
+    for (const a of nextClasses) {
+      for (const b of nextClasses) if (!a.peers.has(b) && this.peering(a, b)) (a.peers.add(b), b.peers.add(a));
+    }
+    const changes: ChangeSet = new Map();
+    const list = [...groups.values()];
+    for (const a of list) {
+      for (const b of list) {
+        const before = a.old.peers.has(b.old);
+        const after = a.next.peers.has(b.next);
+        const regrouped = b.old.group !== b.next.group;
+        if (before === after && !(after && regrouped)) continue;
+        for (const id of a.ids) {
+          for (const otherId of b.ids) {
+            if (id === otherId) continue;
+            const other = this.nodes.get(otherId)!;
+            const change = changeFor(changes, id);
+            if (after) change.upserted.set(other.publicKey, { ...peerOf(other), group: b.next.group });
+            else change.removed.add(other.publicKey);
+          }
+        }
+      }
+    }
+    this.classes.clear();
+    for (const cls of nextClasses) this.classes.set(cls.key, cls);
+    for (const g of list) for (const id of g.ids) this.nodes.get(id)!.cls = g.next;
+    for (const g of list) {
+      const [before, after] = [g.old.parts!, this.parts(g.next)];
+      for (const name of PART_NAMES) {
+        if (before.json[name] === after.json[name]) continue;
+        for (const id of g.ids) (changeFor(changes, id).parts as Record<string, unknown>)[name] = after.value[name];
+      }
+    }
+    void oldPolicy;
+    void oldOpen;
     return changes;
   }
 
-  private joinClass(nodeId: string, cls: string): void {
-    let members = this.members.get(cls);
-    if (!members) {
-      this.members.set(cls, (members = new Set()));
-      // A class seen for the first time: decide its peering with every existing class once.
-      const peers = new Set<string>();
-      for (const other of this.members.keys()) {
-        if (this.policy.arePeers(cls, other)) {
-          peers.add(other);
-          this.peerClasses.get(other)?.add(cls);
-        }
-      }
-      this.peerClasses.set(cls, peers);
+  // ---- per-class parts ----
+
+  private parts(cls: MeshClass): NonNullable<MeshClass['parts']> {
+    if (!cls.parts) {
+      const value: PolicyParts = { routes: this.routesOf(cls), servedRoutes: [...cls.served], firewall: this.firewallOf(cls), qos: this.qosOf(cls) };
+      cls.parts = {
+        value,
+        json: { routes: JSON.stringify(value.routes), servedRoutes: JSON.stringify(value.servedRoutes), firewall: JSON.stringify(value.firewall), qos: JSON.stringify(value.qos) },
+      };
     }
-    members.add(nodeId);
+    return cls.parts;
   }
 
-  private leaveClass(nodeId: string, cls: string): void {
-    const members = this.members.get(cls);
-    if (!members) return;
-    members.delete(nodeId);
-    if (members.size > 0) return;
-    this.members.delete(cls);
-    for (const other of this.peerClasses.get(cls) ?? []) this.peerClasses.get(other)?.delete(cls);
-    this.peerClasses.delete(cls);
+  /** Inbound rules for members of `to`: one rule per (dst, proto, ports), naming the source classes that get it. */
+  private firewallOf(to: MeshClass): FirewallRule[] {
+    const rules = new RuleSet();
+    for (const from of this.classes.values()) rules.add(this.policy.reach(from.policyCls, to.policyCls, this.open), { group: from.group });
+    for (const prefix of this.policy.sourcePrefixes()) {
+      rules.add(this.policy.reachFromPrefix(prefix, to.policyCls, this.open), { prefix });
+    }
+    // Forwarded traffic: each destination named inside a served prefix is decided on its own and the wider one
+    // applies only to what is left of it, so the rules are disjoint and "accept if any rule matches" is exact.
+    for (const route of to.served) {
+      const dsts = [...this.policy.destinationsWithin(route), route].map((d) => parsePrefix(d)!);
+      for (const dst of dsts) {
+        const inner = dsts.filter((o) => o !== dst && prefixContains(dst, o) && o.bits > dst.bits);
+        const region = excludePrefixes(dst, inner).map(formatPrefix);
+        if (!region.length) continue;
+        for (const from of this.classes.values()) {
+          if (from === to) continue;
+          if (isExitRoute(route) && from.exitVia !== to.routerName) continue;
+          rules.add(this.policy.reachPrefix(from.policyCls, formatPrefix(dst), this.open), { group: from.group }, region);
+        }
+      }
+    }
+    return rules.toRules();
+  }
+
+  /** Egress limits for members of `from`: per active QoS entry, the destination classes it names. */
+  private qosOf(from: MeshClass): QosRule[] {
+    const fromSet = splitClass(from.policyCls);
+    const out: QosRule[] = [];
+    for (const q of this.policy.qos) {
+      if (!this.policy.isActive(q.schedule, this.open) || !matchesClass(q.src, fromSet)) continue;
+      const dstGroups = new Set<string>();
+      for (const to of this.classes.values()) if (matchesClass(q.dst, splitClass(to.policyCls))) dstGroups.add(to.group);
+      const dst = [...new Set(q.dst.prefixes.map(formatPrefix))].sort();
+      if (dstGroups.size || dst.length) out.push({ dstGroups: [...dstGroups].sort(), dst, rateMbit: q.rateMbit });
+    }
+    return out;
+  }
+
+  /** One router per prefix (the first by name): the primary. */
+  private routesOf(user: MeshClass): Route[] {
+    const routers = [...this.classes.values()].filter((c) => c.served.length && c !== user && c.members.size)
+      .sort((a, b) => (a.routerName! < b.routerName! ? -1 : 1));
+    const taken = new Map<string, string>();
+    for (const router of routers) {
+      const via = this.nodes.get(router.members.values().next().value!)!.address;
+      for (const route of router.served) {
+        if (taken.has(route)) continue;
+        if (isExitRoute(route) && user.exitVia !== router.routerName) continue;
+        if (this.policy.mayUseRoute(user.policyCls, route, this.open)) taken.set(route, via);
+      }
+    }
+    return [...taken.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([destination, via]) => ({ destination, via }));
   }
 }
 
-function peerOf(node: TopologyNode): Peer {
+function identity(node: TopologyNode): Identity {
+  return {
+    id: node.id, name: node.name, tags: node.tags, user: node.user, addresses: [node.address],
+    advertisedRoutes: node.advertisedRoutes, approvedRoutes: node.approvedRoutes, exitNode: node.exitNode,
+  };
+}
+
+function copy(node: TopologyNode): TopologyNode {
+  return {
+    id: node.id, name: node.name, tags: [...node.tags], publicKey: node.publicKey, address: node.address, endpoint: node.endpoint,
+    listenPort: node.listenPort, user: node.user, advertisedRoutes: node.advertisedRoutes ? [...node.advertisedRoutes] : undefined,
+    approvedRoutes: node.approvedRoutes ? [...node.approvedRoutes] : undefined, exitNode: node.exitNode,
+  };
+}
+
+function peerOf(node: MeshNode): Peer {
   return {
     publicKey: node.publicKey,
     endpoint: node.endpoint,
     allowedIps: [`${node.address}/32`],
     persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS,
+    group: node.cls.group,
   };
 }
 
+const samePeer = (a: Peer, b: Peer) => JSON.stringify(a) === JSON.stringify(b);
+const byKey = (a: Peer, b: Peer) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0);
+const isEmpty = (c: NodeChange) => c.upserted.size === 0 && c.removed.size === 0 && Object.keys(c.parts).length === 0;
+
 function changeFor(changes: ChangeSet, nodeId: string): NodeChange {
   let change = changes.get(nodeId);
-  if (!change) changes.set(nodeId, (change = { upserted: new Map(), removed: new Set() }));
+  if (!change) changes.set(nodeId, (change = { upserted: new Map(), removed: new Set(), parts: {} }));
   return change;
+}
+
+/** Applies `later` on top of `into`: the later word on a peer or a part wins. */
+function mergeChange(into: NodeChange, later: NodeChange): void {
+  for (const key of later.removed) {
+    into.upserted.delete(key);
+    into.removed.add(key);
+  }
+  for (const [key, peer] of later.upserted) {
+    into.removed.delete(key);
+    into.upserted.set(key, peer);
+  }
+  Object.assign(into.parts, later.parts);
+}
+
+function diffConfigs(before: NodeMeshConfig, after: NodeMeshConfig): NodeChange | null {
+  const change: NodeChange = { upserted: new Map(), removed: new Set(), parts: {} };
+  const old = new Map(before.peers.map((p) => [p.publicKey, p]));
+  const now = new Map(after.peers.map((p) => [p.publicKey, p]));
+  for (const key of old.keys()) if (!now.has(key)) change.removed.add(key);
+  for (const [key, peer] of now) if (!old.has(key) || !samePeer(old.get(key)!, peer)) change.upserted.set(key, peer);
+  for (const name of PART_NAMES) {
+    if (JSON.stringify(before[name]) !== JSON.stringify(after[name])) (change.parts as Record<string, unknown>)[name] = after[name];
+  }
+  return isEmpty(change) ? null : change;
+}
+
+/** A short, stable id for a class key (cyrb53): what agents name their address sets after. */
+export function groupId(key: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < key.length; i++) {
+    const ch = key.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return `g${(4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)}`;
+}
+
+/** Rules keyed by (dst, proto, ports), sources merged — so a class of 1,000 nodes is one group in one rule. */
+class RuleSet {
+  private readonly rules = new Map<string, { dst?: string[]; proto: number; ports?: string; groups: Set<string>; prefixes: Set<string> }>();
+
+  add(reach: Reach, src: { group?: string; prefix?: string }, dst?: string[]): void {
+    for (const { proto, ports } of reach) {
+      const portText = hasPorts(proto) ? formatPorts(ports) : undefined;
+      const key = `${dst?.join(',') ?? ''}|${proto}|${portText ?? '*'}`;
+      let rule = this.rules.get(key);
+      if (!rule) this.rules.set(key, (rule = { dst, proto, ports: portText, groups: new Set(), prefixes: new Set() }));
+      if (src.group) rule.groups.add(src.group);
+      if (src.prefix) rule.prefixes.add(src.prefix);
+    }
+  }
+
+  toRules(): FirewallRule[] {
+    const text = (x?: string | string[]) => (Array.isArray(x) ? x.join(',') : x ?? '');
+    const sorted = [...this.rules.values()].sort((a, b) =>
+      text(a.dst).localeCompare(text(b.dst)) || a.proto - b.proto || text(a.ports).localeCompare(text(b.ports)));
+    return sorted.map((r) => ({
+      action: 'accept' as const,
+      srcGroups: [...r.groups].sort(),
+      src: [...r.prefixes].sort(),
+      proto: protoName(r.proto),
+      ...(r.ports !== undefined ? { ports: r.ports } : {}),
+      ...(r.dst !== undefined ? { dst: r.dst } : {}),
+    }));
+  }
 }

@@ -1,5 +1,13 @@
-import { compile, node, TEAM_NODES, TEAM_POLICY } from './fixtures.spec-helper';
-import { previewPolicy } from './preview';
+import { Identity } from '../policy-engine/evaluate';
+import { compile, node as identity, TEAM_NODES as TEAM_IDENTITIES, TEAM_POLICY } from '../policy-engine/fixtures.spec-helper';
+import { previewPolicy } from './policy-preview';
+import { TopologyNode } from './topology';
+
+const asNode = (i: Identity): TopologyNode => ({
+  id: i.id, name: i.name, tags: i.tags, user: i.user, publicKey: `pk-${i.name}`, address: i.addresses[0], endpoint: null, listenPort: 51820,
+});
+const node = (name: string, address: string) => asNode(identity(name, address));
+const TEAM_NODES = TEAM_IDENTITIES.map(asNode);
 
 describe('previewPolicy', () => {
   it('given the team document, when the web2 deny is dropped and ops loses ssh, then the pairs and ports gained and lost are listed', () => {
@@ -17,8 +25,9 @@ describe('previewPolicy', () => {
       { src: 'carol-laptop', dst: 'web1', reach: 'icmp tcp:22 udp:22 ipv6-icmp' },
       { src: 'carol-laptop', dst: 'web2', reach: 'icmp tcp:22 udp:22 ipv6-icmp' },
     ]);
-    // web1/web2 change their firewall; the laptops whose peering flipped change their peers.
-    expect(preview.changedNodes).toEqual(['alice-laptop', 'alice-phone', 'bob-laptop', 'carol-laptop', 'web1', 'web2']);
+    // web1/web2 change their firewall; the laptops whose peering flipped change their peers; and web2, no longer
+    // named by the policy, moves to another class, so db1's rules and peer entry name its new group.
+    expect(preview.changedNodes).toEqual(['alice-laptop', 'alice-phone', 'bob-laptop', 'carol-laptop', 'db1', 'web1', 'web2']);
     expect(preview.truncated).toBe(false);
   });
 
