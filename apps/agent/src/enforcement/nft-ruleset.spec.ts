@@ -91,8 +91,8 @@ describe('buildRuleset', () => {
       `ip saddr @${db} ip daddr 10.77.0.0/25 tcp dport 5432 accept`,
       'drop',
     ]);
-    expect(chain(c, 'masquerade')).toEqual({
-      name: 'masquerade',
+    expect(chain(c, 'served_nat')).toEqual({
+      name: 'served_nat',
       hook: 'type nat hook postrouting priority srcnat; policy accept;',
       rules: ['iifname "mg0" oifname != "mg0" ip daddr 10.77.0.0/24 masquerade'],
     });

@@ -16,7 +16,7 @@ import { qosClassId } from './tc-plan';
  * - `grp_*`: one ipv4_addr set per peer group a rule names, holding the group's overlay addresses; a peer joining a
  *   group is one element added, not a rule rewrite. WireGuard's cryptokey routing guarantees the source address of
  *   a packet from the interface belongs to the peer that sent it, so address sets identify peers soundly.
- * - `masquerade`: nat for traffic forwarded from the interface into served prefixes (LAN hosts need no route back).
+ * - `served_nat`: masquerade for traffic forwarded from the interface into served prefixes (LAN hosts need no route back).
  * - `qos_out` / `qos_forward` → `qos`: sets skb priority to the HTB class of the first QoS rule the destination
  *   matches; HTB reads the priority as a class id, so no tc filter is needed and group changes never touch tc.
  */
@@ -182,7 +182,7 @@ export function buildRuleset(config: NodeConfig, ifname: string): RulesetBuild {
       ...(v4.length ? [`${out} ip daddr ${anonymousSet(v4)} masquerade`] : []),
       ...(v6.length ? [`${out} ip6 daddr ${anonymousSet(v6)} masquerade`] : []),
     ];
-    if (rules.length) chains.push({ name: 'masquerade', hook: 'type nat hook postrouting priority srcnat; policy accept;', rules });
+    if (rules.length) chains.push({ name: 'served_nat', hook: 'type nat hook postrouting priority srcnat; policy accept;', rules });
   }
   if (qos.length > 0) {
     for (const rule of qos) for (const g of rule.dstGroups ?? []) usedGroups.add(g);
