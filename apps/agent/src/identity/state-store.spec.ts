@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publicKeyOf } from './key-pair';
@@ -40,5 +40,14 @@ describe('StateStore', () => {
     const config = { version: 3, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: [], routes: [], servedRoutes: [], firewall: [], qos: [] };
     await store.saveConfig(config);
     expect(await store.loadConfig()).toEqual(config);
+  });
+
+  it('loads a config saved by an older agent: missing lists are empty, a missing firewall stays absent (not enforced)', async () => {
+    const store = new StateStore(dir);
+    const old = { version: 2, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: [{ publicKey: 'P', endpoint: null, allowedIps: ['100.64.0.3/32'], persistentKeepalive: 0 }] };
+    await writeFile(join(dir, 'config.json'), JSON.stringify(old), { mode: 0o600 });
+    const loaded = await store.loadConfig();
+    expect(loaded).toEqual({ ...old, routes: [], servedRoutes: [], qos: [] });
+    expect(loaded).not.toHaveProperty('firewall');
   });
 });

@@ -1,4 +1,6 @@
 import type { NodeConfig } from '../contracts';
+import type { EnforcementPlan, LiveEnforcement } from '../enforcement/enforcement-plan';
+import type { EnforcementPort } from '../enforcement/enforcement-port';
 import { createLogger } from '../logger';
 import type { LiveInterface, PlanStep, WireGuardPort } from '../wireguard/wireguard-port';
 import { Reconciler } from './reconciler';
@@ -44,6 +46,20 @@ const config = (version: number, keys: string[]): NodeConfig => ({
   routes: [], servedRoutes: [], firewall: [], qos: [],
 });
 
+/** Records plans; its live state is whatever the last plan asked for, or what a test sets. */
+class FakeEnforcement implements EnforcementPort {
+  live: LiveEnforcement = { nft: null, qdisc: { root: null, classes: [] }, ipv4Forwarding: false };
+  plans: EnforcementPlan[] = [];
+  async read() {
+    return this.live;
+  }
+  async apply(plan: EnforcementPlan) {
+    this.plans.push(plan);
+    if (plan.enableForwarding) this.live = { ...this.live, ipv4Forwarding: true };
+  }
+  async destroy() {}
+}
+
 describe('Reconciler', () => {
   const logger = createLogger({ level: 'error', write: () => undefined });
 
@@ -80,6 +96,18 @@ describe('Reconciler', () => {
     await new Reconciler(wg, 'OWN', () => null, logger).request('start');
     expect(wg.state).toMatchObject({ publicKey: 'OWN', up: true });
     expect(wg.state!.peers).toHaveLength(1);
+  });
+
+  it('applies the policy part of the config through the enforcement port', async () => {
+    const wg = new FakeWireGuard();
+    const enforcement = new FakeEnforcement();
+    const desired = { ...config(1, ['P1']), servedRoutes: ['10.77.0.0/24'] };
+    const r = new Reconciler(wg, 'OWN', () => desired, logger, enforcement);
+    await r.request('start');
+    expect(enforcement.plans).toHaveLength(1);
+    expect(enforcement.plans[0].enableForwarding).toBe(true);
+    expect(enforcement.plans[0].nft).toContain('add table inet meshgate_mgtest0');
+    expect(enforcement.plans[0].nft).toContain('masquerade');
   });
 
   it('folds requests made during a run into one more run with the newest config', async () => {
