@@ -21,6 +21,9 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
 
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
+  // Policies may come as HuJSON (comments, trailing commas), which no JSON parser takes: hand the text to the domain.
+  fastify.addContentTypeParser(['application/hujson', 'text/plain'], { parseAs: 'string', bodyLimit: config.bodyLimitBytes },
+    (_request, body, done) => done(null, body));
   fastify.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },

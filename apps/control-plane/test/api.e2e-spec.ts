@@ -151,7 +151,7 @@ describe('control plane API (one server)', () => {
       expect(pa.data).toEqual(pb.data);
       expect(pa.data).toEqual({
         version: pa.data.version, baseVersion: w1Full.data.version,
-        peersUpserted: [{ publicKey: d2.publicKey, endpoint: null, allowedIps: [`${d2.address.split('/')[0]}/32`], persistentKeepalive: expect.any(Number) }],
+        peersUpserted: [{ publicKey: d2.publicKey, endpoint: null, allowedIps: [`${d2.address.split('/')[0]}/32`], persistentKeepalive: expect.any(Number), group: expect.any(String) }],
         peersRemoved: [],
       });
       expect(pa.data.version).toBeGreaterThan(w1Full.data.version);

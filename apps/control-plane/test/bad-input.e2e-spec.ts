@@ -160,7 +160,12 @@ const cases: Case[] = [
   { name: 'DELETE /enrollment-keys/:id: not a uuid', method: 'DELETE', path: '/api/v1/enrollment-keys/abc', auth: 'tenant', status: 400 },
   { name: 'DELETE /enrollment-keys/:id: unknown uuid', method: 'DELETE', path: `/api/v1/enrollment-keys/${unknownId}`, auth: 'tenant', status: 404 },
   // PUT /api/v1/policies
-  ...shapeCases('PUT', '/api/v1/policies', 'tenant', { acls: [] }).filter((c) => !/unknown field|__proto__/.test(c.name)),
+  // (text/plain is HuJSON for policies: valid text is a valid policy, so that shape case does not apply.)
+  ...shapeCases('PUT', '/api/v1/policies', 'tenant', { acls: [] }).filter((c) => !/unknown field|__proto__|text\/plain/.test(c.name)),
+  ...shapeCases('POST', '/api/v1/policies/preview', 'tenant', { acls: [] }).filter((c) => !/unknown field|__proto__|text\/plain/.test(c.name)),
+  { name: 'policies: HuJSON syntax error', method: 'PUT', path: '/api/v1/policies', auth: 'tenant', raw: '{ "acls": [ // unterminated', headers: { 'content-type': 'application/hujson' }, status: 400 },
+  { name: 'policies: HuJSON empty', method: 'PUT', path: '/api/v1/policies', auth: 'tenant', raw: '  ', headers: { 'content-type': 'application/hujson' }, status: 400 },
+  { name: 'policies preview: invalid document', method: 'POST', path: '/api/v1/policies/preview', auth: 'tenant', body: { acls: [{ action: 'accept', src: ['*'], dst: ['*:99999'] }] }, status: 400 },
   ...([
     ['missing acls', {}],
     ['unknown top-level field', { acls: [], isAdmin: true }],
@@ -175,6 +180,13 @@ const cases: Case[] = [
     ['bad selector', { acls: [{ action: 'accept', src: ['Bad Name!'], dst: ['*'] }] }],
     ['unknown rule field', { acls: [{ action: 'accept', src: ['*'], dst: ['*'], ports: '22' }] }],
     ['deeply nested junk', { acls: [{ action: 'accept', src: [[[['*']]]], dst: ['*'] }] }],
+    ['port out of range', { acls: [{ action: 'accept', src: ['*'], dst: ['*:70000'] }] }],
+    ['ports on icmp', { acls: [{ action: 'accept', src: ['*'], proto: 'icmp', dst: ['*:22'] }] }],
+    ['unknown schedule', { acls: [{ action: 'accept', src: ['*'], dst: ['*:*'], schedule: 'nope' }] }],
+    ['bad time zone', { schedules: { s: { timeZone: 'Mars/Olympus', days: ['mon'], start: '09:00', end: '17:00' } }, acls: [] }],
+    ['qos rate zero', { acls: [], qos: [{ src: ['*'], dst: ['*'], rateMbit: 0 }] }],
+    ['route not a prefix', { acls: [], routes: { 'not-a-prefix': ['tag:r'] } }],
+    ['failing test', { acls: [], tests: [{ src: 'tag:web', accept: ['tag:db:5432'] }] }],
   ] as [string, unknown][]).map(([name, body]): Case => ({ name: `policies: ${name}`, method: 'PUT', path: '/api/v1/policies', auth: 'tenant', body, status: 400 })),
   { name: 'policies: If-Match not a version', method: 'PUT', path: '/api/v1/policies', auth: 'tenant', body: { acls: [] }, headers: { 'if-match': '*' }, status: 400 },
   { name: 'policies: If-Match negative', method: 'PUT', path: '/api/v1/policies', auth: 'tenant', body: { acls: [] }, headers: { 'if-match': '-1' }, status: 400 },

@@ -104,10 +104,10 @@ describe('the whole flow: tenant, nodes, policy, heartbeats, live configs, resta
     const configB = await api<NodeConfig>('GET', `/api/v1/nodes/${b.id}/config`, { token: b.nodeToken });
     expect(configA.body.version).toBe(patch.data.version);
     expect(configA.body.peers).toEqual([
-      { publicKey: b.publicKey, endpoint: '198.51.100.2:51820', allowedIps: [`${ip(b.address)}/32`], persistentKeepalive: expect.any(Number) },
+      { publicKey: b.publicKey, endpoint: '198.51.100.2:51820', allowedIps: [`${ip(b.address)}/32`], persistentKeepalive: expect.any(Number), group: expect.any(String) },
     ]);
     expect(configB.body.peers).toEqual([
-      { publicKey: a.publicKey, endpoint: '198.51.100.1:51820', allowedIps: [`${ip(a.address)}/32`], persistentKeepalive: expect.any(Number) },
+      { publicKey: a.publicKey, endpoint: '198.51.100.1:51820', allowedIps: [`${ip(a.address)}/32`], persistentKeepalive: expect.any(Number), group: expect.any(String) },
     ]);
   });
 

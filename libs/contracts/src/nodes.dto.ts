@@ -9,6 +9,8 @@ export const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 /** DNS-label-like node names: they appear in policies. */
 export const NODE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const TAG_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** An IPv4 or IPv6 prefix; the domain canonicalises and checks it further. */
+export const CIDR_PATTERN = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)\/\d{1,3}$/;
 /** host:port, host being an IPv4 address, a bracketed IPv6 address or a DNS name. */
 export const ENDPOINT_PATTERN =
   /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/;
@@ -24,6 +26,20 @@ export class RegisterNodeDto {
   @IsOptional() @IsArray() @ArrayMaxSize(32)
   @Matches(TAG_PATTERN, { each: true, message: 'each tag must be lowercase letters, digits and dashes' })
   tags?: string[];
+  /** Prefixes this node offers to route for the mesh (subnet router), or 0.0.0.0/0 (exit node). */
+  @IsOptional() @IsArray() @ArrayMaxSize(64)
+  @Matches(CIDR_PATTERN, { each: true, message: 'each advertised route must be an IPv4 or IPv6 prefix such as 10.1.0.0/24' })
+  advertiseRoutes?: string[];
+  /** Name of the exit node to send internet traffic through. */
+  @IsOptional() @IsString() @Matches(NODE_NAME_PATTERN, { message: 'exitNode must be a node name' })
+  exitNode?: string;
+}
+
+/** PUT /api/v1/nodes/:id/routes: the advertised routes an admin approves (replaces the approved set). */
+export class ApproveRoutesDto {
+  @IsArray() @ArrayMaxSize(64)
+  @Matches(CIDR_PATTERN, { each: true, message: 'each route must be an IPv4 or IPv6 prefix such as 10.1.0.0/24' })
+  approved!: string[];
 }
 
 export class PeerStatsDto {
@@ -62,6 +78,9 @@ export interface NodeView {
   tags: string[];
   status: NodeStatus;
   lastSeenAt: string | null;
+  advertisedRoutes: string[];
+  approvedRoutes: string[];
+  exitNode?: string;
 }
 
 export interface RegisteredNode {

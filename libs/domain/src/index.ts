@@ -16,7 +16,7 @@ import type { UserEvent } from './user/user';
 import type { TenantEvent } from './tenant/tenant';
 import type { NodeEvent } from './node/node';
 import type { EnrollmentKeyEvent } from './enrollment-key/enrollment-key';
-import type { PolicyEvent } from './policy/policy';
+import type { PolicyEvent, ScheduleEvent } from './policy/policy';
 /** Every event the log can hold. */
-export type DomainEvent = UserEvent | TenantEvent | NodeEvent | EnrollmentKeyEvent | PolicyEvent;
+export type DomainEvent = UserEvent | TenantEvent | NodeEvent | EnrollmentKeyEvent | PolicyEvent | ScheduleEvent;
 export * as policyEngine from './policy-engine';

@@ -19,6 +19,11 @@ export interface AppConfig {
   /** Longest time an append waits for others to join its transaction. */
   groupCommitMaxWaitMs: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug';
+  /**
+   * `system`, or `manual` for tests: the scheduler then reads a clock that only PUT /api/v1/test-clock moves, so
+   * a test can open and close schedule windows without waiting for them. Never use `manual` in production.
+   */
+  schedulerClock: 'system' | 'manual';
 }
 
 export class ConfigError extends Error {}
@@ -52,6 +57,12 @@ function jwtSecret(env: NodeJS.ProcessEnv, databasePath: string): string {
   return secret;
 }
 
+function schedulerClock(env: NodeJS.ProcessEnv): AppConfig['schedulerClock'] {
+  const value = env.SCHEDULER_CLOCK || 'system';
+  if (value !== 'system' && value !== 'manual') throw new ConfigError('SCHEDULER_CLOCK must be system|manual');
+  return value;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const databasePath = resolve(env.DATABASE_PATH || './data/meshgate.sqlite');
   mkdirSync(dirname(databasePath), { recursive: true, mode: 0o700 });
@@ -72,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     groupCommitMaxWaitMs: int(env, 'GROUP_COMMIT_MAX_WAIT_MS', 0, 0, 100),
     logLevel,
+    schedulerClock: schedulerClock(env),
   };
 }
 

@@ -13,6 +13,7 @@ import { allProjections } from '../projections/all-projections';
 import { ConfigProjection } from '../projections/config.projection';
 import { NodesProjection } from '../projections/nodes.projection';
 import { ProjectionRunner } from '../projections/projection-runner';
+import { CLOCK, ManualClock, SystemClock } from '../policies/clock';
 import { StreamHub } from '../stream/stream-hub';
 
 const SQLITE = Symbol('SQLITE');
@@ -37,6 +38,7 @@ export class CoreModule {
       module: CoreModule,
       providers: [
         { provide: APP_CONFIG, useValue: config },
+        { provide: CLOCK, useValue: config.schedulerClock === 'manual' ? new ManualClock() : new SystemClock() },
         { provide: SQLITE, useFactory: () => openSqlite(config.databasePath) },
         { provide: SQL_RUNNER, inject: [SQLITE], useFactory: (s: { runner: SqlRunner }) => s.runner },
         DatabaseCloser,
@@ -74,7 +76,7 @@ export class CoreModule {
         EnrollmentKeysReadModel,
       ],
       exports: [
-        APP_CONFIG, SQL_RUNNER, EVENT_STORE, KeyedMutex, StreamHub, NodesProjection, ConfigProjection, MetricsService,
+        APP_CONFIG, CLOCK, SQL_RUNNER, EVENT_STORE, KeyedMutex, StreamHub, NodesProjection, ConfigProjection, MetricsService,
         ProjectionRunner, DirectoryReadModel, EnrollmentKeysReadModel,
       ],
     };

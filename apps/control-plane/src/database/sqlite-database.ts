@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { InitialSchema1732400000000 } from './sqlite-migrations/1732400000000-initial-schema';
+import { PolicyEngine1732500000000 } from './sqlite-migrations/1732500000000-policy-engine';
 import { SqliteRunner } from './sqlite-runner';
 
 /**
@@ -12,7 +13,7 @@ export async function openSqlite(path: string): Promise<{ dataSource: DataSource
   const dataSource = new DataSource({
     type: 'better-sqlite3',
     database: path,
-    migrations: [InitialSchema1732400000000],
+    migrations: [InitialSchema1732400000000, PolicyEngine1732500000000],
     migrationsRun: false,
     // WAL lets readers (GET, SSE connects) proceed during a commit; synchronous=FULL makes every commit durable
     // before any request in it is answered — group commit amortises the fsync.

@@ -1,9 +1,9 @@
 import {
-  Body, Controller, Delete, ForbiddenException, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post,
+  Body, Controller, Delete, ForbiddenException, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Put,
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
-import { HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto } from '@meshgate/contracts';
+import { ApproveRoutesDto, HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto } from '@meshgate/contracts';
 import { ADMINS, ALL_ROLES, Allow, WRITERS } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
@@ -12,6 +12,7 @@ import { RequestMeta } from '../common/request-meta.decorator';
 import { MetricsService } from '../metrics/metrics.service';
 import { ConfigProjection } from '../projections/config.projection';
 import { NodesProjection, toNodeView } from '../projections/nodes.projection';
+import { ApproveRoutesCommand } from './commands/approve-routes.command';
 import { RecordHeartbeatCommand } from './commands/record-heartbeat.command';
 import { RegisterNodeCommand } from './commands/register-node.command';
 import { RemoveNodeCommand } from './commands/remove-node.command';
@@ -62,6 +63,15 @@ export class NodesController {
   @Allow({ tenant: ADMINS })
   async remove(@Param('id', uuid) id: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
     await this.commands.execute(new RemoveNodeCommand(tenantOf(p), id, meta));
+  }
+
+  /** Approves advertised routes (the whole approved set). autoApprovers in the policy approve without this. */
+  @Put(':id/routes')
+  @Allow({ tenant: ADMINS })
+  approveRoutes(
+    @Param('id', uuid) id: string, @Body() dto: ApproveRoutesDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
+  ): Promise<NodeView> {
+    return this.commands.execute(new ApproveRoutesCommand(tenantOf(p), id, dto.approved, meta));
   }
 
   @Get(':id/config')

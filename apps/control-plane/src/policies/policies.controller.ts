@@ -1,8 +1,9 @@
-import { BadRequestException, Body, Controller, Get, Headers, Put, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Post, Put, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBody, ApiHeader, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { PolicyView } from '@meshgate/contracts';
+import { checkPolicy, previewPolicy } from '@meshgate/domain';
+import type { PolicyPreviewView, PolicyView } from '@meshgate/contracts';
 import { ADMINS, ALL_ROLES, Allow } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
@@ -10,6 +11,19 @@ import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
 import { ConfigProjection } from '../projections/config.projection';
 import { UpdatePolicyCommand } from './commands/update-policy.command';
+
+const HUJSON = 'application/hujson';
+const POLICY_BODY = 'The policy as JSON, or as HuJSON text (comments, trailing commas) with Content-Type application/hujson or text/plain.';
+const EXAMPLE = { acls: [{ action: 'accept', src: ['tag:web'], dst: ['tag:db:5432'] }] };
+
+/** JSON arrives parsed and must be an object; HuJSON arrives as text, for the domain's reader. */
+function policyBody(body: unknown, contentType: string | undefined): unknown {
+  const isText = /^\s*(application\/hujson|text\/plain)\b/i.test(contentType ?? '');
+  if (isText ? typeof body !== 'string' || body.trim() === '' : typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequestException('the body must be a policy document: a JSON object, or HuJSON text with Content-Type application/hujson');
+  }
+  return body;
+}
 
 /** `If-Match: 3` or `If-Match: "3"` (an ETag as we send it). */
 function parseIfMatch(header: string | undefined): number | undefined {
@@ -26,25 +40,57 @@ export class PoliciesController {
 
   @Get()
   @Allow({ tenant: ALL_ROLES })
-  get(@CurrentPrincipal() p: Principal, @Res({ passthrough: true }) reply: FastifyReply): PolicyView {
-    const { version, document } = this.configs.policyOf(tenantOf(p));
+  get(
+    @CurrentPrincipal() p: Principal,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): PolicyView | string {
+    const { version, document, text } = this.configs.policyOf(tenantOf(p));
     void reply.header('ETag', `"${version}"`);
+    // The HuJSON as written (comments and all) for those who ask for it; JSON otherwise.
+    if (accept?.includes(HUJSON) && text !== undefined) {
+      void reply.type(HUJSON);
+      return text;
+    }
     return { version, policy: document };
   }
 
   @Put()
   @Allow({ tenant: ADMINS })
   @ApiHeader({ name: 'If-Match', required: false, description: 'the version read; 412 if the policy changed since' })
-  @ApiBody({ schema: { type: 'object', example: { acls: [{ action: 'accept', src: ['tag:web'], dst: ['tag:db'] }] } } })
+  @ApiBody({ description: POLICY_BODY, schema: { type: 'object', example: EXAMPLE } })
   async put(
     @Body() body: unknown,
+    @Headers('content-type') contentType: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
     @CurrentPrincipal() p: Principal,
     @RequestMeta() meta: CommandMeta,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PolicyView> {
-    const view: PolicyView = await this.commands.execute(new UpdatePolicyCommand(tenantOf(p), body, parseIfMatch(ifMatch), meta));
+    const view: PolicyView = await this.commands.execute(new UpdatePolicyCommand(tenantOf(p), policyBody(body, contentType), parseIfMatch(ifMatch), meta));
     void reply.header('ETag', `"${view.version}"`);
     return view;
+  }
+
+  /** What a candidate document would change against the current one: nothing is stored. */
+  @Post('preview')
+  @HttpCode(200)
+  @Allow({ tenant: ADMINS })
+  @ApiBody({ description: POLICY_BODY, schema: { type: 'object', example: EXAMPLE } })
+  preview(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() p: Principal): PolicyPreviewView {
+    const tenantId = tenantOf(p);
+    const current = this.configs.policyOf(tenantId);
+    const nodes = this.configs.topologyNodesOf(tenantId);
+    const candidate = checkPolicy(policyBody(body, contentType), this.configs.identitiesOf(tenantId), current.open);
+    const diff = previewPolicy(current.compiled, candidate.compiled, nodes, { open: current.open });
+    const names = new Map(nodes.map((n) => [n.id, n.name]));
+    return {
+      baseVersion: current.version,
+      warnings: candidate.warnings,
+      gained: diff.gained,
+      lost: diff.lost,
+      changedNodes: diff.changedNodes.map((id) => ({ id, name: names.get(id) ?? id })),
+      truncated: diff.truncated,
+    };
   }
 }

@@ -1,5 +1,6 @@
 import {
-  ChangeSet, CompiledPolicy, EMPTY_POLICY, NodeRegistered, PolicyDocument, RecordedEvent, Topology, TopologyNode,
+  ChangeSet, compileStoredPolicy, EMPTY_POLICY, NodeRegistered, NodeRoutesApproved, PolicyUpdated, policyEngine,
+  RecordedEvent, ScheduleEvent, Topology, TopologyNode,
 } from '@meshgate/domain';
 import type { ConfigPatch, NodeConfig } from '@meshgate/contracts';
 import { SqlRunner } from '../database/sql.port';
@@ -16,6 +17,16 @@ interface NodeConfigRow extends TopologyNode {
   version: number;
 }
 
+interface TenantPolicy {
+  version: number;
+  document: unknown;
+  text?: string;
+  compiled: policyEngine.CompiledPolicyV2;
+  /** Schedule windows open now, as the ScheduleWindowOpened/Closed events say; and that stream's version. */
+  open: Set<string>;
+  scheduleVersion: number;
+}
+
 /**
  * Per-node WireGuard config, versioned. Only versions and the topology inputs are stored; a full config is built on
  * demand from the in-memory topology (a 10,000-node full mesh would otherwise be ~15 GB of materialised configs).
@@ -25,7 +36,7 @@ export class ConfigProjection implements Projection {
   readonly name = 'config';
   readonly tables = ['node_configs', 'policies'];
   private topologies = new Map<string, Topology>();
-  private policies = new Map<string, { version: number; document: PolicyDocument; compiled: CompiledPolicy }>();
+  private policies = new Map<string, TenantPolicy>();
   private nodes = new Map<string, NodeConfigRow>();
   private dirtyNodes = new Set<string>();
   private deletedNodes = new Set<string>();
@@ -45,14 +56,17 @@ export class ConfigProjection implements Projection {
     this.dirtyPolicies.clear();
     this.pending = [];
     this.removed = [];
-    for (const p of sql.iterate<{ tenant_id: string; version: number; document: string }>('SELECT * FROM policies')) {
-      const document = JSON.parse(p.document) as PolicyDocument;
-      this.policies.set(p.tenant_id, { version: p.version, document, compiled: new CompiledPolicy(document) });
+    for (const p of sql.iterate<Record<string, any>>('SELECT * FROM policies')) {
+      const document = JSON.parse(p.document);
+      this.policies.set(p.tenant_id, {
+        version: p.version, document, ...(p.text !== null ? { text: p.text } : {}), compiled: compileStoredPolicy(document),
+        open: new Set(JSON.parse(p.open_schedules)), scheduleVersion: p.schedule_version,
+      });
     }
     for (const r of sql.iterate<Record<string, any>>('SELECT * FROM node_configs ORDER BY node_id')) {
       const row: NodeConfigRow = {
         id: r.node_id, tenantId: r.tenant_id, version: r.version, name: r.name, tags: JSON.parse(r.tags),
-        publicKey: r.public_key, address: r.address, endpoint: r.endpoint, listenPort: r.listen_port,
+        publicKey: r.public_key, address: r.address, endpoint: r.endpoint, listenPort: r.listen_port, ...JSON.parse(r.routing),
       };
       this.nodes.set(row.id, row);
       this.topology(row.tenantId).restoreNode(row);
@@ -66,6 +80,7 @@ export class ConfigProjection implements Projection {
         const row: NodeConfigRow = {
           id: d.nodeId, tenantId: d.tenantId, version: 1, name: d.name, tags: d.tags, publicKey: d.publicKey,
           address: d.address, endpoint: d.endpoint, listenPort: d.listenPort,
+          ...(d.advertisedRoutes ? { advertisedRoutes: d.advertisedRoutes } : {}), ...(d.exitNode ? { exitNode: d.exitNode } : {}),
         };
         this.nodes.set(row.id, row);
         this.markDirty(row.id);
@@ -93,12 +108,35 @@ export class ConfigProjection implements Projection {
         this.bump(row.tenantId, changes);
         return;
       }
+      case 'NodeRoutesApproved': {
+        const d = event.data as NodeRoutesApproved['data'];
+        const row = this.nodes.get(d.nodeId);
+        if (!row) return;
+        row.approvedRoutes = d.routes;
+        this.markDirty(row.id);
+        const { advertisedRoutes, approvedRoutes, exitNode } = row;
+        this.bump(row.tenantId, this.topology(row.tenantId).updateNode(row.id, { advertisedRoutes, approvedRoutes, exitNode }));
+        return;
+      }
       case 'PolicyUpdated': {
-        const d = event.data as { tenantId: string; version: number; policy: PolicyDocument };
-        const compiled = new CompiledPolicy(d.policy);
-        this.policies.set(d.tenantId, { version: d.version, document: d.policy, compiled });
+        const d = event.data as PolicyUpdated['data'];
+        const compiled = compileStoredPolicy(d.policy);
+        const previous = this.tenantPolicy(d.tenantId);
+        this.policies.set(d.tenantId, { ...previous, version: d.version, document: d.policy, text: d.text, compiled });
         this.dirtyPolicies.add(d.tenantId);
         this.bump(d.tenantId, this.topology(d.tenantId).setPolicy(compiled));
+        return;
+      }
+      case 'ScheduleWindowOpened':
+      case 'ScheduleWindowClosed': {
+        const e = event as unknown as RecordedEvent<ScheduleEvent>;
+        const p = this.tenantPolicy(e.data.tenantId);
+        if (e.type === 'ScheduleWindowOpened') p.open.add(e.data.schedule);
+        else p.open.delete(e.data.schedule);
+        p.scheduleVersion = e.streamVersion;
+        this.policies.set(e.data.tenantId, p);
+        this.dirtyPolicies.add(e.data.tenantId);
+        this.bump(e.data.tenantId, this.topology(e.data.tenantId).setOpenSchedules(p.open));
         return;
       }
       default:
@@ -111,18 +149,20 @@ export class ConfigProjection implements Projection {
     for (const id of this.dirtyNodes) {
       const r = this.nodes.get(id)!;
       sql.run(
-        `INSERT INTO node_configs (node_id, tenant_id, version, name, tags, public_key, address, endpoint, listen_port)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (node_id) DO UPDATE SET version = excluded.version, endpoint = excluded.endpoint`,
-        [r.id, r.tenantId, r.version, r.name, JSON.stringify(r.tags), r.publicKey, r.address, r.endpoint, r.listenPort],
+        `INSERT INTO node_configs (node_id, tenant_id, version, name, tags, public_key, address, endpoint, listen_port, routing)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (node_id) DO UPDATE SET version = excluded.version, endpoint = excluded.endpoint, routing = excluded.routing`,
+        [r.id, r.tenantId, r.version, r.name, JSON.stringify(r.tags), r.publicKey, r.address, r.endpoint, r.listenPort,
+          JSON.stringify({ advertisedRoutes: r.advertisedRoutes, approvedRoutes: r.approvedRoutes, exitNode: r.exitNode })],
       );
     }
     for (const tenantId of this.dirtyPolicies) {
       const p = this.policies.get(tenantId)!;
       sql.run(
-        `INSERT INTO policies (tenant_id, version, document) VALUES (?, ?, ?)
-         ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version, document = excluded.document`,
-        [tenantId, p.version, JSON.stringify(p.document)],
+        `INSERT INTO policies (tenant_id, version, document, text, open_schedules, schedule_version) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version, document = excluded.document, text = excluded.text,
+           open_schedules = excluded.open_schedules, schedule_version = excluded.schedule_version`,
+        [tenantId, p.version, JSON.stringify(p.document), p.text ?? null, JSON.stringify([...p.open].sort()), p.scheduleVersion],
       );
     }
     this.deletedNodes.clear();
@@ -141,9 +181,23 @@ export class ConfigProjection implements Projection {
 
   // ---- queries ----
 
-  policyOf(tenantId: string): { version: number; document: PolicyDocument } {
-    const p = this.policies.get(tenantId);
-    return p ? { version: p.version, document: p.document } : { version: 0, document: EMPTY_POLICY };
+  policyOf(tenantId: string): { version: number; document: unknown; text?: string; compiled: policyEngine.CompiledPolicyV2; open: ReadonlySet<string>; scheduleVersion: number } {
+    return this.tenantPolicy(tenantId);
+  }
+
+  /** Tenants whose policy names schedules, or that have a window open (the scheduler's work list). */
+  tenantsWithSchedules(): string[] {
+    return [...this.policies.entries()].filter(([, p]) => p.open.size > 0 || Object.keys(p.compiled.policy.schedules).length > 0).map(([t]) => t);
+  }
+
+  /** The tenant's nodes as the policy sees them (for policy tests). */
+  identitiesOf(tenantId: string): policyEngine.Identity[] {
+    return this.topology(tenantId).identities();
+  }
+
+  /** The tenant's nodes as the topology holds them (for previews on a scratch copy). */
+  topologyNodesOf(tenantId: string): TopologyNode[] {
+    return [...this.nodes.values()].filter((n) => n.tenantId === tenantId);
   }
 
   versionOf(nodeId: string): number | undefined {
@@ -154,23 +208,19 @@ export class ConfigProjection implements Projection {
   configOf(nodeId: string): NodeConfig | undefined {
     const row = this.nodes.get(nodeId);
     if (!row) return undefined;
-    const topology = this.topology(row.tenantId);
-    return {
-      version: row.version,
-      interface: topology.interfaceOf(nodeId)!,
-      peers: topology.peersOf(nodeId),
-      routes: [],
-      servedRoutes: [],
-      firewall: [],
-      qos: [],
-    };
+    return { version: row.version, ...this.topology(row.tenantId).configOf(nodeId)! };
+  }
+
+  private tenantPolicy(tenantId: string): TenantPolicy {
+    return this.policies.get(tenantId)
+      ?? { version: 0, document: EMPTY_POLICY, compiled: compileStoredPolicy(EMPTY_POLICY), open: new Set(), scheduleVersion: 0 };
   }
 
   private topology(tenantId: string): Topology {
     let t = this.topologies.get(tenantId);
     if (!t) {
-      const compiled = this.policies.get(tenantId)?.compiled ?? new CompiledPolicy(EMPTY_POLICY);
-      this.topologies.set(tenantId, (t = new Topology(compiled)));
+      const p = this.tenantPolicy(tenantId);
+      this.topologies.set(tenantId, (t = new Topology(p.compiled, new Set(p.open))));
     }
     return t;
   }
@@ -183,14 +233,14 @@ export class ConfigProjection implements Projection {
   private bump(tenantId: string, changes: ChangeSet): void {
     for (const [nodeId, change] of changes) {
       const row = this.nodes.get(nodeId);
-      if (!row || (change.upserted.size === 0 && change.removed.size === 0)) continue;
+      if (!row || (change.upserted.size === 0 && change.removed.size === 0 && Object.keys(change.parts).length === 0)) continue;
       const baseVersion = row.version;
       row.version += 1;
       this.markDirty(nodeId);
       this.pending.push({
         tenantId,
         nodeId,
-        patch: { version: row.version, baseVersion, peersUpserted: [...change.upserted.values()], peersRemoved: [...change.removed] },
+        patch: { version: row.version, baseVersion, peersUpserted: [...change.upserted.values()], peersRemoved: [...change.removed], ...change.parts },
       });
     }
   }

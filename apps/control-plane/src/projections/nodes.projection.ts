@@ -1,5 +1,5 @@
 import {
-  ipToInt, NodeEvent, NodeRegistered, NodeState, RecordedEvent, TenantNodeIndex,
+  ipToInt, NodeEvent, NodeRegistered, NodeRoutesApproved, NodeState, RecordedEvent, TenantNodeIndex,
 } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
 import { SqlRunner } from '../database/sql.port';
@@ -24,6 +24,14 @@ export interface NodeRow {
   rxBytes: number;
   txBytes: number;
   enrollmentKeyId: string | null;
+  routing: NodeRouting;
+}
+
+/** What a node says about routing, and what an admin approved of it. */
+export interface NodeRouting {
+  advertisedRoutes?: string[];
+  approvedRoutes?: string[];
+  exitNode?: string;
 }
 
 interface TenantIndex {
@@ -54,7 +62,7 @@ export class NodesProjection implements Projection {
         id: r.id, tenantId: r.tenant_id, name: r.name, publicKey: r.public_key, address: r.address, endpoint: r.endpoint,
         listenPort: r.listen_port, tags: JSON.parse(r.tags), status: r.status, lastSeenAt: r.last_seen_at,
         tokenHash: r.token_hash, streamVersion: r.stream_version, registeredAt: r.registered_at, rxBytes: r.rx_bytes,
-        txBytes: r.tx_bytes, enrollmentKeyId: r.enrollment_key_id,
+        txBytes: r.tx_bytes, enrollmentKeyId: r.enrollment_key_id, routing: JSON.parse(r.routing),
       });
     }
   }
@@ -69,7 +77,14 @@ export class NodesProjection implements Projection {
           endpoint: d.endpoint, listenPort: d.listenPort, tags: d.tags, status: 'pending', lastSeenAt: null,
           tokenHash: d.tokenHash, streamVersion: e.streamVersion, registeredAt: e.recordedAt, rxBytes: 0, txBytes: 0,
           enrollmentKeyId: d.enrollmentKeyId,
+          routing: { ...(d.advertisedRoutes ? { advertisedRoutes: d.advertisedRoutes } : {}), ...(d.exitNode ? { exitNode: d.exitNode } : {}) },
         });
+        break;
+      }
+      case 'NodeRoutesApproved': {
+        const row = this.byId.get(e.data.nodeId);
+        if (!row) return;
+        row.routing = { ...row.routing, approvedRoutes: (e.data as NodeRoutesApproved['data']).routes };
         break;
       }
       case 'NodeHeartbeatRecorded': {
@@ -113,13 +128,13 @@ export class NodesProjection implements Projection {
       const r = this.byId.get(id)!;
       sql.run(
         `INSERT INTO nodes (id, tenant_id, name, public_key, address, endpoint, listen_port, tags, status, last_seen_at,
-           token_hash, stream_version, registered_at, rx_bytes, tx_bytes, enrollment_key_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           token_hash, stream_version, registered_at, rx_bytes, tx_bytes, enrollment_key_id, routing)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET endpoint = excluded.endpoint, status = excluded.status,
            last_seen_at = excluded.last_seen_at, stream_version = excluded.stream_version,
-           rx_bytes = excluded.rx_bytes, tx_bytes = excluded.tx_bytes`,
+           rx_bytes = excluded.rx_bytes, tx_bytes = excluded.tx_bytes, routing = excluded.routing`,
         [r.id, r.tenantId, r.name, r.publicKey, r.address, r.endpoint, r.listenPort, JSON.stringify(r.tags), r.status,
-          r.lastSeenAt, r.tokenHash, r.streamVersion, r.registeredAt, r.rxBytes, r.txBytes, r.enrollmentKeyId],
+          r.lastSeenAt, r.tokenHash, r.streamVersion, r.registeredAt, r.rxBytes, r.txBytes, r.enrollmentKeyId, JSON.stringify(r.routing)],
       );
     }
     this.dirty.clear();
@@ -171,7 +186,10 @@ export class NodesProjection implements Projection {
     const row = this.byId.get(nodeId);
     if (!row) return { state: { status: 'absent', lastSeenAt: null, endpoint: null }, version: 0 };
     return {
-      state: { status: row.status, lastSeenAt: row.lastSeenAt, endpoint: row.endpoint, publicKey: row.publicKey },
+      state: {
+        status: row.status, lastSeenAt: row.lastSeenAt, endpoint: row.endpoint, publicKey: row.publicKey,
+        advertisedRoutes: row.routing.advertisedRoutes, approvedRoutes: row.routing.approvedRoutes,
+      },
       version: row.streamVersion,
     };
   }
@@ -191,5 +209,7 @@ export function toNodeView(r: NodeRow): NodeView {
   return {
     id: r.id, name: r.name, publicKey: r.publicKey, address: r.address, endpoint: r.endpoint, tags: r.tags,
     status: r.status === 'removed' ? 'offline' : r.status, lastSeenAt: r.lastSeenAt,
+    advertisedRoutes: r.routing.advertisedRoutes ?? [], approvedRoutes: r.routing.approvedRoutes ?? [],
+    ...(r.routing.exitNode ? { exitNode: r.routing.exitNode } : {}),
   };
 }

@@ -16,6 +16,10 @@ export type NodeRegistered = Event<'NodeRegistered', {
   /** sha256 of the node token; the token itself is shown once and never stored. */
   tokenHash: string;
   enrollmentKeyId: string | null;
+  /** Prefixes the node offers to route (subnet router; 0.0.0.0/0 for an exit node): served once approved. */
+  advertisedRoutes?: string[];
+  /** Name of the exit node this node wants its internet traffic to go through. */
+  exitNode?: string;
 }>;
 export type NodeHeartbeatRecorded = Event<'NodeHeartbeatRecorded', {
   nodeId: string;
@@ -27,7 +31,9 @@ export type NodeHeartbeatRecorded = Event<'NodeHeartbeatRecorded', {
 }>;
 export type NodeWentOffline = Event<'NodeWentOffline', { nodeId: string; lastSeenAt: string | null; at: string }>;
 export type NodeRemoved = Event<'NodeRemoved', { nodeId: string; publicKey: string }>;
-export type NodeEvent = NodeRegistered | NodeHeartbeatRecorded | NodeWentOffline | NodeRemoved;
+/** An admin approved these advertised routes (the whole approved set, replacing the previous one). */
+export type NodeRoutesApproved = Event<'NodeRoutesApproved', { nodeId: string; routes: string[] }>;
+export type NodeEvent = NodeRegistered | NodeHeartbeatRecorded | NodeWentOffline | NodeRemoved | NodeRoutesApproved;
 
 export type NodeStatus = 'absent' | 'pending' | 'online' | 'offline' | 'removed';
 
@@ -36,6 +42,8 @@ export type NodeState = {
   lastSeenAt: string | null;
   endpoint: string | null;
   publicKey?: string;
+  advertisedRoutes?: string[];
+  approvedRoutes?: string[];
 };
 export const initialNodeState: NodeState = { status: 'absent', lastSeenAt: null, endpoint: null };
 
@@ -58,6 +66,8 @@ export type RegisterNode = {
   tokenHash: string;
   enrollmentKeyId?: string;
   tenant: TenantNodeIndex;
+  advertisedRoutes?: string[];
+  exitNode?: string;
 };
 export type RecordHeartbeat = {
   type: 'RecordHeartbeat';
@@ -69,7 +79,9 @@ export type RecordHeartbeat = {
 };
 export type MarkNodeOffline = { type: 'MarkNodeOffline'; nodeId: string; offlineBefore: Date };
 export type RemoveNode = { type: 'RemoveNode'; nodeId: string };
-export type NodeCommand = RegisterNode | RecordHeartbeat | MarkNodeOffline | RemoveNode;
+/** `routes` are canonical prefixes (the API edge canonicalises); each must be one the node advertised. */
+export type ApproveRoutes = { type: 'ApproveRoutes'; nodeId: string; routes: string[] };
+export type NodeCommand = RegisterNode | RecordHeartbeat | MarkNodeOffline | RemoveNode | ApproveRoutes;
 
 export const DEFAULT_LISTEN_PORT = 51820;
 
@@ -94,6 +106,16 @@ export const decideNode = (command: NodeCommand, state: NodeState, ctx: DecideCo
     case 'RemoveNode': {
       if (!isLive(state) || !state.publicKey) throw notFound();
       return [{ type: 'NodeRemoved', data: { nodeId: command.nodeId, publicKey: state.publicKey } }];
+    }
+    case 'ApproveRoutes': {
+      if (!isLive(state)) throw notFound();
+      const unknown = command.routes.filter((r) => !(state.advertisedRoutes ?? []).includes(r));
+      if (unknown.length) {
+        throw new DomainError('ROUTE_NOT_ADVERTISED', 'INVALID', `the node does not advertise ${unknown.join(', ')}`);
+      }
+      const routes = [...new Set(command.routes)].sort();
+      if (JSON.stringify(routes) === JSON.stringify(state.approvedRoutes ?? [])) return [];
+      return [{ type: 'NodeRoutesApproved', data: { nodeId: command.nodeId, routes } }];
     }
     default: {
       const _exhaustive: never = command;
@@ -123,6 +145,8 @@ function registerNode(command: RegisterNode, state: NodeState): NodeEvent[] {
       tags: [...new Set(command.tags)].sort(),
       tokenHash: command.tokenHash,
       enrollmentKeyId: command.enrollmentKeyId ?? null,
+      ...(command.advertisedRoutes?.length ? { advertisedRoutes: [...new Set(command.advertisedRoutes)].sort() } : {}),
+      ...(command.exitNode ? { exitNode: command.exitNode } : {}),
     },
   }];
 }
@@ -130,13 +154,15 @@ function registerNode(command: RegisterNode, state: NodeState): NodeEvent[] {
 export const evolveNode = (state: NodeState, event: NodeEvent): NodeState => {
   switch (event.type) {
     case 'NodeRegistered':
-      return { status: 'pending', lastSeenAt: null, endpoint: event.data.endpoint, publicKey: event.data.publicKey };
+      return { status: 'pending', lastSeenAt: null, endpoint: event.data.endpoint, publicKey: event.data.publicKey, advertisedRoutes: event.data.advertisedRoutes };
     case 'NodeHeartbeatRecorded':
       return { ...state, status: 'online', lastSeenAt: event.data.at, endpoint: event.data.endpoint ?? state.endpoint };
     case 'NodeWentOffline':
       return { ...state, status: 'offline' };
     case 'NodeRemoved':
       return { ...state, status: 'removed' };
+    case 'NodeRoutesApproved':
+      return { ...state, approvedRoutes: event.data.routes };
     default:
       return state;
   }

@@ -143,6 +143,9 @@ class Parser {
       if (NOT_ENFORCED_KEYS.includes(key)) this.warnings.push(`${keyPath('', key)}: accepted but not enforced by MeshGate`);
       else if (!TOP_KEYS.includes(key)) this.errors.push(`${keyPath('', key)}: unknown key`);
     }
+    // Tailscale reads a file without `acls` (or grants) as "allow everything"; MeshGate denies by default. Rather
+    // than silently give the same file another meaning, ask for the intent to be written down.
+    if (input.acls === undefined) this.errors.push('acls: required — write [] to deny everything, or an accept rule such as {"action": "accept", "src": ["*"], "dst": ["*:*"]}');
     // Definitions first: aliases in rules are checked against them.
     this.groups = this.record(input.groups, 'groups', (v, p, k) => this.groupMembers(v, p, k)) ?? {};
     this.hosts = this.record(input.hosts, 'hosts', (v, p, k) => this.hostValue(v, p, k)) ?? {};

@@ -1,6 +1,7 @@
 import { deciderSpec } from '../testing/given';
 import { EMPTY_POLICY, PolicyDocument } from './policy-document';
-import { decidePolicy, evolvePolicy, initialPolicyState, PolicyUpdated } from './policy';
+import { DomainError } from '../shared/domain-error';
+import { checkPolicy, decidePolicy, decideScheduleWindows, evolvePolicy, initialPolicyState, PolicyUpdated } from './policy';
 
 const given = deciderSpec(decidePolicy, evolvePolicy, initialPolicyState);
 
@@ -36,5 +37,70 @@ describe('policy decider', () => {
 
   it('evolves to the latest document and version', () => {
     expect([updated(1, meshAll), updated(2, webToDb)].reduce(evolvePolicy, initialPolicyState)).toEqual({ version: 2, policy: webToDb });
+  });
+});
+
+describe('checkPolicy', () => {
+  const nodes = [
+    { id: 'n1', name: 'n1', tags: [], addresses: ['100.64.0.1'] },
+    { id: 'n2', name: 'n2', tags: [], addresses: ['100.64.0.2'] },
+  ];
+  const refusal = (fn: () => unknown): DomainError => {
+    try {
+      fn();
+    } catch (err) {
+      return err as DomainError;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('reads HuJSON text, keeps its JSON value and names keys it does not enforce', () => {
+    const checked = checkPolicy(`{
+      // n1 may reach n2's web port
+      "acls": [{ "action": "accept", "src": ["n1"], "dst": ["n2:8080"] },],
+      "ssh": [],
+    }`, nodes);
+    expect(checked.document).toEqual({ acls: [{ action: 'accept', src: ['n1'], dst: ['n2:8080'] }], ssh: [] });
+    expect(checked.warnings.join('\n')).toMatch(/ssh/);
+  });
+
+  it('refuses unknown keys and bad values, naming each JSON path', () => {
+    const err = refusal(() => checkPolicy({ acls: [{ action: 'allow', src: ['n1'], dst: ['n2:99999'] }], acl: [] }, nodes));
+    expect(err.code).toBe('POLICY_INVALID');
+    expect(err.details!.join('\n')).toMatch(/acls\[0\]\.action/);
+    expect(err.details!.join('\n')).toMatch(/acls\[0\]\.dst\[0\]/);
+    expect(err.details!.join('\n')).toMatch(/\bacl\b/);
+  });
+
+  it('refuses a document whose tests fail, listing each failing assertion', () => {
+    const err = refusal(() => checkPolicy({
+      acls: [{ action: 'accept', src: ['n1'], dst: ['n2:8080'] }],
+      tests: [{ src: 'n1', accept: ['n2:8080', 'n2:22'], deny: ['n2:8080'] }],
+    }, nodes));
+    expect(err.code).toBe('POLICY_TESTS_FAILED');
+    expect(err.details).toEqual([expect.stringMatching(/^tests\[0\]\.accept\[1\]: n1 should reach n2:22/), expect.stringMatching(/^tests\[0\]\.deny\[0\]: /)]);
+  });
+
+  it('a v1 document stays valid', () => {
+    expect(checkPolicy(meshAll, nodes).warnings).toEqual([]);
+  });
+});
+
+describe('decideScheduleWindows', () => {
+  const policy = (checkPolicy({
+    schedules: { office: { timeZone: 'Europe/Berlin', days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' } },
+    acls: [{ action: 'accept', src: ['*'], dst: ['*:*'], schedule: 'office' }],
+  }, [])).policy;
+
+  it('opens a window that is due and closes one that is over or no longer in the policy', () => {
+    const monday10 = new Date('2026-11-23T09:00:00Z'); // 10:00 in Berlin
+    expect(decideScheduleWindows('t1', policy, new Set(), monday10)).toEqual([
+      { type: 'ScheduleWindowOpened', data: { tenantId: 't1', schedule: 'office', at: monday10.toISOString() } },
+    ]);
+    expect(decideScheduleWindows('t1', policy, new Set(['office']), monday10)).toEqual([]);
+    const monday18 = new Date('2026-11-23T17:00:00Z');
+    expect(decideScheduleWindows('t1', policy, new Set(['office', 'gone']), monday18).map((e) => [e.type, e.data.schedule])).toEqual([
+      ['ScheduleWindowClosed', 'gone'], ['ScheduleWindowClosed', 'office'],
+    ]);
   });
 });

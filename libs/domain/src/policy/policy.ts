@@ -1,21 +1,41 @@
 import { DomainError } from '../shared/domain-error';
 import { Event } from '../shared/event';
-import { EMPTY_POLICY, PolicyDocument } from './policy-document';
+import { CompiledPolicyV2, Identity, NO_SCHEDULES_OPEN, OpenSchedules } from '../policy-engine/evaluate';
+import { parseHujson } from '../policy-engine/hujson';
+import { parsePolicyText, parsePolicyV2, PolicyV2 } from '../policy-engine/policy-v2';
+import { runPolicyTests } from '../policy-engine/policy-tests';
+import { openSchedulesAt } from '../policy-engine/schedule';
+import { EMPTY_POLICY } from './policy-document';
 
-export type PolicyUpdated = Event<'PolicyUpdated', { tenantId: string; version: number; policy: PolicyDocument }>;
+/**
+ * The tenant's policy document, versioned. `policy` is the document as JSON (what GET returns); `text` is the
+ * HuJSON it was written as, comments included, when it came as text — kept so the log shows what the author wrote.
+ * Old events hold v1 documents (`{acls: [{action, src, dst}]}`), which the policy engine reads with the same meaning.
+ */
+export type PolicyUpdated = Event<'PolicyUpdated', { tenantId: string; version: number; policy: unknown; text?: string }>;
 export type PolicyEvent = PolicyUpdated;
+
+/**
+ * Facts of the clock, appended by the scheduler when a named window of the tenant's policy opens or closes. The
+ * configs change on these events, never on a clock read, so a replay gives the same history.
+ */
+export type ScheduleWindowOpened = Event<'ScheduleWindowOpened', { tenantId: string; schedule: string; at: string }>;
+export type ScheduleWindowClosed = Event<'ScheduleWindowClosed', { tenantId: string; schedule: string; at: string }>;
+export type ScheduleEvent = ScheduleWindowOpened | ScheduleWindowClosed;
 
 export type UpdatePolicy = {
   type: 'UpdatePolicy';
   tenantId: string;
-  policy: PolicyDocument;
+  /** A document that passed `checkPolicy`. */
+  policy: unknown;
+  text?: string;
   /** From If-Match: the version the writer read. Absent means "whatever is current". */
   expectedVersion?: number;
 };
 export type PolicyCommand = UpdatePolicy;
 
 /** A tenant without a PolicyUpdated is at version 0 with the empty policy: deny everything. */
-export type PolicyState = { version: number; policy: PolicyDocument };
+export type PolicyState = { version: number; policy: unknown };
 export const initialPolicyState: PolicyState = { version: 0, policy: EMPTY_POLICY };
 
 export const decidePolicy = (command: PolicyCommand, state: PolicyState): PolicyEvent[] => {
@@ -25,7 +45,10 @@ export const decidePolicy = (command: PolicyCommand, state: PolicyState): Policy
         throw new DomainError('POLICY_VERSION_MISMATCH', 'PRECONDITION_FAILED',
           `policy is at version ${state.version}, not ${command.expectedVersion}`);
       }
-      return [{ type: 'PolicyUpdated', data: { tenantId: command.tenantId, version: state.version + 1, policy: command.policy } }];
+      return [{
+        type: 'PolicyUpdated',
+        data: { tenantId: command.tenantId, version: state.version + 1, policy: command.policy, ...(command.text !== undefined ? { text: command.text } : {}) },
+      }];
     default: {
       const _exhaustive: never = command.type;
       throw new Error(`unknown command ${_exhaustive}`);
@@ -41,3 +64,56 @@ export const evolvePolicy = (state: PolicyState, event: PolicyEvent): PolicyStat
       return state;
   }
 };
+
+export interface CheckedPolicy {
+  /** The document as JSON (HuJSON text parsed). */
+  document: unknown;
+  policy: PolicyV2;
+  compiled: CompiledPolicyV2;
+  /** Keys of other tools that are accepted but not enforced, named. */
+  warnings: string[];
+}
+
+/**
+ * Validates a candidate document (JSON value, or HuJSON text) and runs its `tests` against the tenant's nodes.
+ * Refusals: POLICY_INVALID with every error by JSON path; POLICY_TESTS_FAILED with every failing assertion.
+ */
+export function checkPolicy(source: unknown, nodes: readonly Identity[], open: OpenSchedules = NO_SCHEDULES_OPEN): CheckedPolicy {
+  const isText = typeof source === 'string';
+  const parsed = isText ? parsePolicyText(source) : parsePolicyV2(source);
+  if (!parsed.ok) {
+    throw new DomainError('POLICY_INVALID', 'INVALID', 'policy is invalid', parsed.errors);
+  }
+  const compiled = new CompiledPolicyV2(parsed.policy);
+  // Tests are checked as things stand: with the schedule windows open right now.
+  const failures = runPolicyTests(compiled, nodes, open);
+  if (failures.length) {
+    throw new DomainError('POLICY_TESTS_FAILED', 'INVALID', 'policy tests failed', failures.map((f) => `${f.path}: ${f.message}`));
+  }
+  return { document: isText ? documentOf(source) : source, policy: parsed.policy, compiled, warnings: parsed.warnings };
+}
+
+/** Compiles a stored document; an unreadable one (it passed checkPolicy when written) means deny-all, not a crash. */
+export function compileStoredPolicy(document: unknown): CompiledPolicyV2 {
+  const parsed = parsePolicyV2(document);
+  return new CompiledPolicyV2(parsed.ok ? parsed.policy : (parsePolicyV2(EMPTY_POLICY) as { ok: true; policy: PolicyV2 }).policy);
+}
+
+/**
+ * The window changes due at `now`: a ScheduleWindowOpened for each schedule of `policy` open now but not in
+ * `open`, a ScheduleWindowClosed for each in `open` that is not (including schedules the policy no longer has).
+ */
+export function decideScheduleWindows(tenantId: string, policy: PolicyV2, open: ReadonlySet<string>, now: Date): ScheduleEvent[] {
+  const due = openSchedulesAt(policy.schedules, now);
+  const at = now.toISOString();
+  const events: ScheduleEvent[] = [];
+  for (const schedule of [...open].sort()) if (!due.has(schedule)) events.push({ type: 'ScheduleWindowClosed', data: { tenantId, schedule, at } });
+  for (const schedule of [...due].sort()) if (!open.has(schedule)) events.push({ type: 'ScheduleWindowOpened', data: { tenantId, schedule, at } });
+  return events;
+}
+
+function documentOf(text: string): unknown {
+  const value = parseHujson(text);
+  if (!value.ok) throw new Error('unreachable: the text parsed a moment ago');
+  return value.value;
+}

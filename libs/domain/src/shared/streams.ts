@@ -4,5 +4,7 @@ export const streams = {
   tenant: (id: string) => `tenant-${id}`,
   node: (id: string) => `node-${id}`,
   policy: (tenantId: string) => `policy-${tenantId}`,
+  /** ScheduleWindowOpened/Closed: apart from the policy stream, so the clock never moves the policy's version. */
+  schedule: (tenantId: string) => `schedule-${tenantId}`,
   enrollmentKey: (id: string) => `enrollment-key-${id}`,
 };

@@ -1,0 +1,86 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { decideScheduleWindows, policyEngine, streams } from '@meshgate/domain';
+import { KeyedMutex } from '../common/keyed-mutex';
+import { ConcurrencyError } from '../event-store/concurrency.error';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { ConfigProjection } from '../projections/config.projection';
+import { CLOCK, Clock } from './clock';
+
+/** Re-check at least this often, so a suspended host or a changed zone database is caught up within a minute. */
+const MAX_SLEEP_MS = 60_000;
+const LOOKAHEAD_MS = 8 * 24 * 3600 * 1000;
+
+/**
+ * The wall clock enters the log here: when a named window of a tenant's policy opens or closes, this appends
+ * ScheduleWindowOpened/Closed, and configs change on those events. It sleeps until the next boundary of any
+ * tenant (at most a minute); with the manual clock it acts only when the test clock is set.
+ */
+@Injectable()
+export class ScheduleService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ScheduleService.name);
+  private readonly locks = new KeyedMutex();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly configs: ConfigProjection,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.syncAll();
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Appends the window changes due now for every tenant with schedules; then sleeps until the next boundary. */
+  async syncAll(): Promise<void> {
+    for (const tenantId of this.configs.tenantsWithSchedules()) await this.syncTenant(tenantId, false);
+    this.arm();
+  }
+
+  /** Appends the window changes due now for one tenant (after its policy changed, or at a boundary). */
+  async syncTenant(tenantId: string, rearm = true): Promise<void> {
+    await this.locks.run(tenantId, async () => {
+      for (let attempt = 1; ; attempt++) {
+        const p = this.configs.policyOf(tenantId);
+        const events = decideScheduleWindows(tenantId, p.compiled.policy, p.open, this.clock.now());
+        if (!events.length) return;
+        try {
+          await this.store.append({
+            tenantId,
+            streams: [{ streamId: streams.schedule(tenantId), expectedVersion: p.scheduleVersion, events }],
+            metadata: { actor: { kind: 'system', id: 'scheduler' } },
+          });
+          return;
+        } catch (error) {
+          // Another replica appended the same windows: re-read and decide again (usually nothing is left to do).
+          if (!(error instanceof ConcurrencyError) || attempt >= 3) {
+            this.logger.error(`schedule sync for tenant ${tenantId} failed: ${(error as Error).message}`);
+            return;
+          }
+        }
+      }
+    });
+    if (rearm) this.arm();
+  }
+
+  private arm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.stopped || this.clock.manual) return;
+    const now = this.clock.now();
+    let next = now.getTime() + MAX_SLEEP_MS;
+    for (const tenantId of this.configs.tenantsWithSchedules()) {
+      const schedules = this.configs.policyOf(tenantId).compiled.policy.schedules;
+      const first = policyEngine.scheduleBoundaries(schedules, new Date(now.getTime() + 1), new Date(now.getTime() + LOOKAHEAD_MS))[0];
+      if (first) next = Math.min(next, first.at.getTime());
+    }
+    this.timer = setTimeout(() => void this.syncAll(), Math.max(0, next - now.getTime()) + 5);
+    this.timer.unref();
+  }
+}
