@@ -15,8 +15,10 @@ export class AdminApi {
 
   constructor(private readonly socketPath: string) {}
 
-  call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  /** `text`, when given, is sent as the body with Content-Type application/hujson (policies written by hand). */
+  call<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, text?: string): Promise<ApiResponse<T>> {
+    const payload = text !== undefined ? Buffer.from(text) : body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    if (text !== undefined) headers = { 'content-type': 'application/hujson', ...headers };
     return new Promise((resolve, reject) => {
       const req = request(
         {

@@ -63,6 +63,7 @@ export class MeshLab {
   readonly api = new AdminApi(join(this.dir, 'control-plane.sock'));
   readonly nodes = new Map<string, LabNode>();
   controlPlane: ManagedProcess | null = null;
+  private readonly extra: ManagedProcess[] = [];
   private forwarder: ManagedProcess | null = null;
   private readonly namespaces = new NamespaceSet();
   private readonly jwtSecret = randomBytes(32).toString('hex');
@@ -104,7 +105,31 @@ export class MeshLab {
     }
   }
 
-  async startControlPlane(): Promise<void> {
+  /**
+   * A LAN only `router` can reach: a further namespace on its own veth link (this kernel has no dummy interfaces),
+   * `lan.2` inside, `lan.1` on the router. The LAN host gets no route back to the overlay.
+   */
+  async addLan(router: string, lanPrefix24: string): Promise<string> {
+    const ns = `${this.tag}lan`;
+    await this.namespaces.add(ns);
+    const r = this.node(router);
+    await sh('ip', ['-n', r.ns, 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await sh('ip', ['-n', r.ns, 'address', 'add', `${lanPrefix24}.1/24`, 'dev', 'lan0']);
+    await sh('ip', ['-n', r.ns, 'link', 'set', 'lan0', 'up']);
+    await sh('ip', ['-n', ns, 'address', 'add', `${lanPrefix24}.2/24`, 'dev', 'eth0']);
+    await sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    await sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    return ns;
+  }
+
+  /** A process inside a namespace, stopped by teardown. */
+  spawnIn(ns: string, label: string, file: string, args: string[]): ManagedProcess {
+    const process_ = new ManagedProcess(label, join(this.dir, `${label}.log`), 'ip', ['netns', 'exec', ns, file, ...args], { PATH: process.env.PATH });
+    this.extra.push(process_);
+    return process_;
+  }
+
+  async startControlPlane(env: Record<string, string> = {}): Promise<void> {
     this.controlPlane = new ManagedProcess(
       'control-plane',
       join(this.dir, 'control-plane.log'),
@@ -118,6 +143,7 @@ export class MeshLab {
         JWT_SECRET: this.jwtSecret,
         HEARTBEAT_INTERVAL_SECONDS: '2',
         AUTH_RATE_LIMIT: '100000',
+        ...env,
       },
     );
     this.forwarder ??= new ManagedProcess('forwarder', join(this.dir, 'forwarder.log'), 'ip',
@@ -152,9 +178,11 @@ export class MeshLab {
     return key.body.key;
   }
 
-  async putPolicy(acls: Array<{ action: 'accept' | 'deny'; src: string[]; dst: string[] }>): Promise<void> {
-    const res = await this.api.call('PUT', '/api/v1/policies', { acls });
+  /** PUTs `{acls}`, or a whole policy document; returns the new version. */
+  async putPolicy(policy: Array<{ action: 'accept' | 'deny'; src: string[]; dst: string[] }> | Record<string, unknown>): Promise<number> {
+    const res = await this.api.call('PUT', '/api/v1/policies', Array.isArray(policy) ? { acls: policy } : policy);
     if (res.status !== 200) throw new Error(`PUT policy: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.version;
   }
 
   /** Short intervals by default so the tests see heartbeats and drift repair quickly. */
@@ -223,6 +251,7 @@ export class MeshLab {
   }
 
   async teardown(): Promise<void> {
+    await Promise.all(this.extra.map((p) => p.stop('SIGKILL', 2_000)));
     await Promise.all([...this.nodes.values()].map((n) => n.agent?.stop('SIGTERM', 5_000)));
     await this.controlPlane?.stop('SIGTERM', 5_000);
     await this.forwarder?.stop('SIGTERM', 2_000);
