@@ -5,8 +5,8 @@ import { nextAddress, TopologyNode } from '@meshgate/domain';
  * - Services: `tags` tags of about nodes/tags nodes each (node i is in service ⌊i·tags/nodes⌋). Most services carry
  *   one tag; some also carry a second (another service's tag) on all or on part of their members, so nodes have one
  *   or two tags and a service may span two identity classes.
- * - ACLs: mostly `tag:a -> tag:b:ports` (each tag is the source of about acls/tags of them), with mixed protocols
- *   and port lists; about 1% denies, 1% naming nodes (some that exist, some "jump-N" that do not yet: joining one
+ * - ACLs: mostly `tag:a -> tag:b:ports` (each tag is the source of about acls/tags of them, mostly towards two
+ *   partner services), with mixed protocols and port lists; about 1% denies, 1% naming nodes (some that exist, some "jump-N" that do not yet: joining one
  *   creates a class), 1% towards the two routed subnets, and a few on a schedule.
  * - Two subnet routers (`routes`), served by named nodes; a few QoS entries, one on the schedule.
  */
@@ -60,6 +60,31 @@ export function fakeKey(rand: () => number): string {
 export const tagName = (i: number): string => `tag:svc-${String(i).padStart(3, '0')}`;
 export const nodeName = (i: number): string => `n${String(i).padStart(5, '0')}`;
 
+/**
+ * A plain `tag:a -> tag:b:ports` tcp accept whose (a, b) pair no other ACL names, from a service without a second
+ * tag, so that changing its ports changes what b's firewall lets a in on. Its ports are set to 443.
+ */
+function pickEditable(acls: Record<string, unknown>[], singleTagged: boolean[]): number {
+  const tagOf = (text: string) => /^(tag:[^:]+)/.exec(text)?.[1];
+  const pairs = new Map<string, number>();
+  for (const acl of acls) {
+    for (const src of acl.src as string[]) for (const dst of acl.dst as string[]) {
+      const key = `${src}>${tagOf(dst)}`;
+      pairs.set(key, (pairs.get(key) ?? 0) + 1);
+    }
+  }
+  const index = acls.findIndex((acl) => {
+    const [src, dst] = [acl.src as string[], acl.dst as string[]];
+    return acl.action === 'accept' && acl.proto === 'tcp' && !acl.schedule && src.length === 1 && dst.length === 1
+      && src[0].startsWith('tag:') && /^tag:[^:]+:/.test(dst[0]) && pairs.get(`${src[0]}>${tagOf(dst[0])}`) === 1
+      && singleTagged[Number(src[0].slice('tag:svc-'.length))];
+  });
+  if (index < 0) throw new Error('no ACL to edit in the generated policy');
+  const dst = acls[index].dst as string[];
+  dst[0] = dst[0].replace(/:[^:]*$/, ':443');
+  return index;
+}
+
 export function generateConfigTenant(options: ConfigTenantOptions): ConfigTenant {
   const rand = prng(options.seed ?? 1);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -68,6 +93,9 @@ export function generateConfigTenant(options: ConfigTenantOptions): ConfigTenant
   const tagCount = Math.max(2, options.tags ?? Math.round(nodeCount / 20));
   const tags = Array.from({ length: tagCount }, (_, i) => tagName(i));
   const otherTag = (t: number) => (t + 1 + int(tagCount - 1)) % tagCount;
+  // Each service talks mostly to two others (web → api, db): its ACLs differ in ports more than in destinations.
+  const partners = tags.map((_, t) => [otherTag(t), otherTag(t)]);
+  const dstTag = (t: number) => (rand() < 0.8 ? pick(partners[t]) : otherTag(t));
 
   // ---- nodes ----
   // Per service: no second tag (60%), a second tag on every member (25%) or on part of them (15%).
@@ -99,14 +127,13 @@ export function generateConfigTenant(options: ConfigTenantOptions): ConfigTenant
     if (proto < 0.8) return { dst: [tags[t]], proto: 'icmp' };
     return { dst: [`${tags[t]}:${pick(TCP_PORTS)}`] }; // no proto: tcp, udp and icmp
   };
-  let editableAcl = -1;
   const namedNodes = new Set<string>(routers);
   for (let i = 0; acls.length < aclCount; i++) {
     const src = i % tagCount;
     const kind = i % 100;
     if (kind === 10 && acls.length + 1 < aclCount) {
       // A deny carving a port out of an accept just above it.
-      const t = tags[otherTag(src)];
+      const t = tags[dstTag(src)];
       acls.push({ action: 'accept', src: [tags[src]], dst: [`${t}:*`], proto: 'tcp' });
       acls.push({ action: 'deny', src: [tags[src]], dst: [`${t}:22`], proto: 'tcp' });
     } else if (kind === 20) {
@@ -122,15 +149,12 @@ export function generateConfigTenant(options: ConfigTenantOptions): ConfigTenant
     } else if (kind === 40) {
       acls.push({ action: 'accept', src: [tags[src]], dst: [`${tags[otherTag(src)]}:3389`], proto: 'tcp', schedule: SCHEDULE });
     } else {
-      const a = dstOf(otherTag(src));
-      const dst = rand() < 0.2 ? [...a.dst, ...dstOf(otherTag(src)).dst.filter(() => a.proto !== 'icmp')] : a.dst;
-      if (editableAcl < 0 && a.proto === 'tcp' && dst.length === 1) {
-        editableAcl = acls.length;
-        dst[0] = dst[0].replace(/:[^:]*$/, ':443');
-      }
-      acls.push({ action: 'accept', src: rand() < 0.1 ? [tags[src], tags[otherTag(src)]] : [tags[src]], dst, ...(a.proto ? { proto: a.proto } : {}) });
+      const a = dstOf(dstTag(src));
+      const dst = rand() < 0.1 ? [...a.dst, ...dstOf(dstTag(src)).dst.filter(() => a.proto !== 'icmp')] : a.dst;
+      acls.push({ action: 'accept', src: rand() < 0.05 ? [tags[src], tags[otherTag(src)]] : [tags[src]], dst, ...(a.proto ? { proto: a.proto } : {}) });
     }
   }
+  const editableAcl = pickEditable(acls, second.map((x) => x === null));
   const qos = Array.from({ length: Math.min(5, tagCount) }, (_, i) => ({
     src: [tags[int(tagCount)]], dst: [tags[int(tagCount)]], rateMbit: pick([50, 100, 200]), ...(i === 0 ? { schedule: SCHEDULE } : {}),
   }));
