@@ -26,6 +26,8 @@ describe('loadAgentConfig', () => {
       endpoint: null,
       listenPort: 51820,
       tags: [],
+      advertiseRoutes: [],
+      exitNode: null,
       stateDir: '/var/lib/meshgate',
       logLevel: 'info',
     });
@@ -40,6 +42,11 @@ describe('loadAgentConfig', () => {
     expect(config).toMatchObject({ listenPort: 51821, tags: ['web', 'db'], heartbeatInterval: 0.5 });
   });
 
+  it('reads the routes a subnet router advertises and the exit node to use', () => {
+    const config = loadAgentConfig(file({ ...minimal, advertise_routes: ['10.77.0.0/24'], exit_node: 'gw-1' }), { MESHGATE_ADVERTISE_ROUTES: '10.1.0.0/16, 10.2.0.0/16' }, 'h');
+    expect(config).toMatchObject({ advertiseRoutes: ['10.1.0.0/16', '10.2.0.0/16'], exitNode: 'gw-1' });
+  });
+
   it('works from the environment alone', () => {
     expect(loadAgentConfig(null, { MESHGATE_CONTROL_PLANE_URL: 'https://cp.example' }, 'h').controlPlaneUrl).toBe('https://cp.example');
   });
@@ -52,6 +59,8 @@ describe('loadAgentConfig', () => {
     [{ ...minimal, node_name: 'Upper' }, 'node_name'],
     [{ ...minimal, endpoint: 'no-port' }, 'endpoint'],
     [{ ...minimal, tags: ['ok', 'Not Ok'] }, 'tags'],
+    [{ ...minimal, advertise_routes: ['10.1.0.0'] }, 'advertise_routes'],
+    [{ ...minimal, exit_node: 'Not A Name' }, 'exit_node'],
     [{ ...minimal, state_dir: 'relative' }, 'state_dir'],
     [{ ...minimal, heartbeat_interval: 0 }, 'heartbeat_interval'],
     [{ control_plane_url: 'ftp://x' }, 'control_plane_url'],

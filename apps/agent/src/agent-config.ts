@@ -17,6 +17,10 @@ export interface AgentConfig {
   endpoint: string | null;
   listenPort: number;
   tags: string[];
+  /** Prefixes this node offers to route for the mesh (sent at registration; an admin or autoApprovers approve). */
+  advertiseRoutes: string[];
+  /** Name of the exit node to use (sent at registration). */
+  exitNode: string | null;
   stateDir: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -74,6 +78,17 @@ const tags: Parser<string[]> = (raw, key) => {
   });
 };
 
+const CIDR = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)\/\d{1,3}$/;
+/** Prefixes, as a list or (from the environment) comma-separated. */
+const prefixes: Parser<string[]> = (raw, key) => {
+  const list = typeof raw === 'string' ? raw.split(',').map((t) => t.trim()).filter((t) => t !== '') : raw;
+  if (!Array.isArray(list)) throw new ConfigError(key, 'must be a list of prefixes such as 10.1.0.0/24');
+  return list.map((p) => {
+    if (typeof p !== 'string' || !CIDR.test(p)) throw new ConfigError(key, `${JSON.stringify(p)} is not a prefix such as 10.1.0.0/24`);
+    return p;
+  });
+};
+
 const absolutePath: Parser<string> = (raw, key) => {
   const value = text(raw, key);
   if (!isAbsolute(value)) throw new ConfigError(key, 'must be an absolute path');
@@ -97,6 +112,8 @@ const KEYS = {
   endpoint: { field: 'endpoint', parse: matching(ENDPOINT_PATTERN, 'host:port') },
   listen_port: { field: 'listenPort', parse: number(1, 65535, true) },
   tags: { field: 'tags', parse: tags },
+  advertise_routes: { field: 'advertiseRoutes', parse: prefixes },
+  exit_node: { field: 'exitNode', parse: matching(NODE_NAME_PATTERN, 'a node name') },
   state_dir: { field: 'stateDir', parse: absolutePath },
   log_level: { field: 'logLevel', parse: level },
 } as const satisfies Record<string, { field: keyof AgentConfig; parse: Parser<unknown> }>;
@@ -157,6 +174,8 @@ export function loadAgentConfig(fileText: string | null, env: NodeJS.ProcessEnv,
     endpoint: parse('endpoint') ?? null,
     listenPort: parse('listen_port') ?? 51820,
     tags: parse('tags') ?? [],
+    advertiseRoutes: parse('advertise_routes') ?? [],
+    exitNode: parse('exit_node') ?? null,
     stateDir: parse('state_dir') ?? '/var/lib/meshgate',
     logLevel: parse('log_level') ?? 'info',
   };

@@ -69,7 +69,7 @@ describe('Agent', () => {
     const wg = new MemoryWireGuard();
     const cfg: AgentConfig = {
       controlPlaneUrl: 'http://cp', tenantId: null, authToken: 'enroll', interfaceName: wg.interfaceName, heartbeatInterval: 30,
-      reconcileInterval: 30, nodeName: 'n1', endpoint: null, listenPort: 51820, tags: [], stateDir, logLevel: 'error',
+      reconcileInterval: 30, nodeName: 'n1', endpoint: null, listenPort: 51820, tags: [], advertiseRoutes: [], exitNode: null, stateDir, logLevel: 'error',
     };
     const make = () => new Agent({ config: cfg, downOnExit: false, logger: createLogger({ level: 'error', write: () => undefined }), client, wireGuard: () => wg });
     return { calls, wg, make };

@@ -186,6 +186,8 @@ export class Agent {
           ...(config.endpoint !== null ? { endpoint: config.endpoint } : {}),
           listenPort: config.listenPort,
           ...(config.tags.length > 0 ? { tags: config.tags } : {}),
+          ...(config.advertiseRoutes.length > 0 ? { advertiseRoutes: config.advertiseRoutes } : {}),
+          ...(config.exitNode !== null ? { exitNode: config.exitNode } : {}),
         });
         const identity = { nodeId: node.id, nodeToken: node.nodeToken, publicKey, address: node.address };
         await store.saveIdentity(identity);

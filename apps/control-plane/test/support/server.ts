@@ -105,7 +105,7 @@ export async function request<T = any>(baseUrl: string, method: string, path: st
   const response = await fetch(baseUrl + path, { method, headers, body });
   const text = await response.text();
   let parsed: unknown = text;
-  if ((response.headers.get('content-type') ?? '').includes('json') && text !== '') parsed = JSON.parse(text);
+  if ((response.headers.get('content-type') ?? '').includes('application/json') && text !== '') parsed = JSON.parse(text);
   return { status: response.status, body: parsed as T, text, headers: response.headers };
 }
 

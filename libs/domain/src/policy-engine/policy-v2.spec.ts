@@ -97,8 +97,13 @@ describe('parsePolicyV2', () => {
     expect(result.policy.autoApprovers.exitNode).toEqual([{ kind: 'tag', tag: 'tag:exit' }]);
   });
 
+  it('asks for acls to be written down: Tailscale reads a file without them as allow-all, MeshGate denies by default', () => {
+    expect(errorsOf(parsePolicyV2({ groups: {} }))).toEqual([expect.stringMatching(/^acls: required/)]);
+    expect(parsePolicyV2({ acls: [] }).ok).toBe(true);
+  });
+
   it('refuses a bad schedule', () => {
-    const result = parsePolicyV2({ schedules: { s: { timeZone: 'Mars/Olympus', days: ['mon', 'funday', 'mon'], start: '25:00', end: '9:00' } } });
+    const result = parsePolicyV2({ acls: [], schedules: { s: { timeZone: 'Mars/Olympus', days: ['mon', 'funday', 'mon'], start: '25:00', end: '9:00' } } });
     expect(errorsOf(result)).toEqual([
       'schedules.s.timeZone: must be an IANA time zone such as "Europe/Berlin"',
       'schedules.s.days[1]: must be one of mon, tue, wed, thu, fri, sat, sun',
