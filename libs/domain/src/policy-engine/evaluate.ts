@@ -66,12 +66,24 @@ export class CompiledPolicyV2 {
   private readonly nodeAtoms = new Set<string>();
   private readonly ipAtoms: Array<{ atom: string; prefix: Prefix }> = [];
   private readonly usesSelf: boolean;
+  /** Rules by the atoms their sources name (and those whose source is `*`): a class is only checked against its own. */
+  private readonly rulesBySrcAtom = new Map<string, number[]>();
+  private readonly srcAll: number[] = [];
+  private readonly candidateMemo = new Map<string, CompiledRule[]>();
   /** open-schedules key → from class → to class → answer; nested so a lookup builds no key strings. */
   private readonly memo = new Map<string, Map<string, Map<string, Reach>>>();
   private memoSize = 0;
 
   constructor(readonly policy: PolicyV2) {
     this.rules = policy.acls.map((acl) => this.compileRule(acl));
+    this.rules.forEach((rule, i) => {
+      if (rule.src.all) this.srcAll.push(i);
+      for (const atom of rule.src.atoms) {
+        const list = this.rulesBySrcAtom.get(atom) ?? [];
+        list.push(i);
+        this.rulesBySrcAtom.set(atom, list);
+      }
+    });
     this.qos = policy.qos.map((q, index) => ({ index, src: this.matcher(q.src), dst: this.matcher(q.dst), rateMbit: q.rateMbit, schedule: q.schedule }));
     this.usesSelf = this.rules.some((r) => r.dst.some((d) => d.self));
   }
@@ -103,7 +115,7 @@ export class CompiledPolicyV2 {
     let reach = byTo.get(to);
     if (!reach) {
       const [fromSet, toSet] = [splitClass(from), splitClass(to)];
-      reach = this.decide(open, (r) => matchesClass(r.src, fromSet), (d) => matchesClass(d, toSet) || (d.self && sameSelf(fromSet, toSet)));
+      reach = this.decide(open, this.rulesFrom(from), (d) => matchesClass(d, toSet) || (d.self && sameSelf(fromSet, toSet)));
       if (reach.length === 0) reach = NOTHING;
       // Bounded: 4M answers is a tenant of 2,000 classes; past that, start over rather than grow without limit.
       if (++this.memoSize > 4_000_000) {
@@ -128,8 +140,7 @@ export class CompiledPolicyV2 {
   reachPrefix(from: string, dst: string, open: OpenSchedules = NO_SCHEDULES_OPEN): Reach {
     const target = parsePrefix(dst);
     if (!target) return [];
-    const fromSet = splitClass(from);
-    return this.decide(open, (r) => matchesClass(r.src, fromSet), (d) => coversPrefix(d, target));
+    return this.decide(open, this.rulesFrom(from), (d) => coversPrefix(d, target));
   }
 
   /** What traffic from an outside source prefix (say, a LAN behind a subnet router) may reach class `to`. */
@@ -137,15 +148,15 @@ export class CompiledPolicyV2 {
     const source = parsePrefix(src);
     if (!source) return [];
     const toSet = splitClass(to);
-    return this.decide(open, (r) => !r.src.all && r.src.prefixes.some((p) => prefixContains(p, source)), (d) => matchesClass(d, toSet));
+    const rules = this.rules.filter((r) => !r.src.all && r.src.prefixes.some((p) => prefixContains(p, source)));
+    return this.decide(open, rules, (d) => matchesClass(d, toSet));
   }
 
   /** May class `from` use route `prefix` at all? Any accept overlapping it gives the route; the router filters the rest. */
   mayUseRoute(from: string, prefix: string, open: OpenSchedules = NO_SCHEDULES_OPEN): boolean {
     const target = parsePrefix(prefix);
     if (!target) return false;
-    const fromSet = splitClass(from);
-    return this.rules.some((r) => r.action === 'accept' && this.active(r, open) && matchesClass(r.src, fromSet)
+    return this.rulesFrom(from).some((r) => r.action === 'accept' && this.active(r, open)
       && r.dst.some((d) => coversPrefix(d, target) || d.prefixes.some((p) => prefixesOverlap(p, target))));
   }
 
@@ -200,11 +211,27 @@ export class CompiledPolicyV2 {
     }
   }
 
-  private decide(open: OpenSchedules, src: (r: CompiledRule) => boolean, dst: (d: CompiledDst) => boolean): Reach {
+  /**
+   * The rules whose source matches class `from`, in document order: found through the atom index, so a policy of
+   * 1,000 rules costs a class the handful that name it, not 1,000 checks per question.
+   */
+  private rulesFrom(from: string): CompiledRule[] {
+    let rules = this.candidateMemo.get(from);
+    if (!rules) {
+      const indexes = new Set<number>(this.srcAll);
+      for (const atom of splitClass(from)) for (const i of this.rulesBySrcAtom.get(atom) ?? []) indexes.add(i);
+      rules = [...indexes].sort((a, b) => a - b).map((i) => this.rules[i]);
+      if (this.candidateMemo.size > 100_000) this.candidateMemo.clear();
+      this.candidateMemo.set(from, rules);
+    }
+    return rules;
+  }
+
+  private decide(open: OpenSchedules, rules: readonly CompiledRule[], dst: (d: CompiledDst) => boolean): Reach {
     const accepted = new ReachBuilder();
     const denied = new ReachBuilder();
-    for (const rule of this.rules) {
-      if (!this.active(rule, open) || !src(rule)) continue;
+    for (const rule of rules) {
+      if (!this.active(rule, open)) continue;
       const into = rule.action === 'accept' ? accepted : denied;
       for (const d of rule.dst) if (dst(d)) for (const proto of rule.protos) into.add(proto, d.ports);
     }
