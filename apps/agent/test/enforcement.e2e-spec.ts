@@ -261,6 +261,61 @@ describe('policy enforcement with nft and tc in network namespaces', () => {
     expect(await probe('n1', '10.77.0.2', 80)).toBe('open');
   });
 
+  it('sends all of n1\'s IPv4 traffic through the exit node n3 while the exit route is there, as wg-quick would', async () => {
+    const lanRoute = { destination: '10.77.0.0/24', via: overlay('n3') };
+    const exit = { destination: '0.0.0.0/0', via: overlay('n3') };
+    const forward = accept(['g1'], 'tcp', '80', ['10.77.0.0/24']);
+    const n1Rules = async () => (await inNs(nodes.n1.ns, 'ip', ['-4', 'rule', 'show'])).split('\n').filter((l) => /fwmark/.test(l));
+    const n1Fwmark = async () => (await inNs(nodes.n1.ns, 'wg', ['show', nodes.n1.ifname, 'fwmark'])).trim();
+    // An "internet" host: an address on the LAN namespace that only n3 knows the way to.
+    const internet = '198.51.100.7';
+    await sh('ip', ['-n', lanNs, 'address', 'add', `${internet}/32`, 'dev', 'eth0']);
+    await sh('ip', ['-n', nodes.n3.ns, 'route', 'add', `${internet}/32`, 'via', '10.77.0.2', 'dev', 'lan0']);
+    expect(await canPing(nodes.n3.ns, internet)).toBe(true);
+    expect(await canPing(nodes.n1.ns, internet)).toBe(false);
+
+    await apply('n3', { servedRoutes: ['10.77.0.0/24', '0.0.0.0/0'], firewall: [forward, accept(['g1'], 'icmp', undefined, ['0.0.0.0/0'])] });
+    await apply('n1', { firewall: [], routes: [lanRoute, exit] });
+    const n3Peer = (await inNs(nodes.n1.ns, 'wg', ['show', nodes.n1.ifname, 'allowed-ips'])).split('\n').find((l) => l.startsWith(nodes.n3.publicKey));
+    expect(n3Peer).toContain('0.0.0.0/0');
+    expect(await n1Rules()).toHaveLength(2);
+    expect(await n1Fwmark()).not.toBe('off');
+    expect(await canPing(nodes.n1.ns, internet)).toBe(true);
+    // The underlay still works: n2 (a peer over its own link, not through n3) and the LAN route alike.
+    expect(await probe('n1', overlay('n2'), 8080)).toBe('open');
+    expect(await probe('n1', '10.77.0.2', 80)).toBe('open');
+    // n3's masquerade for 0.0.0.0/0 leaves out what is forwarded back into the tunnel.
+    expect(await inNs(nodes.n3.ns, 'nft', ['list', 'table', 'inet', nodes.n3.enforcement.table])).toMatch(/oifname != "[^"]+" ip daddr 0\.0\.0\.0\/0 masquerade/);
+
+    // Drift: rules and mark removed by hand come back at the next check.
+    for (const line of await n1Rules()) await inNs(nodes.n1.ns, 'ip', ['-4', 'rule', 'del', 'pref', line.split(':')[0]]);
+    await inNs(nodes.n1.ns, 'wg', ['set', nodes.n1.ifname, 'fwmark', '0']);
+    expect(await canPing(nodes.n1.ns, internet)).toBe(false);
+    await nodes.n1.reconciler.request('drift-check');
+    expect(await n1Rules()).toHaveLength(2);
+    expect(await canPing(nodes.n1.ns, internet)).toBe(true);
+    expect(await probe('n1', overlay('n2'), 8080)).toBe('open');
+
+    // The exit route goes away: so does everything it installed.
+    await apply('n1', { firewall: [], routes: [lanRoute] });
+    expect(await n1Rules()).toEqual([]);
+    expect(await n1Fwmark()).toBe('off');
+    expect(await canPing(nodes.n1.ns, internet)).toBe(false);
+    expect(await probe('n1', '10.77.0.2', 80)).toBe('open');
+
+    // --down-on-exit removes them too.
+    await apply('n1', { firewall: [], routes: [lanRoute, exit] });
+    expect(await n1Rules()).toHaveLength(2);
+    await nodes.n1.enforcement.destroy();
+    expect(await n1Rules()).toEqual([]);
+    expect(await n1Fwmark()).toBe('off');
+    expect(await inNs(nodes.n1.ns, 'ip', ['-4', 'route', 'show', 'table', 'all'])).not.toMatch(/^default/m);
+
+    await apply('n1', { firewall: [], routes: [lanRoute] });
+    await apply('n3', { servedRoutes: ['10.77.0.0/24'], firewall: [forward] });
+    expect(await canPing(nodes.n1.ns, internet)).toBe(false);
+  });
+
   it('limits n1 -> n2 to 20 Mbit/s with an HTB class picked by destination group', async () => {
     await apply('n2', { firewall: [accept(['g1'], 'tcp', '5201')] });
     await apply('n1', { firewall: [], qos: [] });

@@ -1,5 +1,6 @@
 import type { NodeConfig } from '../contracts';
 import { parseNftTable, planEnforcement, planNft, type LiveEnforcement, type LiveNftTable } from './enforcement-plan';
+import { NO_EXIT_ROUTING } from './exit-routing';
 import { buildRuleset, chainDigest, groupSetName, type NftTable } from './nft-ruleset';
 
 const peer = (key: string, octet: number, group?: string) => ({
@@ -74,7 +75,7 @@ describe('planNft', () => {
 });
 
 describe('planEnforcement', () => {
-  const fresh: LiveEnforcement = { nft: null, qdisc: { root: null, classes: [] }, ipv4Forwarding: false };
+  const fresh: LiveEnforcement = { nft: null, qdisc: { root: null, classes: [] }, ipv4Forwarding: false, exitRouting: NO_EXIT_ROUTING };
   it('turns forwarding on for served routes, and never off', () => {
     expect(planEnforcement(config({ servedRoutes: ['10.77.0.0/24'] }), fresh, 'mg0').enableForwarding).toBe(true);
     expect(planEnforcement(config(), fresh, 'mg0').enableForwarding).toBe(false);
@@ -97,5 +98,22 @@ describe('parseNftTable', () => {
     const live = parseNftTable(json);
     expect(live.sets).toEqual(new Map([['grp_x', ['10.0.0.0/24', '100.64.0.3/32']], ['grp_y', []]]));
     expect(live.chains).toEqual(new Map([['input', { rules: 1, digest: 'mg:abc' }], ['inbound', { rules: 2, digest: 'mg:def' }]]));
+  });
+});
+
+describe('planEnforcement with an exit route', () => {
+  const fresh: LiveEnforcement = { nft: null, qdisc: { root: null, classes: [] }, ipv4Forwarding: false, exitRouting: NO_EXIT_ROUTING };
+  it('adds policy routing only for an IPv4 exit route via a peer it has', () => {
+    const plan = planEnforcement(config({ firewall: undefined, routes: [{ destination: '0.0.0.0/0', via: '100.64.0.2' }] }), fresh, 'mg0');
+    expect(plan.exitRouting.map((c) => c.slice(0, 4).join(' '))).toContain('ip -4 rule add');
+    expect(planEnforcement(config({ firewall: undefined, routes: [{ destination: '::/0', via: '100.64.0.2' }] }), fresh, 'mg0').exitRouting).toEqual([]);
+    expect(planEnforcement(config({ firewall: undefined, routes: [{ destination: '0.0.0.0/0', via: '100.64.0.9' }] }), fresh, 'mg0').exitRouting).toEqual([]);
+  });
+
+  it('masquerades forwarded traffic for a served 0.0.0.0/0 except back into the interface, and filters dst 0.0.0.0/0', () => {
+    const c = config({ servedRoutes: ['0.0.0.0/0'], firewall: [{ action: 'accept', srcGroups: ['web'], src: [], proto: 'icmp', dst: ['0.0.0.0/0'] }] });
+    const chains = new Map(buildRuleset(c, 'mg0').table!.chains.map((ch) => [ch.name, ch.rules]));
+    expect(chains.get('served_nat')).toEqual(['iifname "mg0" oifname != "mg0" ip daddr 0.0.0.0/0 masquerade']);
+    expect(chains.get('forwarded')).toContain(`ip saddr @${web} ip daddr 0.0.0.0/0 meta l4proto 1 accept`);
   });
 });

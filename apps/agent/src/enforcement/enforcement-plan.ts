@@ -1,4 +1,6 @@
 import type { NodeConfig } from '../contracts';
+import { exitRoute } from '../reconciler/plan';
+import { planExitRouting, type LiveExitRouting } from './exit-routing';
 import { buildRuleset, chainDigest, renderedRules, tableName, type NftTable } from './nft-ruleset';
 import { planTc, type LiveQdisc } from './tc-plan';
 
@@ -13,6 +15,7 @@ export interface LiveEnforcement {
   nft: LiveNftTable | null;
   qdisc: LiveQdisc;
   ipv4Forwarding: boolean;
+  exitRouting: LiveExitRouting;
 }
 
 export interface EnforcementPlan {
@@ -21,11 +24,13 @@ export interface EnforcementPlan {
   /** argv lists for `tc`, in order. */
   tc: string[][];
   enableForwarding: boolean;
+  /** Policy routing for an exit route (exit-routing.ts): argv lists, program first, in order. */
+  exitRouting: string[][];
   /** Rules that could not be expressed (skipped, reported). */
   errors: string[];
 }
 
-export const isEmptyPlan = (plan: EnforcementPlan): boolean => plan.nft === null && plan.tc.length === 0 && !plan.enableForwarding;
+export const isEmptyPlan = (plan: EnforcementPlan): boolean => plan.nft === null && plan.tc.length === 0 && !plan.enableForwarding && plan.exitRouting.length === 0;
 
 /**
  * The nft script that turns the live table into the desired one. Set members change by element; a chain is
@@ -81,6 +86,7 @@ export function planEnforcement(config: NodeConfig, live: LiveEnforcement, ifnam
     tc: planTc(config.qos ?? [], live.qdisc, ifname),
     // Never switched off again: other software on the host may rely on forwarding too.
     enableForwarding: served.length > 0 && !live.ipv4Forwarding,
+    exitRouting: planExitRouting(exitRoute(config) !== null, live.exitRouting, ifname),
     errors,
   };
 }

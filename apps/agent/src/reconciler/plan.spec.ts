@@ -1,6 +1,6 @@
 import type { NodeConfig, PeerConfig } from '../contracts';
 import type { LiveInterface, LivePeer } from '../wireguard/wireguard-port';
-import { canonicalCidr, planReconcile } from './plan';
+import { canonicalCidr, exitRoute, planReconcile, unusedExitRoutes } from './plan';
 
 const OWN = 'OWN-KEY';
 const peer = (key: string, over: Partial<PeerConfig> = {}): PeerConfig => ({
@@ -102,9 +102,23 @@ describe('planReconcile', () => {
     ]);
   });
 
-  it('leaves out exit routes and routes via a peer it does not have', () => {
-    const desired = config([a], { routes: [{ destination: '0.0.0.0/0', via: '100.64.0.1' }, { destination: '10.5.0.0/16', via: '100.64.0.99' }] });
+  it('leaves out routes via a peer it does not have, and IPv6 exit routes', () => {
+    const desired = config([a], { routes: [{ destination: '::/0', via: '100.64.0.1' }, { destination: '10.5.0.0/16', via: '100.64.0.99' }, { destination: '0.0.0.0/0', via: '100.64.0.99' }] });
     expect(planReconcile(desired, live([livePeer(a)]), OWN)).toEqual([]);
+    expect(exitRoute(desired)).toBeNull();
+    expect(unusedExitRoutes(desired)).toHaveLength(2);
+  });
+
+  it('gives an IPv4 exit route to its peer\'s AllowedIPs but installs no main-table route for it', () => {
+    const exit = { destination: '0.0.0.0/0', via: '100.64.0.2' };
+    const desired = config([a, b], { routes: [exit, { destination: '0.0.0.0/0', via: '100.64.0.1' }] });
+    const bExit = { ...b, allowedIps: [...b.allowedIps, '0.0.0.0/0'] };
+    expect(exitRoute(desired)).toBe(exit);
+    expect(unusedExitRoutes(desired)).toEqual([{ destination: '0.0.0.0/0', via: '100.64.0.1' }]);
+    expect(planReconcile(desired, live([livePeer(a), livePeer(b)]), OWN)).toEqual([{ kind: 'upsert-peer', peer: bExit, setEndpoint: false }]);
+    expect(planReconcile(desired, live([livePeer(a), livePeer(bExit)]), OWN)).toEqual([]);
+    // Gone from the config: the peer loses it again.
+    expect(planReconcile(config([a, b]), live([livePeer(a), livePeer(bExit)]), OWN)).toEqual([{ kind: 'upsert-peer', peer: b, setEndpoint: false }]);
   });
 });
 

@@ -17,16 +17,35 @@ const sameSet = (a: string[], b: string[]): boolean => {
   return x.length === y.length && x.every((v, i) => v === y[i]);
 };
 
-/** A default route into the mesh (exit node): needs policy routing so the tunnel's own packets escape it. */
+/** A default route into the mesh (exit node): needs policy routing so the tunnel's own packets escape it (exitRoute). */
 export const isExitRoute = (destination: string): boolean => ['0.0.0.0/0', '::/0'].includes(canonicalCidr(destination));
 
 /**
- * The routes the agent installs: those via a peer it has (a route into the interface with no peer to carry it
- * would only blackhole the prefix). Exit routes are left out: they are not supported yet (the reconciler warns).
+ * The routes the agent installs in the main table: those via a peer it has (a route into the interface with no peer
+ * to carry it would only blackhole the prefix). Exit routes are not among them: see `exitRoute`.
  */
 export function effectiveRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): RouteConfig[] {
-  const overlays = new Set(config.peers.filter((p) => p.allowedIps.length > 0).map((p) => canonicalCidr(p.allowedIps[0])));
+  const overlays = peerOverlays(config);
   return (config.routes ?? []).filter((r) => !isExitRoute(r.destination) && overlays.has(canonicalCidr(r.via)));
+}
+
+const peerOverlays = (config: Pick<NodeConfig, 'peers'>) =>
+  new Set(config.peers.filter((p) => p.allowedIps.length > 0).map((p) => canonicalCidr(p.allowedIps[0])));
+
+/**
+ * The IPv4 exit route the node uses: the first 0.0.0.0/0 via a peer it has, or null. Its peer gets 0.0.0.0/0 in
+ * its AllowedIPs and the enforcement adapter adds the policy routing (fwmark, table, rules) wg-quick would.
+ * Only one: WireGuard gives an allowed IP to one peer.
+ */
+export function exitRoute(config: Pick<NodeConfig, 'peers' | 'routes'>): RouteConfig | null {
+  const overlays = peerOverlays(config);
+  return (config.routes ?? []).find((r) => canonicalCidr(r.destination) === '0.0.0.0/0' && overlays.has(canonicalCidr(r.via))) ?? null;
+}
+
+/** Exit routes the config asks for that are not used: IPv6 ones (not supported yet) and all but the first IPv4 one. */
+export function unusedExitRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): RouteConfig[] {
+  const used = exitRoute(config);
+  return (config.routes ?? []).filter((r) => isExitRoute(r.destination) && r !== used);
 }
 
 /**
@@ -35,7 +54,8 @@ export function effectiveRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): R
  */
 export function peersWithRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): PeerConfig[] {
   const extra = new Map<string, string[]>();
-  for (const route of effectiveRoutes(config)) {
+  const exit = exitRoute(config);
+  for (const route of [...effectiveRoutes(config), ...(exit ? [exit] : [])]) {
     const via = canonicalCidr(route.via);
     extra.set(via, [...(extra.get(via) ?? []), route.destination]);
   }

@@ -1,5 +1,6 @@
 import type { NodeConfig } from '../contracts';
 import type { EnforcementPlan, LiveEnforcement } from '../enforcement/enforcement-plan';
+import { NO_EXIT_ROUTING } from '../enforcement/exit-routing';
 import type { EnforcementPort } from '../enforcement/enforcement-port';
 import { createLogger } from '../logger';
 import type { LiveInterface, PlanStep, WireGuardPort } from '../wireguard/wireguard-port';
@@ -48,7 +49,7 @@ const config = (version: number, keys: string[]): NodeConfig => ({
 
 /** Records plans; its live state is whatever the last plan asked for, or what a test sets. */
 class FakeEnforcement implements EnforcementPort {
-  live: LiveEnforcement = { nft: null, qdisc: { root: null, classes: [] }, ipv4Forwarding: false };
+  live: LiveEnforcement = { nft: null, qdisc: { root: null, classes: [] }, ipv4Forwarding: false, exitRouting: NO_EXIT_ROUTING };
   plans: EnforcementPlan[] = [];
   async read() {
     return this.live;

@@ -3,7 +3,7 @@ import type { Logger } from '../logger';
 import type { LiveInterface, PlanStep, WireGuardPort } from '../wireguard/wireguard-port';
 import { isEmptyPlan, planEnforcement } from '../enforcement/enforcement-plan';
 import type { EnforcementPort } from '../enforcement/enforcement-port';
-import { isExitRoute, planReconcile } from './plan';
+import { planReconcile, unusedExitRoutes } from './plan';
 
 export interface ReconcileOutcome {
   /** The config now live, or null before the first one arrived. */
@@ -104,8 +104,8 @@ export class Reconciler {
     if (this.reportedVersion !== desired.version) {
       this.reportedVersion = desired.version;
       for (const error of plan.errors) this.logger.warn('policy rule not enforced', { version: desired.version, error });
-      const exits = (desired.routes ?? []).filter((r) => isExitRoute(r.destination));
-      if (exits.length > 0) this.logger.warn('exit routes are not supported yet, left out', { version: desired.version, routes: exits });
+      const unused = unusedExitRoutes(desired);
+      if (unused.length > 0) this.logger.warn('exit routes left out (IPv6, a second one, or via a peer it does not have)', { version: desired.version, routes: unused });
     }
     if (isEmptyPlan(plan)) return;
     await this.enforcement!.apply(plan);
@@ -115,6 +115,7 @@ export class Reconciler {
       nftCommands: plan.nft === null ? 0 : plan.nft.trim().split('\n').length,
       tcCommands: plan.tc.length,
       forwarding: plan.enableForwarding || undefined,
+      exitRoutingCommands: plan.exitRouting.length || undefined,
     });
   }
 }
