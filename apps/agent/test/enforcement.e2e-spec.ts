@@ -18,6 +18,7 @@ import { Reconciler } from '../src/reconciler/reconciler';
 import { runCommand, runDetached } from '../src/wireguard/command-runner';
 import { LinuxWireGuard } from '../src/wireguard/linux-wireguard';
 import { inNs, NamespaceSet, sh } from './harness/netns';
+import { CLIENT, ECHO_SERVER, nextLine, PROBE } from './harness/tcp-tools';
 import { assertNetworkTestPrerequisites } from './harness/preflight';
 
 jest.setTimeout(90_000);
@@ -43,32 +44,6 @@ interface Node {
 
 interface Policy { firewall?: FirewallRule[]; routes?: RouteConfig[]; servedRoutes?: string[]; qos?: QosRule[] }
 
-/** A TCP echo server: prints "ready" once listening. */
-const ECHO_SERVER = `
-const net = require('net');
-const ports = process.argv.slice(1).map(Number);
-let left = ports.length;
-for (const port of ports) net.createServer((s) => s.pipe(s)).listen(port, '0.0.0.0', () => { if (--left === 0) console.log('ready'); });
-`;
-/** Connects once: prints "open" or why not, within the timeout. */
-const PROBE = `
-const net = require('net');
-const [host, port, ms] = process.argv.slice(1);
-const s = net.connect(Number(port), host);
-const done = (what) => { console.log(what); s.destroy(); process.exit(0); };
-s.setTimeout(Number(ms), () => done('timeout'));
-s.on('connect', () => done('open'));
-s.on('error', (e) => done(e.code));
-`;
-/** A long-lived connection: each stdin line is sent; each echoed chunk is reported as "echo <bytes>". */
-const CLIENT = `
-const net = require('net');
-const [host, port] = process.argv.slice(1);
-const s = net.connect(Number(port), host, () => console.log('connected'));
-s.on('data', (d) => console.log('echo ' + d.length));
-s.on('error', (e) => console.log('error ' + e.code));
-process.stdin.on('data', (d) => s.write(d));
-`;
 
 describe('policy enforcement with nft and tc in network namespaces', () => {
   const namespaces = new NamespaceSet();
@@ -113,23 +88,6 @@ describe('policy enforcement with nft and tc in network namespaces', () => {
     children.push(child);
     return child;
   };
-  /** Resolves with the first stdout line matching `pattern`, or rejects after `ms`. */
-  const nextLine = (child: ChildProcess, pattern: RegExp, ms: number) =>
-    new Promise<string>((resolve, reject) => {
-      let buffer = '';
-      const onData = (chunk: Buffer) => {
-        buffer += chunk.toString();
-        const line = buffer.split('\n').find((l) => pattern.test(l));
-        if (line !== undefined) finish(() => resolve(line));
-      };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no line matching ${pattern} within ${ms} ms`))), ms);
-      const finish = (then: () => void) => {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        then();
-      };
-      child.stdout!.on('data', onData);
-    });
   const probe = async (from: Name, host: string, port: number, ms = 1500) =>
     (await inNs(nodes[from].ns, process.execPath, ['-e', PROBE, host, String(port), String(ms)])).trim();
   const canPing = (ns: string, host: string) =>

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { MeshLab, waitFor } from './harness/mesh-lab';
 import { inNs } from './harness/netns';
+import { CLIENT, ECHO_SERVER, nextLine, PROBE } from './harness/tcp-tools';
 
 jest.setTimeout(90_000);
 
@@ -32,28 +33,6 @@ const policyText = (lanAllowed: boolean) => `{
   "tests": [{ "src": "n1", "accept": ["n2:8080"], "deny": ["n2:22"] }],
 }`;
 
-const ECHO_SERVER = `
-const net = require('net');
-for (const port of process.argv.slice(1).map(Number)) net.createServer((s) => { s.on('error', () => {}); s.pipe(s); }).listen(port, '0.0.0.0');
-`;
-const PROBE = `
-const net = require('net');
-const [host, port, ms] = process.argv.slice(1);
-const s = net.connect(Number(port), host);
-const done = (what) => { console.log(what); s.destroy(); process.exit(0); };
-s.setTimeout(Number(ms), () => done('timeout'));
-s.on('connect', () => done('open'));
-s.on('error', (e) => done(e.code));
-`;
-/** A long-lived connection: each stdin line is sent; each echoed chunk is reported as "echo <bytes>". */
-const CLIENT = `
-const net = require('net');
-const [host, port] = process.argv.slice(1);
-const s = net.connect(Number(port), host, () => console.log('connected'));
-s.on('data', (d) => console.log('echo ' + d.length));
-s.on('error', (e) => console.log('error ' + e.code));
-process.stdin.on('data', (d) => s.write(d));
-`;
 
 describe('policy engine, enforced on the nodes (control plane + agents in network namespaces)', () => {
   const lab = new MeshLab();
@@ -74,22 +53,6 @@ describe('policy engine, enforced on the nodes (control plane + agents in networ
   const setClock = async (now: string) => lab.api.expect(200, 'PUT', '/api/v1/test-clock', { now });
   const putText = async (text: string) => lab.api.call('PUT', '/api/v1/policies', undefined, {}, text);
   const configVersion = async (name: string) => (await lab.api.expect<any>(200, 'GET', `/api/v1/nodes/${lab.node(name).id}/config`)).version;
-  const nextLine = (child: ChildProcess, pattern: RegExp, ms: number) =>
-    new Promise<string>((resolve, reject) => {
-      let buffer = '';
-      const onData = (chunk: Buffer) => {
-        buffer += chunk.toString();
-        const line = buffer.split('\n').find((l) => pattern.test(l));
-        if (line !== undefined) finish(() => resolve(line));
-      };
-      const timer = setTimeout(() => finish(() => reject(new Error(`no line matching ${pattern} within ${ms} ms`))), ms);
-      const finish = (then: () => void) => {
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        then();
-      };
-      child.stdout!.on('data', onData);
-    });
 
   beforeAll(async () => {
     MeshLab.preflight();
