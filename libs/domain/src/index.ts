@@ -1,6 +1,7 @@
 export * from './shared/event';
 export * from './shared/domain-error';
 export * from './shared/streams';
+export * from './shared/prng';
 export * from './user/user';
 export * from './tenant/tenant';
 export * from './node/node';

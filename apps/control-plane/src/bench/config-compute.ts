@@ -7,8 +7,8 @@
 import { performance } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { ChangeSet, nextAddress, NodeChange, NodeMeshConfig, policyEngine, Topology, TopologyNode } from '@meshgate/domain';
-import { ConfigTenant, fakeKey, generateConfigTenant, prng } from './config-tenant';
+import { ChangeSet, nextAddress, NodeChange, NodeMeshConfig, policyEngine, seededRandom, Topology, TopologyNode } from '@meshgate/domain';
+import { ConfigTenant, fakeKey, generateConfigTenant } from './config-tenant';
 
 export interface ConfigBenchOptions {
   nodes: number;
@@ -91,7 +91,7 @@ export function runConfigBench(options: ConfigBenchOptions): { lines: string[]; 
   const tenant: ConfigTenant = generateConfigTenant(options);
   const policy = compilePolicy(tenant.document);
   const generateMs = performance.now() - generated;
-  const rand = prng((options.seed ?? 1) + 1);
+  const rand = seededRandom((options.seed ?? 1) + 1);
   const idByKey = new Map(tenant.nodes.map((n) => [n.publicKey, n.id]));
   const ids: string[] = tenant.nodes.map((n) => n.id);
   let address = tenant.lastAddress;

@@ -1,4 +1,4 @@
-import { nextAddress, TopologyNode } from '@meshgate/domain';
+import { nextAddress, seededRandom, TopologyNode } from '@meshgate/domain';
 
 /**
  * A generated tenant for bench part (d): nodes and a policy document shaped like a real one, from a seed.
@@ -38,18 +38,6 @@ export const ROUTES = { '10.10.0.0/16': 'gw-east', '10.20.0.0/16': 'gw-west' } a
 const TCP_PORTS = ['443', '80,443', '22', '5432', '6379', '8000-8100', '9090', '3000', '*'];
 const UDP_PORTS = ['53', '123', '5060-5070', '*'];
 
-/** mulberry32: tiny seeded PRNG, so every run benchmarks the same tenant. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A WireGuard-shaped public key (32 bytes, base64) drawn from `rand`. */
 export function fakeKey(rand: () => number): string {
   const bytes = Buffer.alloc(32);
@@ -86,7 +74,7 @@ function pickEditable(acls: Record<string, unknown>[], singleTagged: boolean[]):
 }
 
 export function generateConfigTenant(options: ConfigTenantOptions): ConfigTenant {
-  const rand = prng(options.seed ?? 1);
+  const rand = seededRandom(options.seed ?? 1);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const int = (n: number) => Math.floor(rand() * n);
   const nodeCount = options.nodes;

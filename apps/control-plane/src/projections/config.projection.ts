@@ -1,5 +1,5 @@
 import {
-  ChangeSet, compileStoredPolicy, EMPTY_POLICY, NodeRegistered, NodeRoutesApproved, PolicyUpdated, policyEngine,
+  ChangeSet, compileStoredPolicy, DENY_ALL, EMPTY_POLICY, NodeRegistered, NodeRoutesApproved, PolicyUpdated, policyEngine,
   RecordedEvent, ScheduleEvent, Topology, TopologyNode,
 } from '@meshgate/domain';
 import type { ConfigPatch, NodeConfig } from '@meshgate/contracts';
@@ -213,7 +213,7 @@ export class ConfigProjection implements Projection {
 
   private tenantPolicy(tenantId: string): TenantPolicy {
     return this.policies.get(tenantId)
-      ?? { version: 0, document: EMPTY_POLICY, compiled: compileStoredPolicy(EMPTY_POLICY), open: new Set(), scheduleVersion: 0 };
+      ?? { version: 0, document: EMPTY_POLICY, compiled: DENY_ALL, open: new Set(), scheduleVersion: 0 };
   }
 
   private topology(tenantId: string): Topology {

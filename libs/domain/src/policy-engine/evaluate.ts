@@ -66,6 +66,8 @@ export class CompiledPolicyV2 {
   private readonly nodeAtoms = new Set<string>();
   private readonly ipAtoms: Array<{ atom: string; prefix: Prefix }> = [];
   private readonly usesSelf: boolean;
+  /** Prefixes named as ACL sources (LANs behind routers, or overlay addresses), sorted: every firewall asks for them. */
+  readonly sourcePrefixes: readonly string[];
   /** Rules by the atoms their sources name (and those whose source is `*`): a class is only checked against its own. */
   private readonly rulesBySrcAtom = new Map<string, number[]>();
   private readonly srcAll: number[] = [];
@@ -86,6 +88,7 @@ export class CompiledPolicyV2 {
     });
     this.qos = policy.qos.map((q, index) => ({ index, src: this.matcher(q.src), dst: this.matcher(q.dst), rateMbit: q.rateMbit, schedule: q.schedule }));
     this.usesSelf = this.rules.some((r) => r.dst.some((d) => d.self));
+    this.sourcePrefixes = [...new Set(this.rules.flatMap((r) => r.src.prefixes.map(formatPrefix)))].sort();
   }
 
   /** The class key of a node: its matched atoms, sorted and joined. Equal keys mean equal treatment. */
@@ -171,12 +174,6 @@ export class CompiledPolicyV2 {
     return [...inner.entries()].sort((a, b) => b[1].bits - a[1].bits || (a[0] < b[0] ? -1 : 1)).map(([k]) => k);
   }
 
-  /** Source prefixes named in rules that lie outside the overlay addresses of `nodes` (sources behind routers). */
-  sourcePrefixes(): string[] {
-    const out = new Set<string>();
-    for (const r of this.rules) for (const p of r.src.prefixes) out.add(formatPrefix(p));
-    return [...out].sort();
-  }
 
   /** The routes `node` serves: those the policy gives it, and those it advertises that are approved. */
   servedRoutes(node: Identity): string[] {

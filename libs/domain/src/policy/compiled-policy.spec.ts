@@ -1,3 +1,4 @@
+import { seededRandom } from '../shared/prng';
 import { CompiledPolicy, NodeIdentity, nodeCanReach } from './compiled-policy';
 import { AclEntry, EMPTY_POLICY, PolicyDocument, Selector } from './policy-document';
 
@@ -108,16 +109,6 @@ describe('CompiledPolicy (ACL evaluation)', () => {
     const TAGS = ['web', 'db', 'ops', 'ci', 'quarantine'];
     const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank'];
 
-    function prng(seed: number): () => number {
-      let a = seed >>> 0;
-      return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-      };
-    }
     const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     const selector = (rand: () => number): Selector => {
       const r = rand();
@@ -132,7 +123,7 @@ describe('CompiledPolicy (ACL evaluation)', () => {
     }
 
     it('agrees with the literal reading on 200 random policies, and equal classes mean equal treatment', () => {
-      const rand = prng(2026);
+      const rand = seededRandom(2026);
       for (let round = 0; round < 200; round++) {
         const doc: PolicyDocument = {
           acls: Array.from({ length: Math.floor(rand() * 6) }, () => ({

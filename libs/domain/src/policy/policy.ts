@@ -1,8 +1,8 @@
 import { DomainError } from '../shared/domain-error';
 import { Event } from '../shared/event';
 import { CompiledPolicyV2, Identity, NO_SCHEDULES_OPEN, OpenSchedules } from '../policy-engine/evaluate';
-import { parseHujson } from '../policy-engine/hujson';
-import { parsePolicyText, parsePolicyV2, PolicyV2 } from '../policy-engine/policy-v2';
+import { formatHujsonError, parseHujson } from '../policy-engine/hujson';
+import { parsePolicyV2, PolicyV2 } from '../policy-engine/policy-v2';
 import { runPolicyTests } from '../policy-engine/policy-tests';
 import { openSchedulesAt } from '../policy-engine/schedule';
 import { EMPTY_POLICY } from './policy-document';
@@ -79,8 +79,13 @@ export interface CheckedPolicy {
  * Refusals: POLICY_INVALID with every error by JSON path; POLICY_TESTS_FAILED with every failing assertion.
  */
 export function checkPolicy(source: unknown, nodes: readonly Identity[], open: OpenSchedules = NO_SCHEDULES_OPEN): CheckedPolicy {
-  const isText = typeof source === 'string';
-  const parsed = isText ? parsePolicyText(source) : parsePolicyV2(source);
+  let document = source;
+  if (typeof source === 'string') {
+    const text = parseHujson(source);
+    if (!text.ok) throw new DomainError('POLICY_INVALID', 'INVALID', 'policy is invalid', [`policy: ${formatHujsonError(text.error)}`]);
+    document = text.value;
+  }
+  const parsed = parsePolicyV2(document);
   if (!parsed.ok) {
     throw new DomainError('POLICY_INVALID', 'INVALID', 'policy is invalid', parsed.errors);
   }
@@ -90,13 +95,16 @@ export function checkPolicy(source: unknown, nodes: readonly Identity[], open: O
   if (failures.length) {
     throw new DomainError('POLICY_TESTS_FAILED', 'INVALID', 'policy tests failed', failures.map((f) => `${f.path}: ${f.message}`));
   }
-  return { document: isText ? documentOf(source) : source, policy: parsed.policy, compiled, warnings: parsed.warnings };
+  return { document, policy: parsed.policy, compiled, warnings: parsed.warnings };
 }
+
+/** The empty policy, compiled once: what a tenant without a policy (or with an unreadable one) has. Deny-all. */
+export const DENY_ALL: CompiledPolicyV2 = compileStoredPolicy(EMPTY_POLICY);
 
 /** Compiles a stored document; an unreadable one (it passed checkPolicy when written) means deny-all, not a crash. */
 export function compileStoredPolicy(document: unknown): CompiledPolicyV2 {
   const parsed = parsePolicyV2(document);
-  return new CompiledPolicyV2(parsed.ok ? parsed.policy : (parsePolicyV2(EMPTY_POLICY) as { ok: true; policy: PolicyV2 }).policy);
+  return parsed.ok ? new CompiledPolicyV2(parsed.policy) : DENY_ALL;
 }
 
 /**
@@ -110,10 +118,4 @@ export function decideScheduleWindows(tenantId: string, policy: PolicyV2, open: 
   for (const schedule of [...open].sort()) if (!due.has(schedule)) events.push({ type: 'ScheduleWindowClosed', data: { tenantId, schedule, at } });
   for (const schedule of [...due].sort()) if (!open.has(schedule)) events.push({ type: 'ScheduleWindowOpened', data: { tenantId, schedule, at } });
   return events;
-}
-
-function documentOf(text: string): unknown {
-  const value = parseHujson(text);
-  if (!value.ok) throw new Error('unreachable: the text parsed a moment ago');
-  return value.value;
 }

@@ -1,6 +1,7 @@
 import { CompiledPolicy, nodeCanReach } from '../policy/compiled-policy';
 import { AclEntry, EMPTY_POLICY, PolicyDocument, Selector } from '../policy/policy-document';
 import { nextAddress } from '../node/ipam';
+import { seededRandom } from '../shared/prng';
 import { CompiledPolicyV2 } from '../policy-engine/evaluate';
 import { parsePolicyV2 } from '../policy-engine/policy-v2';
 import { ChangeSet, Peer, PERSISTENT_KEEPALIVE_SECONDS, PolicyParts, Topology, TopologyNode } from './topology';
@@ -43,18 +44,6 @@ const internals = (t: Topology) => {
     peerClasses: new Map([...classes.values()].map((c) => [c.key, new Set([...c.peers].map((p) => p.key))])),
   };
 };
-
-/** mulberry32: tiny seeded PRNG so a failing run can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const byKey = (a: Peer, b: Peer) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0);
 
@@ -308,7 +297,7 @@ describe('Topology', () => {
      * gives node by node.
      */
     function run(seed: number, steps: number, options: { v2?: boolean; advertise?: boolean } = {}) {
-      const rand = prng(seed);
+      const rand = seededRandom(seed);
       const makePolicy = () => (options.v2 ? randomPolicyV2(rand) : randomPolicy(rand));
       let doc: unknown = makePolicy();
       let open = new Set<string>();

@@ -94,6 +94,8 @@ interface MeshNode extends TopologyNode {
 export class Topology {
   private readonly nodes = new Map<string, MeshNode>();
   private readonly classes = new Map<string, MeshClass>();
+  /** Classes that serve routes, sorted by router name; dropped whenever one comes or goes. */
+  private routers: MeshClass[] | undefined;
 
   constructor(private policy: CompiledPolicyV2, private open: OpenSchedules = NO_SCHEDULES_OPEN) {}
 
@@ -107,10 +109,6 @@ export class Topology {
 
   has(nodeId: string): boolean {
     return this.nodes.has(nodeId);
-  }
-
-  get compiledPolicy(): CompiledPolicyV2 {
-    return this.policy;
   }
 
   addNode(input: TopologyNode): ChangeSet {
@@ -129,9 +127,11 @@ export class Topology {
     const node: MeshNode = { ...copy(input), cls: this.classes.get(probe.key) ?? probe };
     this.nodes.set(node.id, node);
     if (node.cls === probe) {
-      this.enterClass(node, probe);
+      this.linkPeers(probe);
+      this.register(probe);
       for (const cls of this.classes.values()) cls.parts = undefined; // a new class can change anyone's rules
-    } else node.cls.members.add(node.id);
+    }
+    node.cls.members.add(node.id);
   }
 
   removeNode(nodeId: string): ChangeSet {
@@ -197,10 +197,6 @@ export class Topology {
     return this.reconfigure(this.policy, new Set(open));
   }
 
-  get openSchedules(): OpenSchedules {
-    return this.open;
-  }
-
   /** The node's peers, sorted by public key so equal configs serialise equally. */
   peersOf(nodeId: string): Peer[] {
     const node = this.nodes.get(nodeId);
@@ -250,13 +246,13 @@ export class Topology {
       return node;
     }
     // A new class: the classes that see it may get new rules or routes. Their current parts are pinned first so
-    // the comparison afterwards is against what their members hold.
-    const affected = this.affectedBy(probe);
-    const routerChange = probe.served.length > 0;
-    const pinned = routerChange ? [...this.classes.values()] : affected;
+    // the comparison afterwards is against what their members hold (parts read the registered classes, not peers).
+    this.linkPeers(probe);
+    const pinned = probe.served.length > 0 ? [...this.classes.values()] : this.affectedBy(probe);
     for (const cls of pinned) this.parts(cls);
     this.nodes.set(node.id, node);
-    this.enterClass(node, probe);
+    this.register(probe);
+    probe.members.add(node.id);
     this.refresh(pinned, changes);
     return node;
   }
@@ -266,21 +262,18 @@ export class Topology {
     this.nodes.delete(node.id);
     cls.members.delete(node.id);
     if (cls.members.size > 0) return;
-    const routerChange = cls.served.length > 0;
-    const affected = routerChange ? [...this.classes.values()] : this.affectedBy(cls);
-    for (const c of affected) if (c !== cls) this.parts(c);
+    const affected = (cls.served.length > 0 ? [...this.classes.values()] : this.affectedBy(cls)).filter((c) => c !== cls);
+    for (const c of affected) this.parts(c);
     this.classes.delete(cls.key);
+    if (cls.served.length > 0) this.routers = undefined;
     for (const other of cls.peers) other.peers.delete(cls);
-    this.refresh(affected.filter((c) => c !== cls), changes);
+    this.refresh(affected, changes);
   }
 
   /** Classes whose parts may change when `cls` appears or disappears: its peers and the QoS sources aiming at it. */
   private affectedBy(cls: MeshClass): MeshClass[] {
-    const out = new Set<MeshClass>();
-    for (const other of this.classes.values()) {
-      if (other === cls) continue;
-      if (cls.peers.has(other) || this.peering(cls, other)) out.add(other);
-    }
+    const out = new Set<MeshClass>(cls.peers);
+    out.delete(cls);
     const clsSet = splitClass(cls.policyCls);
     for (const q of this.policy.qos) {
       if (!matchesClass(q.dst, clsSet)) continue;
@@ -313,19 +306,19 @@ export class Topology {
     return { key, policyCls, served, routerName, exitVia, group: groupId(key), members: new Set(), peers: new Set() };
   }
 
-  /** Registers a class not seen before (deciding its peering once against every class) and adds the node. */
-  private enterClass(node: MeshNode, cls: MeshClass): void {
-    if (!this.classes.has(cls.key)) {
-      this.classes.set(cls.key, cls);
-      // A class seen for the first time: decide its peering with every existing class once.
-      for (const other of this.classes.values()) {
-        if (this.peering(cls, other)) {
-          cls.peers.add(other);
-          other.peers.add(cls);
-        }
+  /** A class seen for the first time: decides its peering with every registered class (and itself) once. */
+  private linkPeers(cls: MeshClass): void {
+    for (const other of [...this.classes.values(), cls]) {
+      if (this.peering(cls, other)) {
+        cls.peers.add(other);
+        other.peers.add(cls);
       }
     }
-    cls.members.add(node.id);
+  }
+
+  private register(cls: MeshClass): void {
+    this.classes.set(cls.key, cls);
+    if (cls.served.length > 0) this.routers = undefined;
   }
 
   /** Peers when either may reach the other, or one uses a route the other serves. */
@@ -348,8 +341,6 @@ export class Topology {
 
   private reconfigure(policy: CompiledPolicyV2, open: OpenSchedules): ChangeSet {
     for (const cls of this.classes.values()) this.parts(cls); // pin what members hold now
-    const oldPolicy = this.policy;
-    const oldOpen = this.open;
     this.policy = policy;
     this.open = open;
     const fresh = new Map<string, MeshClass>();
@@ -365,9 +356,13 @@ export class Topology {
       group.ids.push(node.id);
     }
     const nextClasses = [...fresh.values()];
-    for (const a of nextClasses) {
-      for (const b of nextClasses) if (!a.peers.has(b) && this.peering(a, b)) (a.peers.add(b), b.peers.add(a));
-    }
+    // Peering is symmetric: decided once per unordered pair.
+    nextClasses.forEach((a, i) => {
+      for (let j = i; j < nextClasses.length; j++) {
+        const b = nextClasses[j];
+        if (this.peering(a, b)) (a.peers.add(b), b.peers.add(a));
+      }
+    });
     const changes: ChangeSet = new Map();
     const list = [...groups.values()];
     for (const a of list) {
@@ -388,7 +383,8 @@ export class Topology {
       }
     }
     this.classes.clear();
-    for (const cls of nextClasses) this.classes.set(cls.key, cls);
+    this.routers = undefined;
+    for (const cls of nextClasses) this.register(cls);
     for (const g of list) for (const id of g.ids) this.nodes.get(id)!.cls = g.next;
     for (const g of list) {
       const [before, after] = [g.old.parts!, this.parts(g.next)];
@@ -397,8 +393,6 @@ export class Topology {
         for (const id of g.ids) (changeFor(changes, id).parts as Record<string, unknown>)[name] = after.value[name];
       }
     }
-    void oldPolicy;
-    void oldOpen;
     return changes;
   }
 
@@ -419,7 +413,7 @@ export class Topology {
   private firewallOf(to: MeshClass): FirewallRule[] {
     const rules = new RuleSet();
     for (const from of this.classes.values()) rules.add(this.policy.reach(from.policyCls, to.policyCls, this.open), { group: from.group });
-    for (const prefix of this.policy.sourcePrefixes()) {
+    for (const prefix of this.policy.sourcePrefixes) {
       rules.add(this.policy.reachFromPrefix(prefix, to.policyCls, this.open), { prefix });
     }
     // Forwarded traffic: each destination named inside a served prefix is decided on its own and the wider one
@@ -456,10 +450,10 @@ export class Topology {
 
   /** One router per prefix (the first by name): the primary. */
   private routesOf(user: MeshClass): Route[] {
-    const routers = [...this.classes.values()].filter((c) => c.served.length && c !== user && c.members.size)
-      .sort((a, b) => (a.routerName! < b.routerName! ? -1 : 1));
+    this.routers ??= [...this.classes.values()].filter((c) => c.served.length).sort((a, b) => (a.routerName! < b.routerName! ? -1 : 1));
     const taken = new Map<string, string>();
-    for (const router of routers) {
+    for (const router of this.routers) {
+      if (router === user || router.members.size === 0) continue;
       const via = this.nodes.get(router.members.values().next().value!)!.address;
       for (const route of router.served) {
         if (taken.has(route)) continue;
