@@ -62,9 +62,16 @@ export function normalizePrefixes(prefixes: readonly string[], errors: string[] 
     else if (isIpv6(cidr)) v6.add(cidr.includes('/') ? cidr : `${cidr}/128`);
     else errors.push(`not an IP prefix: ${JSON.stringify(raw)}`);
   }
-  const ranges = [...v4].map((c) => ({ c, r: ipv4Range(c) }));
-  const kept = ranges.filter((x) => !ranges.some((y) => y !== x && y.r[0] <= x.r[0] && x.r[1] <= y.r[1] && (y.r[0] !== x.r[0] || y.r[1] !== x.r[1])));
-  return { v4: kept.map((x) => x.c).sort(), v6: [...v6].sort() };
+  // Widest first among equal starts, then a sweep: a range is covered exactly when it ends no later than one before it.
+  const ranges = [...v4].map((c) => ({ c, r: ipv4Range(c) })).sort((a, b) => a.r[0] - b.r[0] || b.r[1] - a.r[1]);
+  const kept: string[] = [];
+  let maxEnd = -1;
+  for (const { c, r } of ranges) {
+    if (r[1] <= maxEnd) continue;
+    kept.push(c);
+    maxEnd = r[1];
+  }
+  return { v4: kept.sort(), v6: [...v6].sort() };
 }
 
 /** `ports` text ("22", "80,443", "8000-8100") as an nft set body, or null when malformed. */
