@@ -16,7 +16,7 @@ class MemoryWireGuard implements WireGuardPort {
     return this.state && structuredClone(this.state);
   }
   async create() {
-    this.state = { publicKey: null, listenPort: null, up: false, addresses: [], routes: [], peers: [] };
+    this.state = { publicKey: null, listenPort: null, up: false, addresses: [], routes: [], peers: [], fwmark: 0 };
   }
   async apply(steps: PlanStep[]) {
     const s = this.state!;

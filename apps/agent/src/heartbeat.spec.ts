@@ -3,7 +3,7 @@ import { heartbeatFrom } from './heartbeat';
 describe('heartbeatFrom', () => {
   it('sums counters and reports handshakes only when there was one', () => {
     const live = {
-      publicKey: 'OWN', listenPort: 51820, up: true, addresses: [], routes: [],
+      publicKey: 'OWN', listenPort: 51820, up: true, addresses: [], routes: [], fwmark: 0,
       peers: [
         { publicKey: 'A', endpoint: null, allowedIps: [], persistentKeepalive: 0, latestHandshake: 1732400000, rxBytes: 10, txBytes: 20 },
         { publicKey: 'B', endpoint: null, allowedIps: [], persistentKeepalive: 0, latestHandshake: 0, rxBytes: 1, txBytes: 2 },

@@ -1,7 +1,7 @@
 import type { NodeConfig } from '../contracts';
 import { exitRoute } from '../reconciler/plan';
 import { planExitRouting, type LiveExitRouting } from './exit-routing';
-import { buildRuleset, chainDigest, renderedRules, tableName, type NftTable } from './nft-ruleset';
+import { buildRuleset, chainDigest, renderedRules, tableName, type NftTable, type RulesetBuild } from './nft-ruleset';
 import { planTc, type LiveQdisc } from './tc-plan';
 
 /** What MeshGate's table looks like right now: set elements (canonical CIDRs) and, per chain, its size and digest. */
@@ -77,9 +77,12 @@ export function planNft(desired: NftTable | null, live: LiveNftTable | null, tab
   return lines.length ? lines.join('\n') + '\n' : null;
 }
 
-/** Everything the config asks of the node beyond WireGuard itself, as a diff against what is live. Pure. */
-export function planEnforcement(config: NodeConfig, live: LiveEnforcement, ifname: string): EnforcementPlan {
-  const { table, errors } = buildRuleset(config, ifname);
+/**
+ * Everything the config asks of the node beyond WireGuard itself, as a diff against what is live. Pure. `ruleset` is
+ * `buildRuleset(config, ifname)`, passed in by a caller that keeps it for as long as the config stays the same.
+ */
+export function planEnforcement(config: NodeConfig, live: LiveEnforcement, ifname: string, ruleset: RulesetBuild = buildRuleset(config, ifname)): EnforcementPlan {
+  const { table, errors } = ruleset;
   const served = config.servedRoutes ?? [];
   return {
     nft: planNft(table, live.nft, tableName(ifname)),

@@ -1,7 +1,7 @@
 import type { Logger } from '../logger';
 import { CommandError, runCommand, type RunCommand } from '../wireguard/command-runner';
 import { parseNftTable, type EnforcementPlan, type LiveEnforcement } from './enforcement-plan';
-import type { EnforcementPort } from './enforcement-port';
+import type { EnforcementPort, EnforcementReadNeeds } from './enforcement-port';
 import { exitFwmark, NO_EXIT_ROUTING, parseExitRules, planExitRouting, type LiveExitRouting } from './exit-routing';
 import { tableName } from './nft-ruleset';
 import { parseTcClasses, planTc, type LiveQdisc } from './tc-plan';
@@ -30,35 +30,55 @@ export class LinuxEnforcement implements EnforcementPort {
     this.table = tableName(options.interfaceName);
   }
 
-  async read(): Promise<LiveEnforcement> {
-    const dev = this.options.interfaceName;
-    let nft: LiveEnforcement['nft'] = null;
+  async read(needs: EnforcementReadNeeds): Promise<LiveEnforcement> {
+    const marked = needs.fwmark === exitFwmark(this.options.interfaceName);
+    return {
+      nft: await this.readNft(),
+      qdisc: await this.readQdisc(),
+      ipv4Forwarding: needs.forwarding && (await this.readSysctl('net.ipv4.ip_forward')),
+      // Without an exit route and without the interface's mark there is nothing to remove: the rest is not read.
+      exitRouting: needs.exitRouting || marked ? await this.readExitRouting(needs.fwmark, needs.exitRouting) : { ...NO_EXIT_ROUTING, fwmark: needs.fwmark },
+    };
+  }
+
+  private async readNft(): Promise<LiveEnforcement['nft']> {
     try {
-      nft = parseNftTable(await this.run('nft', ['-j', 'list', 'table', 'inet', this.table]));
+      return parseNftTable(await this.run('nft', ['-j', 'list', 'table', 'inet', this.table]));
     } catch (err) {
       if (!(err instanceof CommandError && /No such file or directory|does not exist/i.test(err.stderr))) throw err;
+      return null;
     }
+  }
+
+  private async readQdisc(): Promise<LiveQdisc> {
+    const dev = this.options.interfaceName;
     const qdiscs = JSON.parse((await this.run('tc', ['-j', 'qdisc', 'show', 'dev', dev, 'root'])) || '[]') as Array<{ kind: string; handle: string; root?: boolean }>;
     const root = qdiscs.find((q) => q.root) ?? null;
-    const qdisc: LiveQdisc = {
+    return {
       root: root && root.kind !== 'noqueue' ? { kind: root.kind, handle: root.handle } : null,
       classes: root?.kind === 'htb' ? parseTcClasses(await this.run('tc', ['class', 'show', 'dev', dev])) : [],
     };
-    const forwarding = (await this.run('sysctl', ['-n', 'net.ipv4.ip_forward'])).trim() === '1';
-    return { nft, qdisc, ipv4Forwarding: forwarding, exitRouting: await this.readExitRouting() };
   }
 
-  /** The policy routing state for the interface's mark; the fwmark reads as 0 when the interface is gone. */
-  private async readExitRouting(): Promise<LiveExitRouting> {
-    const dev = this.options.interfaceName;
-    const f = exitFwmark(dev);
-    let fwmark = 0;
+  private async readSysctl(name: string): Promise<boolean> {
+    return (await this.run('sysctl', ['-n', name])).trim() === '1';
+  }
+
+  /** The interface's fwmark as `wg` reports it; 0 when off or when the interface is gone. */
+  private async readFwmark(): Promise<number> {
     try {
-      const text = (await this.run('wg', ['show', dev, 'fwmark'])).trim();
-      fwmark = text === 'off' || text === '' ? 0 : Number(text);
+      const text = (await this.run('wg', ['show', this.options.interfaceName, 'fwmark'])).trim();
+      return text === 'off' || text === '' ? 0 : Number(text);
     } catch (err) {
       if (!(err instanceof CommandError)) throw err;
+      return 0;
     }
+  }
+
+  /** The policy routing state for the interface's mark; src_valid_mark only matters (and is only read) when wanted. */
+  private async readExitRouting(fwmark: number, wanted: boolean): Promise<LiveExitRouting> {
+    const dev = this.options.interfaceName;
+    const f = exitFwmark(dev);
     let defaultRoute = false;
     try {
       const routes = JSON.parse((await this.run('ip', ['-4', '-j', 'route', 'show', 'table', String(f)])) || '[]') as Array<{ dst: string; dev?: string }>;
@@ -67,8 +87,8 @@ export class LinuxEnforcement implements EnforcementPort {
       if (!(err instanceof CommandError && /FIB table does not exist/i.test(err.stderr))) throw err;
     }
     const rules = parseExitRules(await this.run('ip', ['-4', '-j', 'rule', 'show']), f);
-    const srcValidMark = (await this.run('sysctl', ['-n', 'net.ipv4.conf.all.src_valid_mark'])).trim() === '1';
-    return { ...NO_EXIT_ROUTING, fwmark, defaultRoute, rules, srcValidMark };
+    const srcValidMark = wanted && (await this.readSysctl('net.ipv4.conf.all.src_valid_mark'));
+    return { fwmark, defaultRoute, rules, srcValidMark };
   }
 
   async apply(plan: EnforcementPlan): Promise<void> {
@@ -80,19 +100,20 @@ export class LinuxEnforcement implements EnforcementPort {
 
   async destroy(): Promise<void> {
     const missing = /No such file or directory|does not exist|Cannot find device/i;
-    for (const [file, ...args] of planExitRouting(false, await this.readExitRouting(), this.options.interfaceName)) await this.run(file, args);
+    const exitRouting = await this.readExitRouting(await this.readFwmark(), false);
+    for (const [file, ...args] of planExitRouting(false, exitRouting, this.options.interfaceName)) await this.run(file, args);
     try {
       await this.run('nft', ['delete', 'table', 'inet', this.table]);
     } catch (err) {
       if (!(err instanceof CommandError && missing.test(err.stderr))) throw err;
     }
-    let live: LiveEnforcement;
+    let qdisc: LiveQdisc;
     try {
-      live = await this.read();
+      qdisc = await this.readQdisc();
     } catch (err) {
       if (err instanceof CommandError && missing.test(err.stderr)) return; // the interface, and its qdisc, are gone
       throw err;
     }
-    for (const args of planTc([], live.qdisc, this.options.interfaceName)) await this.run('tc', args);
+    for (const args of planTc([], qdisc, this.options.interfaceName)) await this.run('tc', args);
   }
 }

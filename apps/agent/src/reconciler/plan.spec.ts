@@ -14,7 +14,7 @@ const config = (peers: PeerConfig[], over: Partial<NodeConfig> = {}): NodeConfig
   version: 2, interface: { address: '100.64.0.1/10', listenPort: 51820 }, peers, routes: [], servedRoutes: [], firewall: [], qos: [], ...over,
 });
 const live = (peers: LivePeer[], over: Partial<LiveInterface> = {}): LiveInterface => ({
-  publicKey: OWN, listenPort: 51820, up: true, addresses: ['100.64.0.1/10'], routes: [], peers, ...over,
+  publicKey: OWN, listenPort: 51820, up: true, addresses: ['100.64.0.1/10'], routes: [], peers, fwmark: 0, ...over,
 });
 
 describe('planReconcile', () => {

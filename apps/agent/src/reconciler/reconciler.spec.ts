@@ -18,7 +18,7 @@ class FakeWireGuard implements WireGuardPort {
   }
   async create() {
     this.creations++;
-    this.state = { publicKey: null, listenPort: null, up: false, addresses: [], routes: [], peers: [] };
+    this.state = { publicKey: null, listenPort: null, up: false, addresses: [], routes: [], peers: [], fwmark: 0 };
   }
   async apply(steps: PlanStep[]) {
     this.applied.push(steps);

@@ -2,8 +2,9 @@ import type { NodeConfig } from '../contracts';
 import type { Logger } from '../logger';
 import type { LiveInterface, PlanStep, WireGuardPort } from '../wireguard/wireguard-port';
 import { isEmptyPlan, planEnforcement } from '../enforcement/enforcement-plan';
-import type { EnforcementPort } from '../enforcement/enforcement-port';
-import { planReconcile, unusedExitRoutes } from './plan';
+import type { EnforcementPort, EnforcementReadNeeds } from '../enforcement/enforcement-port';
+import { buildRuleset, type RulesetBuild } from '../enforcement/nft-ruleset';
+import { exitRoute, planReconcile, unusedExitRoutes } from './plan';
 
 export interface ReconcileOutcome {
   /** The config now live, or null before the first one arrived. */
@@ -14,6 +15,13 @@ export interface ReconcileOutcome {
   recreated: boolean;
 }
 
+/** The enforcement side of one desired config: its ruleset and which parts of the live state it needs read. */
+interface EnforcementBuild {
+  config: NodeConfig;
+  ruleset: RulesetBuild;
+  needs: Omit<EnforcementReadNeeds, 'fwmark'>;
+}
+
 /**
  * Makes the live interface match the desired config: reads it, plans the difference, applies the plan.
  * Runs are serialised; requests arriving during a run are folded into one more run with the newest config.
@@ -22,8 +30,11 @@ export class Reconciler {
   private running: Promise<void> | null = null;
   private again = false;
   private applied: NodeConfig | undefined;
-  /** Problems with a config are reported once per version, not at every drift check. */
-  private reportedVersion: number | null = null;
+  /**
+   * What the desired config asks of enforcement, built (and its problems reported) once per config object — each
+   * config or patch is a new one — rather than at every drift check.
+   */
+  private built: EnforcementBuild | null = null;
   private readonly listeners: Array<(outcome: ReconcileOutcome) => void> = [];
 
   constructor(
@@ -91,22 +102,18 @@ export class Reconciler {
         steps: summarize(steps),
       });
     }
-    if (desired !== null && this.enforcement) await this.enforce(desired, reason);
+    if (desired !== null && this.enforcement) await this.enforce(desired, live, reason);
     if (desired !== null) this.applied = desired;
     const outcome = { config: desired, version: desired?.version ?? null, steps, recreated: recreated && reason !== 'start' };
     for (const listener of this.listeners) listener(outcome);
   }
 
   /** Diffs the policy the config asks for against what the node enforces and applies the difference. */
-  private async enforce(desired: NodeConfig, reason: string): Promise<void> {
-    const live = await this.enforcement!.read();
-    const plan = planEnforcement(desired, live, this.port.interfaceName);
-    if (this.reportedVersion !== desired.version) {
-      this.reportedVersion = desired.version;
-      for (const error of plan.errors) this.logger.warn('policy rule not enforced', { version: desired.version, error });
-      const unused = unusedExitRoutes(desired);
-      if (unused.length > 0) this.logger.warn('exit routes left out (IPv6, a second one, or via a peer it does not have)', { version: desired.version, routes: unused });
-    }
+  private async enforce(desired: NodeConfig, wg: LiveInterface, reason: string): Promise<void> {
+    if (this.built?.config !== desired) this.built = this.build(desired);
+    const { ruleset, needs } = this.built;
+    const live = await this.enforcement!.read({ ...needs, fwmark: wg.fwmark });
+    const plan = planEnforcement(desired, live, this.port.interfaceName, ruleset);
     if (isEmptyPlan(plan)) return;
     await this.enforcement!.apply(plan);
     this.logger.info('applied policy enforcement', {
@@ -117,6 +124,18 @@ export class Reconciler {
       forwarding: plan.enableForwarding || undefined,
       exitRoutingCommands: plan.exitRouting.length || undefined,
     });
+  }
+
+  private build(desired: NodeConfig): EnforcementBuild {
+    const ruleset = buildRuleset(desired, this.port.interfaceName);
+    for (const error of ruleset.errors) this.logger.warn('policy rule not enforced', { version: desired.version, error });
+    const unused = unusedExitRoutes(desired);
+    if (unused.length > 0) this.logger.warn('exit routes left out (IPv6, a second one, or via a peer it does not have)', { version: desired.version, routes: unused });
+    return {
+      config: desired,
+      ruleset,
+      needs: { forwarding: (desired.servedRoutes ?? []).length > 0, exitRouting: exitRoute(desired) !== null },
+    };
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger';
 import { CommandError, runCommand, runDetached, type RunCommand } from './command-runner';
-import { parseWgDump } from './wg-dump';
+import { parseWgDump, wgDumpFwmark } from './wg-dump';
 import type { LiveInterface, PlanStep, WireGuardPort } from './wireguard-port';
 
 /** Peers per `wg set` call: batching keeps big changes to a few processes while keeping argv small. */
@@ -60,6 +60,7 @@ export class LinuxWireGuard implements WireGuardPort {
         .map((a) => `${a.local}/${a.prefixlen}`),
       routes: routes.map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/${r.dst.includes(':') ? 128 : 32}`)),
       peers: dump.peers,
+      fwmark: wgDumpFwmark(dumpText),
     };
   }
 

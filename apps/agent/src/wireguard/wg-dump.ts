@@ -9,6 +9,13 @@ export interface WgDump {
 
 const orNull = (value: string | undefined): string | null => (value === undefined || value === '(none)' ? null : value);
 
+/** The fwmark in the dump's interface line (column 4: `off` or a number, as `wg` prints it), 0 when off. */
+export function wgDumpFwmark(text: string): number {
+  const head = text.slice(0, text.indexOf('\n') === -1 ? undefined : text.indexOf('\n')).split('\t');
+  const mark = head[3]?.trim();
+  return mark === undefined || mark === 'off' || mark === '' ? 0 : Number(mark) || 0;
+}
+
 /**
  * Parses the tab-separated dump: first line private-key, public-key, listen-port, fwmark; then per peer
  * public-key, preshared-key, endpoint, allowed-ips, latest-handshake, transfer-rx, transfer-tx, persistent-keepalive.

@@ -22,6 +22,8 @@ export interface LiveInterface {
   /** Destinations of the routes the agent manages on the interface. */
   routes: string[];
   peers: LivePeer[];
+  /** The interface's fwmark (`wg show <if> dump`), 0 when off. */
+  fwmark: number;
 }
 
 /** One change to the interface; a reconcile plan is a list of these, applied in order. */
