@@ -123,7 +123,7 @@ describe('policy enforcement with nft and tc in network namespaces', () => {
         interfaceName: ifname, privateKeyPath: store.privateKeyPath, logger, run,
         startUserspace: (file, args) => runDetached('ip', ['netns', 'exec', ns, file, ...args]),
       });
-      const enforcement = new LinuxEnforcement({ interfaceName: ifname, logger, run, runWithInput: run });
+      const enforcement = new LinuxEnforcement({ interfaceName: ifname, logger, run });
       const node = { ns, ifname, wg, enforcement, publicKey, desired: undefined as unknown as NodeConfig } as Node;
       node.reconciler = new Reconciler(wg, publicKey, () => node.desired, logger, enforcement);
       nodes[name] = node;

@@ -1,5 +1,5 @@
 import type { Logger } from '../logger';
-import { CommandError, runCommand, type RunCommand } from '../wireguard/command-runner';
+import { CommandError, isMissing, runCommand, type RunCommand } from '../wireguard/command-runner';
 import { parseNftTable, type EnforcementPlan, type LiveEnforcement } from './enforcement-plan';
 import type { EnforcementPort, EnforcementReadNeeds } from './enforcement-port';
 import { exitFwmark, NO_EXIT_ROUTING, parseExitRules, planExitRouting, type LiveExitRouting } from './exit-routing';
@@ -10,8 +10,6 @@ export interface LinuxEnforcementOptions {
   interfaceName: string;
   logger: Logger;
   run?: RunCommand;
-  /** Runs a program with `input` on stdin (for `nft -f -`). */
-  runWithInput?: (file: string, args: string[], input: string) => Promise<string>;
 }
 
 /**
@@ -21,12 +19,10 @@ export interface LinuxEnforcementOptions {
  */
 export class LinuxEnforcement implements EnforcementPort {
   private readonly run: RunCommand;
-  private readonly runWithInput: (file: string, args: string[], input: string) => Promise<string>;
   readonly table: string;
 
   constructor(private readonly options: LinuxEnforcementOptions) {
     this.run = options.run ?? runCommand;
-    this.runWithInput = options.runWithInput ?? ((file, args, input) => runCommand(file, args, input));
     this.table = tableName(options.interfaceName);
   }
 
@@ -45,7 +41,7 @@ export class LinuxEnforcement implements EnforcementPort {
     try {
       return parseNftTable(await this.run('nft', ['-j', 'list', 'table', 'inet', this.table]));
     } catch (err) {
-      if (!(err instanceof CommandError && /No such file or directory|does not exist/i.test(err.stderr))) throw err;
+      if (!isMissing(err)) throw err;
       return null;
     }
   }
@@ -84,7 +80,7 @@ export class LinuxEnforcement implements EnforcementPort {
       const routes = JSON.parse((await this.run('ip', ['-4', '-j', 'route', 'show', 'table', String(f)])) || '[]') as Array<{ dst: string; dev?: string }>;
       defaultRoute = routes.some((r) => (r.dst === 'default' || r.dst === '0.0.0.0/0') && r.dev === dev);
     } catch (err) {
-      if (!(err instanceof CommandError && /FIB table does not exist/i.test(err.stderr))) throw err;
+      if (!isMissing(err)) throw err;
     }
     const rules = parseExitRules(await this.run('ip', ['-4', '-j', 'rule', 'show']), f);
     const srcValidMark = wanted && (await this.readSysctl('net.ipv4.conf.all.src_valid_mark'));
@@ -93,25 +89,24 @@ export class LinuxEnforcement implements EnforcementPort {
 
   async apply(plan: EnforcementPlan): Promise<void> {
     if (plan.enableForwarding) await this.run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
-    if (plan.nft !== null) await this.runWithInput('nft', ['-f', '-'], plan.nft);
+    if (plan.nft !== null) await this.run('nft', ['-f', '-'], plan.nft);
     for (const args of plan.tc) await this.run('tc', args);
     for (const [file, ...args] of plan.exitRouting) await this.run(file, args);
   }
 
   async destroy(): Promise<void> {
-    const missing = /No such file or directory|does not exist|Cannot find device/i;
     const exitRouting = await this.readExitRouting(await this.readFwmark(), false);
     for (const [file, ...args] of planExitRouting(false, exitRouting, this.options.interfaceName)) await this.run(file, args);
     try {
       await this.run('nft', ['delete', 'table', 'inet', this.table]);
     } catch (err) {
-      if (!(err instanceof CommandError && missing.test(err.stderr))) throw err;
+      if (!isMissing(err)) throw err;
     }
     let qdisc: LiveQdisc;
     try {
       qdisc = await this.readQdisc();
     } catch (err) {
-      if (err instanceof CommandError && missing.test(err.stderr)) return; // the interface, and its qdisc, are gone
+      if (isMissing(err)) return; // the interface, and its qdisc, are gone
       throw err;
     }
     for (const args of planTc([], qdisc, this.options.interfaceName)) await this.run('tc', args);

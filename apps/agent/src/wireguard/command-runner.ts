@@ -7,10 +7,15 @@ export class CommandError extends Error {
   }
 }
 
-export type RunCommand = (file: string, args: string[]) => Promise<string>;
+/** Runs a program and returns its stdout; `input`, when given, goes to its stdin (`nft -f -`). */
+export type RunCommand = (file: string, args: string[], input?: string) => Promise<string>;
+
+/** The command failed because what it names (a device, an nft table, a routing table) does not exist. */
+export const isMissing = (err: unknown): err is CommandError =>
+  err instanceof CommandError && /No such file or directory|does not exist|Cannot find device/i.test(err.stderr);
 
 /** Runs a program without a shell and returns its stdout; `input`, when given, is written to its stdin. */
-export const runCommand = (file: string, args: string[], input?: string): Promise<string> =>
+export const runCommand: RunCommand = (file, args, input) =>
   new Promise((resolve, reject) => {
     const child = execFile(file, args, { timeout: 15_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(new CommandError(`${file} ${args.slice(0, 3).join(' ')}`, (err as NodeJS.ErrnoException).code ?? null, String(stderr)));

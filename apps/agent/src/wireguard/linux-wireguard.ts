@@ -1,5 +1,5 @@
 import type { Logger } from '../logger';
-import { CommandError, runCommand, runDetached, type RunCommand } from './command-runner';
+import { isMissing, runCommand, runDetached, type RunCommand } from './command-runner';
 import { parseWgDump, wgDumpFwmark } from './wg-dump';
 import type { LiveInterface, PlanStep, WireGuardPort } from './wireguard-port';
 
@@ -134,7 +134,7 @@ export class LinuxWireGuard implements WireGuardPort {
     try {
       await this.run('ip', ['link', 'del', this.interfaceName]);
     } catch (err) {
-      if (!isMissingDevice(err)) throw err;
+      if (!isMissing(err)) throw err;
     }
   }
 
@@ -143,7 +143,7 @@ export class LinuxWireGuard implements WireGuardPort {
       const links = JSON.parse(await this.run('ip', ['-j', 'address', 'show', 'dev', this.interfaceName])) as IpLink[];
       return links[0] ?? null;
     } catch (err) {
-      if (isMissingDevice(err)) return null;
+      if (isMissing(err)) return null;
       throw err;
     }
   }
@@ -157,8 +157,4 @@ function peerArguments(step: Extract<PlanStep, { kind: 'remove-peer' | 'upsert-p
   args.push('persistent-keepalive', peer.persistentKeepalive > 0 ? String(peer.persistentKeepalive) : 'off');
   args.push('allowed-ips', peer.allowedIps.join(','));
   return args;
-}
-
-function isMissingDevice(err: unknown): boolean {
-  return err instanceof CommandError && /does not exist|Cannot find device/i.test(err.stderr);
 }
