@@ -1,4 +1,4 @@
-import type { HeartbeatDto, NodeConfig, RegisteredNode } from '../contracts';
+import type { HeartbeatDto, NodeConfig, RegisteredNode, RegisterNodeDto } from '../contracts';
 
 /** A non-2xx answer. 401 on node routes means the node token was revoked (the node was removed). */
 export class HttpError extends Error {
@@ -7,21 +7,13 @@ export class HttpError extends Error {
   }
 }
 
-export interface RegisterNodeRequest {
-  name: string;
-  publicKey: string;
-  endpoint?: string;
-  listenPort?: number;
-  tags?: string[];
-}
-
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /** The control plane's REST API as the agent uses it. Tokens go in the Authorization header only. */
 export class ControlPlaneClient {
   constructor(private readonly baseUrl: string, private readonly fetchImpl: typeof fetch = fetch) {}
 
-  register(authToken: string, body: RegisterNodeRequest): Promise<RegisteredNode> {
+  register(authToken: string, body: RegisterNodeDto): Promise<RegisteredNode> {
     return this.json<RegisteredNode>('POST', '/api/v1/nodes', authToken, body, 'register node');
   }
 
@@ -29,7 +21,7 @@ export class ControlPlaneClient {
     return this.json<NodeConfig>('GET', `/api/v1/nodes/${encodeURIComponent(nodeId)}/config`, nodeToken, undefined, 'fetch config');
   }
 
-  async heartbeat(nodeId: string, nodeToken: string, body: Omit<HeartbeatDto, never>): Promise<void> {
+  async heartbeat(nodeId: string, nodeToken: string, body: HeartbeatDto): Promise<void> {
     await this.json('POST', `/api/v1/nodes/${encodeURIComponent(nodeId)}/heartbeat`, nodeToken, body, 'heartbeat');
   }
 
