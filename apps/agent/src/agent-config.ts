@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
-import { ENDPOINT_PATTERN, NODE_NAME_PATTERN, TAG_PATTERN } from './contracts';
+import { CIDR_PATTERN, ENDPOINT_PATTERN, NODE_NAME_PATTERN, TAG_PATTERN } from './contracts';
+import type { LogLevel } from './logger';
 
 /** The agent's settings, after the file, then `MESHGATE_*` variables, have been applied over the defaults. */
 export interface AgentConfig {
@@ -22,7 +23,7 @@ export interface AgentConfig {
   /** Name of the exit node to use (sent at registration). */
   exitNode: string | null;
   stateDir: string;
-  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  logLevel: LogLevel;
 }
 
 /** A bad setting; the message names the key so the user knows what to fix. Exit code 2. */
@@ -66,28 +67,18 @@ const url: Parser<string> = (raw, key) => {
   return value.replace(/\/+$/, '');
 };
 
-/** Environment values are strings: tags come as a comma-separated list there. */
-const tags: Parser<string[]> = (raw, key) => {
+/** A list of strings matching `pattern`, as a list or (environment values are strings) comma-separated. */
+const listOf = (pattern: RegExp, what: string, bad: (item: string) => string): Parser<string[]> => (raw, key) => {
   const list = typeof raw === 'string' ? raw.split(',').map((t) => t.trim()).filter((t) => t !== '') : raw;
-  if (!Array.isArray(list)) throw new ConfigError(key, 'must be a list of tags');
-  return list.map((tag) => {
-    if (typeof tag !== 'string' || !TAG_PATTERN.test(tag)) {
-      throw new ConfigError(key, `tag ${JSON.stringify(tag)} must be lowercase letters, digits and dashes`);
-    }
-    return tag;
+  if (!Array.isArray(list)) throw new ConfigError(key, `must be a list of ${what}`);
+  return list.map((item) => {
+    if (typeof item !== 'string' || !pattern.test(item)) throw new ConfigError(key, bad(JSON.stringify(item)));
+    return item;
   });
 };
 
-const CIDR = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)\/\d{1,3}$/;
-/** Prefixes, as a list or (from the environment) comma-separated. */
-const prefixes: Parser<string[]> = (raw, key) => {
-  const list = typeof raw === 'string' ? raw.split(',').map((t) => t.trim()).filter((t) => t !== '') : raw;
-  if (!Array.isArray(list)) throw new ConfigError(key, 'must be a list of prefixes such as 10.1.0.0/24');
-  return list.map((p) => {
-    if (typeof p !== 'string' || !CIDR.test(p)) throw new ConfigError(key, `${JSON.stringify(p)} is not a prefix such as 10.1.0.0/24`);
-    return p;
-  });
-};
+const tags = listOf(TAG_PATTERN, 'tags', (tag) => `tag ${tag} must be lowercase letters, digits and dashes`);
+const prefixes = listOf(CIDR_PATTERN, 'prefixes such as 10.1.0.0/24', (p) => `${p} is not a prefix such as 10.1.0.0/24`);
 
 const absolutePath: Parser<string> = (raw, key) => {
   const value = text(raw, key);
@@ -95,7 +86,7 @@ const absolutePath: Parser<string> = (raw, key) => {
   return value;
 };
 
-const level: Parser<AgentConfig['logLevel']> = (raw, key) => {
+const level: Parser<LogLevel> = (raw, key) => {
   if (raw === 'debug' || raw === 'info' || raw === 'warn' || raw === 'error') return raw;
   throw new ConfigError(key, 'must be one of debug, info, warn, error');
 };
