@@ -2,7 +2,7 @@ import { applyPatch, type ConfigPatch, type NodeConfig } from './contracts';
 import type { AgentConfig } from './agent-config';
 import { ConfigError } from './agent-config';
 import { Backoff } from './control-plane/backoff';
-import { ConfigStream } from './control-plane/config-stream';
+import { ConfigStream, sleep } from './control-plane/config-stream';
 import { ControlPlaneClient, HttpError } from './control-plane/control-plane-client';
 import { heartbeatFrom } from './heartbeat';
 import { InsecureStateError, StateStore, type NodeIdentity } from './identity/state-store';
@@ -199,7 +199,7 @@ export class Agent {
         }
         const delay = backoff.next();
         this.log.warn('control plane unreachable for registration, retrying', { err, inMs: delay });
-        await new Promise((resolve) => this.timers.add(setTimeout(resolve, delay)));
+        await sleep(delay, this.stopController.signal);
       }
     }
     return null;
