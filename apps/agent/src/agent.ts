@@ -79,12 +79,11 @@ export class Agent {
     const reconciler = new Reconciler(port, publicKey, () => this.desired, this.log, this.enforcement ?? undefined);
     this.reconciler = reconciler;
     let savedVersion = this.desired?.version ?? null;
-    reconciler.onApplied((outcome) => {
-      if (outcome.recreated) this.log.warn('interface was recreated and restored', { version: outcome.version });
-      if (outcome.config === null || outcome.version === savedVersion) return;
-      savedVersion = outcome.version;
-      this.log.info('config live', { version: outcome.version, peers: outcome.config.peers.length });
-      const applied = outcome.config;
+    reconciler.onApplied(({ config: applied, recreated }) => {
+      if (recreated) this.log.warn('interface was recreated and restored', { version: applied?.version ?? null });
+      if (applied === null || applied.version === savedVersion) return;
+      savedVersion = applied.version;
+      this.log.info('config live', { version: applied.version, peers: applied.peers.length });
       this.saving = this.saving
         .then(() => store.saveConfig(applied))
         .catch((err) => this.log.error('could not save the applied config', { err }));

@@ -95,7 +95,7 @@ export function planEnforcement(config: NodeConfig, live: LiveEnforcement, ifnam
 }
 
 /** Set elements as `nft -j` prints them → canonical CIDRs. */
-export function liveElement(elem: unknown): string {
+function liveElement(elem: unknown): string {
   if (typeof elem === 'string') return elem.includes('/') ? elem : elem.includes(':') ? `${elem}/128` : `${elem}/32`;
   if (elem && typeof elem === 'object') {
     const e = elem as { prefix?: { addr: string; len: number }; range?: [string, string]; elem?: { val: unknown } };

@@ -32,7 +32,7 @@ export const NO_EXIT_ROUTING: LiveExitRouting = { fwmark: 0, defaultRoute: false
 export const exitFwmark = (ifname: string): number => 51820 + (parseInt(createHash('sha256').update(ifname).digest('hex').slice(0, 8), 16) % 1000);
 
 /** The selector of each rule after `ip -4 rule add|del` (and an optional `pref N`). */
-export function exitRuleSelector(kind: ExitRule['kind'], fwmark: number): string[] {
+function exitRuleSelector(kind: ExitRule['kind'], fwmark: number): string[] {
   return kind === 'to-table'
     ? ['not', 'fwmark', String(fwmark), 'table', String(fwmark)]
     : ['not', 'fwmark', String(fwmark), 'table', 'main', 'suppress_prefixlength', '0'];

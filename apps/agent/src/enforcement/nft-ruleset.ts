@@ -75,7 +75,7 @@ export function normalizePrefixes(prefixes: readonly string[], errors: string[] 
 }
 
 /** `ports` text ("22", "80,443", "8000-8100") as an nft set body, or null when malformed. */
-export function portsExpression(ports: string): string | null {
+function portsExpression(ports: string): string | null {
   const parts = ports.split(',').map((p) => p.trim());
   for (const part of parts) {
     const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
@@ -146,7 +146,7 @@ function qosRules(qos: readonly QosRule[], errors: string[]): string[] {
 }
 
 /** The overlay address of each peer per group: allowedIps[0] is the peer's own address. */
-export function groupMembers(config: Pick<NodeConfig, 'peers'>): Map<string, string[]> {
+function groupMembers(config: Pick<NodeConfig, 'peers'>): Map<string, string[]> {
   const members = new Map<string, string[]>();
   for (const peer of config.peers) {
     if (peer.group === undefined || peer.allowedIps.length === 0) continue;

@@ -5,8 +5,8 @@ import type { QosRule } from '../contracts';
  * rule (rate = ceil). Packets reach a class through their skb priority, which MeshGate's nft table sets by
  * destination (see nft-ruleset), so membership changes never touch tc. Pure planning; the adapter runs the argv.
  */
-export const QOS_HANDLE = '1:';
-export const DEFAULT_CLASS = '1:1';
+const QOS_HANDLE = '1:';
+const DEFAULT_CLASS = '1:1';
 /** Fast enough never to be the limit; HTB needs a rate for every class. */
 const UNLIMITED_MBIT = 100_000;
 
@@ -17,7 +17,7 @@ export interface LiveClass { classid: string; rateMbit: number }
 /** The root qdisc and its classes, as tc shows them; `root` null when the device has only the default qdisc. */
 export interface LiveQdisc { root: { kind: string; handle: string } | null; classes: LiveClass[] }
 
-export function desiredClasses(qos: readonly QosRule[]): LiveClass[] {
+function desiredClasses(qos: readonly QosRule[]): LiveClass[] {
   return [{ classid: DEFAULT_CLASS, rateMbit: UNLIMITED_MBIT }, ...qos.map((q, i) => ({ classid: qosClassId(i), rateMbit: q.rateMbit }))];
 }
 

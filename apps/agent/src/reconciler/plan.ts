@@ -18,13 +18,13 @@ const sameSet = (a: string[], b: string[]): boolean => {
 };
 
 /** A default route into the mesh (exit node): needs policy routing so the tunnel's own packets escape it (exitRoute). */
-export const isExitRoute = (destination: string): boolean => ['0.0.0.0/0', '::/0'].includes(canonicalCidr(destination));
+const isExitRoute = (destination: string): boolean => ['0.0.0.0/0', '::/0'].includes(canonicalCidr(destination));
 
 /**
  * The routes the agent installs in the main table: those via a peer it has (a route into the interface with no peer
  * to carry it would only blackhole the prefix). Exit routes are not among them: see `exitRoute`.
  */
-export function effectiveRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): RouteConfig[] {
+function effectiveRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): RouteConfig[] {
   const overlays = peerOverlays(config);
   return (config.routes ?? []).filter((r) => !isExitRoute(r.destination) && overlays.has(canonicalCidr(r.via)));
 }
@@ -52,7 +52,7 @@ export function unusedExitRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): 
  * The peers as WireGuard must hold them: a route's destination joins the AllowedIPs of the peer whose overlay
  * address (allowedIps[0]) is the route's `via`, so the per-peer diff applies route changes like any other.
  */
-export function peersWithRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): PeerConfig[] {
+function peersWithRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): PeerConfig[] {
   const extra = new Map<string, string[]>();
   const exit = exitRoute(config);
   for (const route of [...effectiveRoutes(config), ...(exit ? [exit] : [])]) {

@@ -116,7 +116,7 @@ describe('Reconciler', () => {
     let desired = config(1, ['P1']);
     const r = new Reconciler(wg, 'OWN', () => desired, logger);
     const versions: Array<number | null> = [];
-    r.onApplied((o) => versions.push(o.version));
+    r.onApplied((o) => versions.push(o.config?.version ?? null));
     const first = r.request('a');
     desired = config(2, ['P2']);
     r.request('b');

@@ -9,7 +9,6 @@ import { exitRoute, planReconcile, unusedExitRoutes } from './plan';
 export interface ReconcileOutcome {
   /** The config now live, or null before the first one arrived. */
   config: NodeConfig | null;
-  version: number | null;
   steps: PlanStep[];
   /** The interface had vanished since the agent started and was rebuilt. */
   recreated: boolean;
@@ -104,7 +103,7 @@ export class Reconciler {
     }
     if (desired !== null && this.enforcement) await this.enforce(desired, live, reason);
     if (desired !== null) this.applied = desired;
-    const outcome = { config: desired, version: desired?.version ?? null, steps, recreated: recreated && reason !== 'start' };
+    const outcome = { config: desired, steps, recreated: recreated && reason !== 'start' };
     for (const listener of this.listeners) listener(outcome);
   }
 
