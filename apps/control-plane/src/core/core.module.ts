@@ -49,10 +49,7 @@ export class CoreModule {
         {
           provide: ConfigProjection,
           inject: [StreamHub],
-          useFactory: (hub: StreamHub) => new ConfigProjection((patches, removed) => {
-            for (const { nodeId, patch } of patches) hub.publish(nodeId, patch);
-            for (const nodeId of removed) hub.close(nodeId);
-          }),
+          useFactory: (hub: StreamHub) => new ConfigProjection(hub),
         },
         {
           provide: EVENT_STORE,

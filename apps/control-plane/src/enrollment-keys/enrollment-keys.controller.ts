@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
 import { CreateEnrollmentKeyDto, EnrollmentKeyCreated } from '@meshgate/contracts';
@@ -7,6 +7,7 @@ import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator'
 import { Principal } from '../auth/principal';
 import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
+import { UUID_PARAM } from '../common/uuid-param';
 import { CreateEnrollmentKeyCommand } from './commands/create-enrollment-key.command';
 import { RevokeEnrollmentKeyCommand } from './commands/revoke-enrollment-key.command';
 import { EnrollmentKeysReadModel } from './enrollment-keys.read-model';
@@ -34,7 +35,7 @@ export class EnrollmentKeysController {
   @Delete(':id')
   @HttpCode(204)
   @Allow({ tenant: ADMINS })
-  async revoke(@Param('id', new ParseUUIDPipe({ version: '4' })) id: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
+  async revoke(@Param('id', UUID_PARAM) id: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
     await this.commands.execute(new RevokeEnrollmentKeyCommand(tenantOf(p), id, meta));
   }
 }

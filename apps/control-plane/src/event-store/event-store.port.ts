@@ -31,8 +31,6 @@ export interface EventStore {
   readStream(streamId: string): RecordedEvent[];
   /** Events with position > after, in order, read lazily. */
   readAll(after: number): IterableIterator<RecordedEvent>;
-  head(): number;
-  count(): number;
   setParticipant(participant: CommitParticipant): void;
   /** Recomputes the hash chain; returns the first position whose hash does not match, or null. */
   verifyChain(): number | null;

@@ -93,6 +93,7 @@ export class SqliteEventStore implements EventStore {
     let position = this.lastPosition;
     let hash = this.lastHash;
     const recordedAt = this.clock().toISOString();
+    let all: RecordedEvent[] = [];
     try {
       this.sql.transaction(() => {
         for (const pending of batch) {
@@ -130,7 +131,8 @@ export class SqliteEventStore implements EventStore {
             rejected.push({ pending, error: translateSqlError(error) });
           }
         }
-        this.participant?.applyInTransaction(accepted.flatMap((a) => a.events));
+        all = accepted.flatMap((a) => a.events);
+        this.participant?.applyInTransaction(all);
       });
     } catch (error) {
       this.participant?.afterRollback();
@@ -141,7 +143,6 @@ export class SqliteEventStore implements EventStore {
     this.lastHash = hash;
     for (const { pending, events } of accepted) pending.resolve(events);
     for (const { pending, error } of rejected) pending.reject(error);
-    const all = accepted.flatMap((a) => a.events);
     this.onCommitted(all, batch.length);
     this.participant?.afterCommit();
   }
@@ -173,14 +174,6 @@ export class SqliteEventStore implements EventStore {
       for (const row of rows) yield toRecorded(row);
       from = rows[rows.length - 1].position;
     }
-  }
-
-  head(): number {
-    return this.lastPosition;
-  }
-
-  count(): number {
-    return this.sql.get<{ n: number }>('SELECT COUNT(*) AS n FROM events')?.n ?? 0;
   }
 
   verifyChain(): number | null {

@@ -1,14 +1,16 @@
 import {
-  Body, Controller, Delete, ForbiddenException, Get, HttpCode, NotFoundException, Param, ParseUUIDPipe, Post, Put,
+  Body, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post, Put,
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
 import { ApproveRoutesDto, HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto } from '@meshgate/contracts';
 import { ADMINS, ALL_ROLES, Allow, WRITERS } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
+import { assertNodeAccess } from '../auth/node-access';
 import { Principal } from '../auth/principal';
 import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
+import { UUID_PARAM } from '../common/uuid-param';
 import { MetricsService } from '../metrics/metrics.service';
 import { ConfigProjection } from '../projections/config.projection';
 import { NodesProjection, toNodeView } from '../projections/nodes.projection';
@@ -16,17 +18,6 @@ import { ApproveRoutesCommand } from './commands/approve-routes.command';
 import { RecordHeartbeatCommand } from './commands/record-heartbeat.command';
 import { RegisterNodeCommand } from './commands/register-node.command';
 import { RemoveNodeCommand } from './commands/remove-node.command';
-
-const uuid = new ParseUUIDPipe({ version: '4' });
-
-/** A node token is good for its own node only; a tenant token for its tenant's nodes. Others see 404/403. */
-export function assertNodeAccess(p: Principal, nodeId: string, nodes: NodesProjection): void {
-  if (p.kind === 'node') {
-    if (p.nodeId !== nodeId) throw new ForbiddenException('a node token is valid for its own node only');
-    return;
-  }
-  if (!nodes.find(tenantOf(p), nodeId)) throw new NotFoundException('node not found');
-}
 
 @ApiTags('nodes')
 @Controller('api/v1/nodes')
@@ -52,7 +43,7 @@ export class NodesController {
 
   @Get(':id')
   @Allow({ tenant: ALL_ROLES })
-  get(@Param('id', uuid) id: string, @CurrentPrincipal() p: Principal): NodeView {
+  get(@Param('id', UUID_PARAM) id: string, @CurrentPrincipal() p: Principal): NodeView {
     const node = this.nodes.find(tenantOf(p), id);
     if (!node) throw new NotFoundException('node not found');
     return toNodeView(node);
@@ -61,7 +52,7 @@ export class NodesController {
   @Delete(':id')
   @HttpCode(204)
   @Allow({ tenant: ADMINS })
-  async remove(@Param('id', uuid) id: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
+  async remove(@Param('id', UUID_PARAM) id: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
     await this.commands.execute(new RemoveNodeCommand(tenantOf(p), id, meta));
   }
 
@@ -69,14 +60,14 @@ export class NodesController {
   @Put(':id/routes')
   @Allow({ tenant: ADMINS })
   approveRoutes(
-    @Param('id', uuid) id: string, @Body() dto: ApproveRoutesDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
+    @Param('id', UUID_PARAM) id: string, @Body() dto: ApproveRoutesDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<NodeView> {
     return this.commands.execute(new ApproveRoutesCommand(tenantOf(p), id, dto.approved, meta));
   }
 
   @Get(':id/config')
   @Allow({ tenant: ALL_ROLES, node: true })
-  config(@Param('id', uuid) id: string, @CurrentPrincipal() p: Principal): NodeConfig {
+  config(@Param('id', UUID_PARAM) id: string, @CurrentPrincipal() p: Principal): NodeConfig {
     assertNodeAccess(p, id, this.nodes);
     const config = this.configs.configOf(id);
     if (!config) throw new NotFoundException('node not found');
@@ -87,10 +78,10 @@ export class NodesController {
   @HttpCode(202)
   @Allow({ node: true })
   async heartbeat(
-    @Param('id', uuid) id: string, @Body() dto: HeartbeatDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
+    @Param('id', UUID_PARAM) id: string, @Body() dto: HeartbeatDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<{ accepted: true }> {
     assertNodeAccess(p, id, this.nodes);
-    await this.commands.execute(new RecordHeartbeatCommand(id, dto, meta));
+    await this.commands.execute(new RecordHeartbeatCommand(tenantOf(p), id, dto, meta));
     this.metrics.heartbeats.inc();
     return { accepted: true };
   }

@@ -34,19 +34,19 @@ export class OfflineSweeper implements OnApplicationBootstrap, OnApplicationShut
     this.running = true;
     try {
       const offlineBefore = new Date(now.getTime() - this.config.heartbeatIntervalSeconds * this.config.offlineAfterMissedHeartbeats * 1000);
-      const results = await Promise.allSettled(this.nodes.onlineNodes().map(async (node) => {
+      // Decided synchronously: almost every online node is still fresh, and only the stale ones cost an append.
+      const stale = this.nodes.onlineNodes().flatMap((node) => {
         const { state, version } = this.nodes.stateOf(node.id);
         const events = decideNode({ type: 'MarkNodeOffline', nodeId: node.id, offlineBefore }, state, { now });
-        if (events.length === 0) return 0;
-        await this.store.append({
-          tenantId: node.tenantId,
-          streams: [{ streamId: streams.node(node.id), expectedVersion: version, events }],
-          metadata: { actor: { kind: 'system', id: 'offline-sweeper' } },
-        });
-        return 1;
-      }));
+        return events.length ? [{ node, version, events }] : [];
+      });
+      const results = await Promise.allSettled(stale.map(({ node, version, events }) => this.store.append({
+        tenantId: node.tenantId,
+        streams: [{ streamId: streams.node(node.id), expectedVersion: version, events }],
+        metadata: { actor: { kind: 'system', id: 'offline-sweeper' } },
+      })));
       // A heartbeat racing the sweep wins (409 here): the node is online, which is right.
-      return results.reduce((n, r) => n + (r.status === 'fulfilled' ? r.value : 0), 0);
+      return results.filter((r) => r.status === 'fulfilled').length;
     } catch (error) {
       this.logger.error(`offline sweep failed: ${(error as Error).message}`);
       return 0;

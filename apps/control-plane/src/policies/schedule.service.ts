@@ -21,6 +21,8 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
   private readonly locks = new KeyedMutex();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /** Per tenant, the next boundary (ms) of its schedules: a PUT re-plans its own tenant, not every tenant. */
+  private readonly nextBoundary = new Map<string, number>();
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -39,6 +41,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
 
   /** Appends the window changes due now for every tenant with schedules; then sleeps until the next boundary. */
   async syncAll(): Promise<void> {
+    this.nextBoundary.clear();
     for (const tenantId of this.configs.tenantsWithSchedules()) await this.syncTenant(tenantId, false);
     this.arm();
   }
@@ -49,38 +52,42 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
       for (let attempt = 1; ; attempt++) {
         const p = this.configs.policyOf(tenantId);
         const events = decideScheduleWindows(tenantId, p.compiled.policy, p.open, this.clock.now());
-        if (!events.length) return;
+        if (!events.length) break;
         try {
           await this.store.append({
             tenantId,
             streams: [{ streamId: streams.schedule(tenantId), expectedVersion: p.scheduleVersion, events }],
             metadata: { actor: { kind: 'system', id: 'scheduler' } },
           });
-          return;
+          break;
         } catch (error) {
           // Another replica appended the same windows: re-read and decide again (usually nothing is left to do).
           if (!(error instanceof ConcurrencyError) || attempt >= 3) {
             this.logger.error(`schedule sync for tenant ${tenantId} failed: ${(error as Error).message}`);
-            return;
+            break;
           }
         }
       }
+      this.planNext(tenantId);
     });
     if (rearm) this.arm();
+  }
+
+  private planNext(tenantId: string): void {
+    const now = this.clock.now().getTime();
+    const schedules = this.configs.policyOf(tenantId).compiled.policy.schedules;
+    const first = policyEngine.scheduleBoundaries(schedules, new Date(now + 1), new Date(now + LOOKAHEAD_MS))[0];
+    if (first) this.nextBoundary.set(tenantId, first.at.getTime());
+    else this.nextBoundary.delete(tenantId);
   }
 
   private arm(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     if (this.stopped || this.clock.manual) return;
-    const now = this.clock.now();
-    let next = now.getTime() + MAX_SLEEP_MS;
-    for (const tenantId of this.configs.tenantsWithSchedules()) {
-      const schedules = this.configs.policyOf(tenantId).compiled.policy.schedules;
-      const first = policyEngine.scheduleBoundaries(schedules, new Date(now.getTime() + 1), new Date(now.getTime() + LOOKAHEAD_MS))[0];
-      if (first) next = Math.min(next, first.at.getTime());
-    }
-    this.timer = setTimeout(() => void this.syncAll(), Math.max(0, next - now.getTime()) + 5);
+    const now = this.clock.now().getTime();
+    const next = Math.min(now + MAX_SLEEP_MS, ...this.nextBoundary.values());
+    this.timer = setTimeout(() => void this.syncAll(), Math.max(0, next - now) + 5);
     this.timer.unref();
   }
 }

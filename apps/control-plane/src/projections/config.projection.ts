@@ -6,11 +6,18 @@ import type { ConfigPatch, NodeConfig } from '@meshgate/contracts';
 import { SqlRunner } from '../database/sql.port';
 import { Projection } from './projection';
 
-export interface PublishedPatch {
-  tenantId: string;
-  nodeId: string;
-  patch: ConfigPatch;
+/**
+ * Where patches go after each commit. Only nodes with an open stream get a patch built at all: the others (and all
+ * of them during start-up catch-up and replay) fetch a full config when they connect.
+ */
+export interface ConfigSubscribers {
+  listening(nodeId: string): boolean;
+  publish(nodeId: string, patch: ConfigPatch): void;
+  /** The node was removed: its streams must end. */
+  close(nodeId: string): void;
 }
+
+const NOBODY: ConfigSubscribers = { listening: () => false, publish: () => undefined, close: () => undefined };
 
 interface NodeConfigRow extends TopologyNode {
   tenantId: string;
@@ -41,11 +48,10 @@ export class ConfigProjection implements Projection {
   private dirtyNodes = new Set<string>();
   private deletedNodes = new Set<string>();
   private dirtyPolicies = new Set<string>();
-  private pending: PublishedPatch[] = [];
+  private pending: Array<{ nodeId: string; patch: ConfigPatch }> = [];
   private removed: string[] = [];
 
-  /** `publish` gets, after each commit, the patches it produced and the nodes removed (their streams must end). */
-  constructor(private readonly publish: (patches: PublishedPatch[], removed: string[]) => void = () => undefined) {}
+  constructor(private readonly subscribers: ConfigSubscribers = NOBODY) {}
 
   load(sql: SqlRunner): void {
     this.topologies.clear();
@@ -84,7 +90,7 @@ export class ConfigProjection implements Projection {
         };
         this.nodes.set(row.id, row);
         this.markDirty(row.id);
-        this.bump(d.tenantId, this.topology(d.tenantId).addNode(row));
+        this.bump(this.topology(d.tenantId).addNode(row));
         return;
       }
       case 'NodeHeartbeatRecorded': {
@@ -93,7 +99,7 @@ export class ConfigProjection implements Projection {
         if (!row || d.endpoint === undefined || d.endpoint === row.endpoint) return;
         row.endpoint = d.endpoint;
         this.markDirty(row.id);
-        this.bump(row.tenantId, this.topology(row.tenantId).updateEndpoint(row.id, d.endpoint));
+        this.bump(this.topology(row.tenantId).updateEndpoint(row.id, d.endpoint));
         return;
       }
       case 'NodeRemoved': {
@@ -105,7 +111,7 @@ export class ConfigProjection implements Projection {
         this.dirtyNodes.delete(row.id);
         this.deletedNodes.add(row.id);
         this.removed.push(row.id);
-        this.bump(row.tenantId, changes);
+        this.bump(changes);
         return;
       }
       case 'NodeRoutesApproved': {
@@ -115,7 +121,7 @@ export class ConfigProjection implements Projection {
         row.approvedRoutes = d.routes;
         this.markDirty(row.id);
         const { advertisedRoutes, approvedRoutes, exitNode } = row;
-        this.bump(row.tenantId, this.topology(row.tenantId).updateNode(row.id, { advertisedRoutes, approvedRoutes, exitNode }));
+        this.bump(this.topology(row.tenantId).updateNode(row.id, { advertisedRoutes, approvedRoutes, exitNode }));
         return;
       }
       case 'PolicyUpdated': {
@@ -124,7 +130,7 @@ export class ConfigProjection implements Projection {
         const previous = this.tenantPolicy(d.tenantId);
         this.policies.set(d.tenantId, { ...previous, version: d.version, document: d.policy, text: d.text, compiled });
         this.dirtyPolicies.add(d.tenantId);
-        this.bump(d.tenantId, this.topology(d.tenantId).setPolicy(compiled));
+        this.bump(this.topology(d.tenantId).setPolicy(compiled));
         return;
       }
       case 'ScheduleWindowOpened':
@@ -136,7 +142,7 @@ export class ConfigProjection implements Projection {
         p.scheduleVersion = e.streamVersion;
         this.policies.set(e.data.tenantId, p);
         this.dirtyPolicies.add(e.data.tenantId);
-        this.bump(e.data.tenantId, this.topology(e.data.tenantId).setOpenSchedules(p.open));
+        this.bump(this.topology(e.data.tenantId).setOpenSchedules(p.open));
         return;
       }
       default:
@@ -176,12 +182,13 @@ export class ConfigProjection implements Projection {
     const removed = this.removed;
     this.pending = [];
     this.removed = [];
-    this.publish(patches, removed);
+    for (const { nodeId, patch } of patches) this.subscribers.publish(nodeId, patch);
+    for (const nodeId of removed) this.subscribers.close(nodeId);
   }
 
   // ---- queries ----
 
-  policyOf(tenantId: string): { version: number; document: unknown; text?: string; compiled: policyEngine.CompiledPolicyV2; open: ReadonlySet<string>; scheduleVersion: number } {
+  policyOf(tenantId: string): Readonly<TenantPolicy> & { open: ReadonlySet<string> } {
     return this.tenantPolicy(tenantId);
   }
 
@@ -197,7 +204,7 @@ export class ConfigProjection implements Projection {
 
   /** The tenant's nodes as the topology holds them (for previews on a scratch copy). */
   topologyNodesOf(tenantId: string): TopologyNode[] {
-    return [...this.nodes.values()].filter((n) => n.tenantId === tenantId);
+    return this.topology(tenantId).topologyNodes();
   }
 
   versionOf(nodeId: string): number | undefined {
@@ -229,16 +236,16 @@ export class ConfigProjection implements Projection {
     this.dirtyNodes.add(nodeId);
   }
 
-  /** One version step and one patch for every node the change set touched. */
-  private bump(tenantId: string, changes: ChangeSet): void {
+  /** One version step for every node the change set touched, and a patch for those with an open stream. */
+  private bump(changes: ChangeSet): void {
     for (const [nodeId, change] of changes) {
       const row = this.nodes.get(nodeId);
       if (!row || (change.upserted.size === 0 && change.removed.size === 0 && Object.keys(change.parts).length === 0)) continue;
       const baseVersion = row.version;
       row.version += 1;
       this.markDirty(nodeId);
+      if (!this.subscribers.listening(nodeId)) continue;
       this.pending.push({
-        tenantId,
         nodeId,
         patch: { version: row.version, baseVersion, peersUpserted: [...change.upserted.values()], peersRemoved: [...change.removed], ...change.parts },
       });

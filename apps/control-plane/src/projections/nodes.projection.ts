@@ -181,10 +181,10 @@ export class NodesProjection implements Projection {
     };
   }
 
-  /** The node aggregate's state, taken from this snapshot. */
-  stateOf(nodeId: string): { state: NodeState; version: number } {
+  /** The node aggregate's state, taken from this snapshot; a node of another tenant is absent (the decider 404s). */
+  stateOf(nodeId: string, tenantId?: string): { state: NodeState; version: number } {
     const row = this.byId.get(nodeId);
-    if (!row) return { state: { status: 'absent', lastSeenAt: null, endpoint: null }, version: 0 };
+    if (!row || (tenantId !== undefined && row.tenantId !== tenantId)) return { state: { status: 'absent', lastSeenAt: null, endpoint: null }, version: 0 };
     return {
       state: {
         status: row.status, lastSeenAt: row.lastSeenAt, endpoint: row.endpoint, publicKey: row.publicKey,

@@ -20,8 +20,7 @@ export class ProjectionRunner implements CommitParticipant {
 
   /** Loads state and catches up; returns the number of events applied. */
   start(): number {
-    for (const p of this.projections) p.load(this.sql);
-    this.readCheckpoints();
+    this.reload();
     const applied = this.catchUp();
     this.store.setParticipant(this);
     return applied;
@@ -37,8 +36,7 @@ export class ProjectionRunner implements CommitParticipant {
   }
 
   afterRollback(): void {
-    for (const p of this.projections) p.load(this.sql);
-    this.readCheckpoints();
+    this.reload();
   }
 
   /** Empties every read model and rebuilds it from position 0. */
@@ -47,9 +45,14 @@ export class ProjectionRunner implements CommitParticipant {
       for (const p of this.projections) for (const table of p.tables) this.sql.run(`DELETE FROM ${table}`);
       this.sql.run('DELETE FROM projection_checkpoints');
     });
+    this.reload();
+    return this.catchUp();
+  }
+
+  /** Read models back to what the database holds. */
+  private reload(): void {
     for (const p of this.projections) p.load(this.sql);
     this.readCheckpoints();
-    return this.catchUp();
   }
 
   private catchUp(): number {
@@ -58,7 +61,7 @@ export class ProjectionRunner implements CommitParticipant {
     let applied = 0;
     const write = () => {
       this.sql.transaction(() => this.applyBatch(batch));
-      for (const p of this.projections) p.afterCommit?.();
+      this.afterCommit();
       applied += batch.length;
       batch = [];
     };

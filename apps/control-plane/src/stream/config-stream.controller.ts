@@ -1,13 +1,14 @@
-import { Controller, Get, Headers, Inject, Param, ParseUUIDPipe, Req, Res } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Param, Req, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigPatch, NodeConfig, SSE_EVENT_CONFIG, SSE_EVENT_PATCH } from '@meshgate/contracts';
 import { Allow } from '../auth/allow.decorator';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
+import { assertNodeAccess } from '../auth/node-access';
 import { Principal } from '../auth/principal';
+import { UUID_PARAM } from '../common/uuid-param';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { assertNodeAccess } from '../nodes/nodes.controller';
 import { ConfigProjection } from '../projections/config.projection';
 import { NodesProjection } from '../projections/nodes.projection';
 import { StreamHub } from './stream-hub';
@@ -36,7 +37,7 @@ export class ConfigStreamController {
   @Allow({ node: true })
   @ApiProduces('text/event-stream')
   stream(
-    @Param('id', new ParseUUIDPipe({ version: '4' })) id: string,
+    @Param('id', UUID_PARAM) id: string,
     @Headers('last-event-id') lastEventId: string | undefined,
     @CurrentPrincipal() p: Principal,
     @Req() request: FastifyRequest,

@@ -1,14 +1,19 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { ConfigPatch } from '@meshgate/contracts';
+import type { ConfigSubscribers } from '../projections/config.projection';
 
 /**
  * One Subject per node with open streams. A committed change set is fanned out only to the nodes it names; nodes
  * nobody is listening for cost nothing.
  */
 @Injectable()
-export class StreamHub implements BeforeApplicationShutdown {
+export class StreamHub implements BeforeApplicationShutdown, ConfigSubscribers {
   private subjects = new Map<string, { subject: Subject<ConfigPatch>; listeners: number }>();
+
+  listening(nodeId: string): boolean {
+    return this.subjects.has(nodeId);
+  }
 
   publish(nodeId: string, patch: ConfigPatch): void {
     this.subjects.get(nodeId)?.subject.next(patch);
@@ -41,9 +46,5 @@ export class StreamHub implements BeforeApplicationShutdown {
         if (held.listeners === 0 && this.subjects.get(nodeId) === held) this.subjects.delete(nodeId);
       };
     });
-  }
-
-  get openNodes(): number {
-    return this.subjects.size;
   }
 }

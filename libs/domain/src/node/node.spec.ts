@@ -116,6 +116,29 @@ describe('node decider', () => {
     });
   });
 
+  describe('routes', () => {
+    it('records advertised routes as canonical prefixes, deduplicated and sorted', () => {
+      given([]).when(register({ advertisedRoutes: ['10.2.0.9/24', '10.1.0.0/16', '10.2.0.0/24'] }))
+        .then([registered({ advertisedRoutes: ['10.1.0.0/16', '10.2.0.0/24'] })]);
+      given([]).when(register({ advertisedRoutes: ['10.1.0.0'] })).thenThrows('ROUTE_INVALID');
+    });
+
+    it('approves advertised routes, compared as prefixes; a repeat approval changes nothing', () => {
+      const advertising = registered({ advertisedRoutes: ['10.1.0.0/16', '10.2.0.0/24'] });
+      given([advertising]).when({ type: 'ApproveRoutes', nodeId: 'n1', routes: ['10.2.0.1/24'] })
+        .then([{ type: 'NodeRoutesApproved', data: { nodeId: 'n1', routes: ['10.2.0.0/24'] } }]);
+      given([advertising, { type: 'NodeRoutesApproved', data: { nodeId: 'n1', routes: ['10.2.0.0/24'] } }])
+        .when({ type: 'ApproveRoutes', nodeId: 'n1', routes: ['10.2.0.0/24'] }).then([]);
+    });
+
+    it('refuses routes the node did not advertise, malformed ones, and removed nodes', () => {
+      const advertising = registered({ advertisedRoutes: ['10.1.0.0/16'] });
+      given([advertising]).when({ type: 'ApproveRoutes', nodeId: 'n1', routes: ['10.9.0.0/16'] }).thenThrows('ROUTE_NOT_ADVERTISED');
+      given([advertising]).when({ type: 'ApproveRoutes', nodeId: 'n1', routes: ['nope/8'] }).thenThrows('ROUTE_INVALID');
+      given([advertising, removed]).when({ type: 'ApproveRoutes', nodeId: 'n1', routes: [] }).thenThrows('NODE_NOT_FOUND');
+    });
+  });
+
   describe('evolve', () => {
     it('walks pending → online → offline → online → removed, tracking last seen and endpoint', () => {
       const r = registered({ endpoint: '203.0.113.1:1' });

@@ -1,6 +1,7 @@
 import { DomainError } from '../shared/domain-error';
 import { DecideContext, Event } from '../shared/event';
 import { nextAddress } from './ipam';
+import { canonicalPrefix } from '../policy-engine/ip';
 
 export type PeerStats = { publicKey: string; lastHandshakeAt?: string | null; rxBytes: number; txBytes: number };
 
@@ -79,11 +80,21 @@ export type RecordHeartbeat = {
 };
 export type MarkNodeOffline = { type: 'MarkNodeOffline'; nodeId: string; offlineBefore: Date };
 export type RemoveNode = { type: 'RemoveNode'; nodeId: string };
-/** `routes` are canonical prefixes (the API edge canonicalises); each must be one the node advertised. */
+/** Each of `routes` must be one the node advertised (compared as canonical prefixes). */
 export type ApproveRoutes = { type: 'ApproveRoutes'; nodeId: string; routes: string[] };
 export type NodeCommand = RegisterNode | RecordHeartbeat | MarkNodeOffline | RemoveNode | ApproveRoutes;
 
 export const DEFAULT_LISTEN_PORT = 51820;
+
+/** Prefixes as the policy compares them ("10.1.0.7/24" → "10.1.0.0/24"), deduplicated and sorted. */
+function canonicalRoutes(routes: readonly string[]): string[] {
+  const out = routes.map((r) => {
+    const canonical = r.includes('/') ? canonicalPrefix(r) : null;
+    if (!canonical) throw new DomainError('ROUTE_INVALID', 'INVALID', `${r} is not an IP prefix`);
+    return canonical;
+  });
+  return [...new Set(out)].sort();
+}
 
 const notFound = () => new DomainError('NODE_NOT_FOUND', 'NOT_FOUND', 'node not found');
 const isLive = (s: NodeState) => s.status === 'pending' || s.status === 'online' || s.status === 'offline';
@@ -109,11 +120,11 @@ export const decideNode = (command: NodeCommand, state: NodeState, ctx: DecideCo
     }
     case 'ApproveRoutes': {
       if (!isLive(state)) throw notFound();
-      const unknown = command.routes.filter((r) => !(state.advertisedRoutes ?? []).includes(r));
+      const routes = canonicalRoutes(command.routes);
+      const unknown = routes.filter((r) => !(state.advertisedRoutes ?? []).includes(r));
       if (unknown.length) {
         throw new DomainError('ROUTE_NOT_ADVERTISED', 'INVALID', `the node does not advertise ${unknown.join(', ')}`);
       }
-      const routes = [...new Set(command.routes)].sort();
       if (JSON.stringify(routes) === JSON.stringify(state.approvedRoutes ?? [])) return [];
       return [{ type: 'NodeRoutesApproved', data: { nodeId: command.nodeId, routes } }];
     }
@@ -145,7 +156,7 @@ function registerNode(command: RegisterNode, state: NodeState): NodeEvent[] {
       tags: [...new Set(command.tags)].sort(),
       tokenHash: command.tokenHash,
       enrollmentKeyId: command.enrollmentKeyId ?? null,
-      ...(command.advertisedRoutes?.length ? { advertisedRoutes: [...new Set(command.advertisedRoutes)].sort() } : {}),
+      ...(command.advertisedRoutes?.length ? { advertisedRoutes: canonicalRoutes(command.advertisedRoutes) } : {}),
       ...(command.exitNode ? { exitNode: command.exitNode } : {}),
     },
   }];

@@ -95,14 +95,23 @@ export function checkPolicy(source: unknown, nodes: readonly Identity[], open: O
   if (failures.length) {
     throw new DomainError('POLICY_TESTS_FAILED', 'INVALID', 'policy tests failed', failures.map((f) => `${f.path}: ${f.message}`));
   }
+  if (typeof document === 'object' && document !== null) compiledDocuments.set(document, compiled);
   return { document, policy: parsed.policy, compiled, warnings: parsed.warnings };
 }
+
+/**
+ * Documents checkPolicy compiled: the PolicyUpdated event carries the same object into the projection, which then
+ * does not compile it a second time inside the commit. Weak, so a document lives no longer than its event.
+ */
+const compiledDocuments = new WeakMap<object, CompiledPolicyV2>();
 
 /** The empty policy, compiled once: what a tenant without a policy (or with an unreadable one) has. Deny-all. */
 export const DENY_ALL: CompiledPolicyV2 = compileStoredPolicy(EMPTY_POLICY);
 
 /** Compiles a stored document; an unreadable one (it passed checkPolicy when written) means deny-all, not a crash. */
 export function compileStoredPolicy(document: unknown): CompiledPolicyV2 {
+  const known = typeof document === 'object' && document !== null ? compiledDocuments.get(document) : undefined;
+  if (known) return known;
   const parsed = parsePolicyV2(document);
   return parsed.ok ? new CompiledPolicyV2(parsed.policy) : DENY_ALL;
 }

@@ -234,6 +234,11 @@ export class Topology {
     return [...this.nodes.values()].map(identity);
   }
 
+  /** The nodes as given (copies), e.g. to build a scratch topology for a preview. */
+  topologyNodes(): TopologyNode[] {
+    return [...this.nodes.values()].map(copy);
+  }
+
   // ---- membership ----
 
   private insert(input: TopologyNode, changes: ChangeSet): MeshNode {

@@ -1,12 +1,11 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { decideNode, DomainError, streams } from '@meshgate/domain';
+import { decideNode, streams } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
 import { NodesProjection, toNodeView } from '../../projections/nodes.projection';
 import { ApproveRoutesCommand } from './approve-routes.command';
-import { canonicalRoutes } from './routes';
 
 @CommandHandler(ApproveRoutesCommand)
 export class ApproveRoutesHandler implements ICommandHandler<ApproveRoutesCommand, NodeView> {
@@ -19,9 +18,8 @@ export class ApproveRoutesHandler implements ICommandHandler<ApproveRoutesComman
   async execute({ tenantId, nodeId, routes, meta }: ApproveRoutesCommand): Promise<NodeView> {
     // Same lock as heartbeats: both append to the node's stream, and an admin should not get a 409 from a heartbeat.
     return this.locks.run(`node-heartbeat:${nodeId}`, async () => {
-      if (!this.nodes.find(tenantId, nodeId)) throw new DomainError('NODE_NOT_FOUND', 'NOT_FOUND', 'node not found');
-      const { state, version } = this.nodes.stateOf(nodeId);
-      const events = decideNode({ type: 'ApproveRoutes', nodeId, routes: canonicalRoutes(routes)! }, state, { now: new Date() });
+      const { state, version } = this.nodes.stateOf(nodeId, tenantId);
+      const events = decideNode({ type: 'ApproveRoutes', nodeId, routes }, state, { now: new Date() });
       if (events.length) {
         await this.store.append({ tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: meta });
       }

@@ -35,9 +35,8 @@ export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCo
     });
   }
 
-  private async record({ nodeId, dto, meta }: RecordHeartbeatCommand): Promise<void> {
-    const { state, version } = this.nodes.stateOf(nodeId);
-    const tenantId = this.nodes.findLive(nodeId)?.tenantId ?? null;
+  private async record({ tenantId, nodeId, dto, meta }: RecordHeartbeatCommand): Promise<void> {
+    const { state, version } = this.nodes.stateOf(nodeId, tenantId);
     const events = decideNode({
       type: 'RecordHeartbeat', nodeId, endpoint: dto.endpoint, rxBytes: dto.rxBytes, txBytes: dto.txBytes,
       peers: dto.peers?.map((p) => ({ publicKey: p.publicKey, lastHandshakeAt: p.lastHandshakeAt ?? null, rxBytes: p.rxBytes, txBytes: p.txBytes })),

@@ -11,7 +11,6 @@ import { KeyedMutex } from '../../common/keyed-mutex';
 import { EnrollmentKeysReadModel } from '../../enrollment-keys/enrollment-keys.read-model';
 import { EVENT_STORE, EventStore, StreamAppend } from '../../event-store/event-store.port';
 import { NodesProjection } from '../../projections/nodes.projection';
-import { canonicalRoutes } from './routes';
 import { RegisterNodeCommand } from './register-node.command';
 
 @CommandHandler(RegisterNodeCommand)
@@ -50,7 +49,7 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
         type: 'RegisterNode', nodeId, tenantId, name: dto.name, publicKey: dto.publicKey, endpoint: dto.endpoint,
         listenPort: dto.listenPort, tags, tokenHash: hashSecret(secret), enrollmentKeyId,
         tenant: this.nodes.tenantIndex(tenantId),
-        advertisedRoutes: canonicalRoutes(dto.advertiseRoutes), exitNode: dto.exitNode,
+        advertisedRoutes: dto.advertiseRoutes, exitNode: dto.exitNode,
       }, { status: 'absent', lastSeenAt: null, endpoint: null }, { now });
       appends.unshift({ streamId: streams.node(nodeId), expectedVersion: 0, events: events as Event[] });
 

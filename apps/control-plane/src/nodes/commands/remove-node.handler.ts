@@ -1,6 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { decideNode, DomainError, streams } from '@meshgate/domain';
+import { decideNode, streams } from '@meshgate/domain';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
 import { NodesProjection } from '../../projections/nodes.projection';
@@ -16,8 +16,7 @@ export class RemoveNodeHandler implements ICommandHandler<RemoveNodeCommand, voi
 
   async execute({ tenantId, nodeId, meta }: RemoveNodeCommand): Promise<void> {
     await this.locks.run(`tenant-nodes:${tenantId}`, async () => {
-      if (!this.nodes.find(tenantId, nodeId)) throw new DomainError('NODE_NOT_FOUND', 'NOT_FOUND', 'node not found');
-      const { state, version } = this.nodes.stateOf(nodeId);
+      const { state, version } = this.nodes.stateOf(nodeId, tenantId);
       const events = decideNode({ type: 'RemoveNode', nodeId }, state, { now: new Date() });
       await this.store.append({ tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: meta });
     });
