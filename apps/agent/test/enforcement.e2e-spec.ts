@@ -18,7 +18,7 @@ import { Reconciler } from '../src/reconciler/reconciler';
 import { runCommand, runDetached } from '../src/wireguard/command-runner';
 import { LinuxWireGuard } from '../src/wireguard/linux-wireguard';
 import { inNs, NamespaceSet, sh } from './harness/netns';
-import { CLIENT, ECHO_SERVER, nextLine, PROBE } from './harness/tcp-tools';
+import { CLIENT, ECHO_SERVER, iperfMbit, nextLine, probe as probeFrom } from './harness/tcp-tools';
 import { assertNetworkTestPrerequisites } from './harness/preflight';
 
 jest.setTimeout(90_000);
@@ -88,21 +88,16 @@ describe('policy enforcement with nft and tc in network namespaces', () => {
     children.push(child);
     return child;
   };
-  const probe = async (from: Name, host: string, port: number, ms = 1500) =>
-    (await inNs(nodes[from].ns, process.execPath, ['-e', PROBE, host, String(port), String(ms)])).trim();
+  const probe = (from: Name, host: string, port: number, ms = 1500) => probeFrom(nodes[from].ns, host, port, ms);
   const canPing = (ns: string, host: string) =>
     inNs(ns, 'ping', ['-n', '-c', '1', '-W', '1', host]).then(() => true, () => false);
   const iperf = async (): Promise<number> => {
     // A one-off server; the client retries until it listens (a plain connect probe would use up its one test).
     spawnIn(nodes.n2.ns, 'iperf3', ['-s', '-1', '-p', '5201']);
     for (let i = 0; i < 30; i++) {
-      try {
-        const out = await inNs(nodes.n1.ns, 'iperf3', ['-c', overlay('n2'), '-p', '5201', '-t', '3', '-J'], 20_000);
-        return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e6;
-      } catch (err) {
-        if (!/unable to connect|Connection refused/i.test(String(err))) throw err;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const mbit = await iperfMbit(nodes.n1.ns, overlay('n2'), 5201);
+      if (mbit !== null) return mbit;
+      await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error('iperf3 server never came up');
   };

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { MeshLab, waitFor } from './harness/mesh-lab';
 import { inNs } from './harness/netns';
-import { CLIENT, ECHO_SERVER, nextLine, PROBE } from './harness/tcp-tools';
+import { CLIENT, ECHO_SERVER, iperfMbit, nextLine, probe as probeFrom } from './harness/tcp-tools';
 
 jest.setTimeout(90_000);
 
@@ -41,8 +41,7 @@ describe('policy engine, enforced on the nodes (control plane + agents in networ
   let lanNs = '';
 
   const overlay = (name: string) => lab.node(name).overlay!;
-  const probe = async (from: string, host: string, port: number, ms = 1000) =>
-    (await inNs(lab.node(from).ns, process.execPath, ['-e', PROBE, host, String(port), String(ms)])).trim();
+  const probe = (from: string, host: string, port: number, ms = 1000) => probeFrom(lab.node(from).ns, host, port, ms);
   /**
    * Waits until a connection opens, or until it cannot (dropped: 'timeout'; no route any more: 'ENETUNREACH').
    * Configs travel over SSE and are applied asynchronously, hence the wait.
@@ -107,14 +106,9 @@ describe('policy engine, enforced on the nodes (control plane + agents in networ
     lab.spawnIn(lab.node('n2').ns, 'iperf3-server', 'iperf3', ['-s', '-p', '5201']);
     let mbit = 0;
     await waitFor(async () => {
-      try {
-        const out = await inNs(lab.node('n1').ns, 'iperf3', ['-c', overlay('n2'), '-p', '5201', '-t', '3', '-J'], 20_000);
-        mbit = (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e6;
-        return true;
-      } catch (err) {
-        if (/unable to connect|Connection refused/i.test(String(err))) return false;
-        throw err;
-      }
+      const run = await iperfMbit(lab.node('n1').ns, overlay('n2'), 5201);
+      if (run !== null) mbit = run;
+      return run !== null;
     }, 15_000, () => 'iperf3 server never came up', 200);
     figures.push(`iperf3 n1 -> n2 under a 20 Mbit/s QoS entry: ${mbit.toFixed(1)} Mbit/s`);
     expect(mbit).toBeGreaterThanOrEqual(15);
