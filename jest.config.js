@@ -6,6 +6,9 @@ const common = {
   moduleNameMapper: { '^@meshgate/(domain|contracts)$': '<rootDir>/libs/$1/src' },
 };
 module.exports = {
+  // PostgreSQL for the specs that run on both stores: the URLs .ci/run exports, or a throwaway cluster started here.
+  globalSetup: '<rootDir>/apps/control-plane/test/support/postgres.ts',
+  globalTeardown: '<rootDir>/apps/control-plane/test/support/postgres-teardown.ts',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.spec.ts'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/apps/*/test/**/*.e2e-spec.ts'], testTimeout: 60000 },

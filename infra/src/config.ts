@@ -8,6 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type StateBackend = 'local' | 's3' | 'gcs';
+/** sqlite: one instance with its database on an EBS volume. postgres: RDS, a load balancer and `replicas` instances. */
+export type ControlPlaneDatabase = 'sqlite' | 'postgres';
 
 export interface InfraConfig {
   namePrefix: string;
@@ -31,6 +33,11 @@ export interface InfraConfig {
   agentTags: string[];
   controlPlaneInstanceType: string;
   controlPlaneVolumeGb: number;
+  /** Control-plane instances; more than one needs (and implies) `controlPlaneDatabase: 'postgres'`. */
+  controlPlaneReplicas: number;
+  controlPlaneDatabase: ControlPlaneDatabase;
+  controlPlaneDbInstanceClass: string;
+  controlPlaneDbStorageGb: number;
   stateBackend: StateBackend;
   stateBucket?: string;
   statePrefix: string;
@@ -42,6 +49,7 @@ export interface InfraConfig {
 export interface Secrets {
   enrollment_key?: string;
   jwt_secret?: string;
+  database_password?: string;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +83,11 @@ export const SETTING_KEYS = [
   'agent_tags',
   'control_plane_instance_type',
   'control_plane_volume_gb',
+  'control_plane_replicas',
+  'control_plane_database',
+  'control_plane_db_instance_class',
+  'control_plane_db_storage_gb',
+  'database_password',
   'state_backend',
   'state_bucket',
   'state_prefix',
@@ -141,6 +154,7 @@ const PATTERNS = {
   gcpRegion: /^[a-z]+-[a-z]+\d+$/,
   gcpZone: /^[a-z]+-[a-z]+\d+-[a-z]$/,
   machineType: /^[a-z0-9][a-z0-9.-]*$/,
+  dbInstanceClass: /^db\.[a-z0-9]+\.[a-z0-9]+$/,
   keyName: /^[\w .@+=,-]{1,255}$/,
   gcpProject: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
   tenantId: /^[A-Za-z0-9_-]{1,64}$/,
@@ -152,6 +166,8 @@ const PATTERNS = {
   prefix: /^[A-Za-z0-9._/-]{1,100}$/,
   /** Safe inside a systemd EnvironmentFile line without quoting; also enforced as a Terraform variable validation. */
   secret: /^[A-Za-z0-9._~+/=:@%,-]+$/,
+  /** Goes into DATABASE_URL unencoded, so URL-unreserved characters only (RDS also refuses / @ " and space). */
+  databasePassword: /^[A-Za-z0-9._~-]{16,128}$/,
 };
 
 function check(key: SettingKey, value: string, pattern: RegExp, what: string): string {
@@ -167,6 +183,9 @@ function optional(raw: RawSettings, key: SettingKey, pattern: RegExp, what: stri
 /** Like optional(), but the error never echoes the value. */
 function secret(raw: RawSettings, key: SettingKey): string | undefined {
   const value = raw[key];
+  if (key === 'database_password' && value !== undefined && !PATTERNS.databasePassword.test(value)) {
+    throw new ConfigError(key, 'must be 16 to 128 characters from A-Z a-z 0-9 and . _ ~ - (it goes into DATABASE_URL as is)');
+  }
   if (value !== undefined && !PATTERNS.secret.test(value)) {
     throw new ConfigError(key, 'may only contain A-Z a-z 0-9 and . _ ~ + / = : @ % , -');
   }
@@ -235,6 +254,15 @@ function validate(raw: RawSettings): InfraConfig {
     throw new ConfigError('state_bucket', `is required when state_backend is ${stateBackend}`);
   }
 
+  const controlPlaneReplicas = integer(raw, 'control_plane_replicas', 1, 1, 20);
+  const database = raw.control_plane_database ?? (controlPlaneReplicas > 1 ? 'postgres' : 'sqlite');
+  if (database !== 'sqlite' && database !== 'postgres') {
+    throw new ConfigError('control_plane_database', `must be sqlite or postgres, got "${database}"`);
+  }
+  if (database === 'sqlite' && controlPlaneReplicas > 1) {
+    throw new ConfigError('control_plane_database', `sqlite serves one replica only; control_plane_replicas = ${controlPlaneReplicas} needs postgres`);
+  }
+
   const tags = list(raw.agent_tags);
   tags.forEach((tag) => check('agent_tags', tag, PATTERNS.tag, 'tags are lowercase letters, digits and inner "-"'));
 
@@ -264,11 +292,25 @@ function validate(raw: RawSettings): InfraConfig {
       'must look like t3.small',
     ),
     controlPlaneVolumeGb: integer(raw, 'control_plane_volume_gb', 10, 1, 16384),
+    controlPlaneReplicas,
+    controlPlaneDatabase: database,
+    controlPlaneDbInstanceClass: check(
+      'control_plane_db_instance_class',
+      raw.control_plane_db_instance_class ?? 'db.t4g.micro',
+      PATTERNS.dbInstanceClass,
+      'must look like db.t4g.micro',
+    ),
+    // gp3 RDS storage starts at 20 GiB.
+    controlPlaneDbStorageGb: integer(raw, 'control_plane_db_storage_gb', 20, 20, 65536),
     stateBackend,
     stateBucket,
     statePrefix: check('state_prefix', raw.state_prefix ?? 'meshgate', PATTERNS.prefix, 'letters, digits, ".", "_", "-" and "/"'),
     stateRegion: optional(raw, 'state_region', PATTERNS.awsRegion, 'must look like us-east-1'),
-    secrets: { enrollment_key: secret(raw, 'enrollment_key'), jwt_secret: secret(raw, 'jwt_secret') },
+    secrets: {
+      enrollment_key: secret(raw, 'enrollment_key'),
+      jwt_secret: secret(raw, 'jwt_secret'),
+      database_password: secret(raw, 'database_password'),
+    },
   };
 }
 

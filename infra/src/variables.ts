@@ -12,10 +12,22 @@ export const VARIABLE_PATTERNS = {
   enrollment_key: '^[A-Za-z0-9._~+/=:@%,-]+$',
   // Empty, or at least 32 characters as the control plane demands.
   jwt_secret: '^([A-Za-z0-9._~+/=:@%,-]{32,})?$',
+  // Goes into DATABASE_URL unencoded: URL-unreserved characters only (RDS also refuses / @ " and space).
+  database_password: '^[A-Za-z0-9._~-]{16,128}$',
 } as const;
+/** jwt_secret when several replicas must sign alike: required, never generated per instance. */
+export const SHARED_JWT_SECRET_PATTERN = '^[A-Za-z0-9._~+/=:@%,-]{32,}$';
 export type VariableName = keyof typeof VARIABLE_PATTERNS;
 
-function variable(scope: Construct, name: VariableName, description: string, extra: { sensitive?: boolean; default?: string } = {}) {
+interface VariableOptions {
+  sensitive?: boolean;
+  default?: string;
+  /** Instead of VARIABLE_PATTERNS[name]. */
+  pattern?: string;
+}
+
+function variable(scope: Construct, name: VariableName, description: string, options: VariableOptions = {}) {
+  const { pattern = VARIABLE_PATTERNS[name], ...extra } = options;
   const v = new TerraformVariable(scope, name, {
     type: 'string',
     description,
@@ -23,8 +35,8 @@ function variable(scope: Construct, name: VariableName, description: string, ext
     ...extra,
     validation: [
       {
-        condition: `\${can(regex("${VARIABLE_PATTERNS[name]}", var.${name}))}`,
-        errorMessage: `${name} must match ${VARIABLE_PATTERNS[name]}.`,
+        condition: `\${can(regex("${pattern}", var.${name}))}`,
+        errorMessage: `${name} must match ${pattern}.`,
       },
     ],
   });
@@ -41,6 +53,8 @@ export function settingOrVariable(scope: Construct, name: VariableName, value: s
  * A sensitive variable: only `${var.<name>}` is synthesized. Its value comes from TF_VAR_<name>, --var, or the
  * config (main.ts hands that to Terraform in a root-only tfvars file beside the stack, never in cdk.tf.json).
  */
-export function secretVariable(scope: Construct, name: VariableName, description: string, optional = false): TerraformVariable {
-  return variable(scope, name, description, { sensitive: true, ...(optional ? { default: '' } : {}) });
+export function secretVariable(
+  scope: Construct, name: VariableName, description: string, optional = false, pattern?: string,
+): TerraformVariable {
+  return variable(scope, name, description, { sensitive: true, pattern, ...(optional ? { default: '' } : {}) });
 }

@@ -5,29 +5,11 @@ import { join } from 'node:path';
 import { App, Testing } from 'cdktf';
 import { buildStacks } from '../src/app';
 import { SECRET_VARS_FILE, writeSecretVarFiles } from '../src/secrets';
-import { allStrings, interpolations, synthStack, testConfig, TerraformJson } from './helpers';
+import { danglingReferences, synthStack, testConfig, TerraformJson } from './helpers';
 
 const ENROLLMENT_KEY = 'mgk_FULLSYNTH_TESTSECRET_5521';
 const JWT = 'jwt_FULLSYNTH_TESTSECRET_9910_a81b3c44';
 const STACKS = ['aws', 'gcp', 'control-plane'];
-
-/** Everything a stack's expressions refer to must be declared in that stack (what `terraform validate` would catch first). */
-function danglingReferences(json: TerraformJson): string[] {
-  const declared = new Set<string>();
-  for (const [type, byName] of Object.entries<Record<string, unknown>>(json.resource ?? {})) {
-    for (const name of Object.keys(byName)) declared.add(`${type}.${name}`);
-  }
-  for (const [type, byName] of Object.entries<Record<string, unknown>>(json.data ?? {})) {
-    for (const name of Object.keys(byName)) declared.add(`data.${type}.${name}`);
-  }
-  for (const name of Object.keys(json.variable ?? {})) declared.add(`var.${name}`);
-  const missing: string[] = [];
-  for (const expression of allStrings(json).flatMap(interpolations)) {
-    const refs = expression.match(/\b(?:data\.)?(?:aws|google)_[a-z0-9_]+\.[A-Za-z0-9_-]+|\bterraform_data\.[A-Za-z0-9_-]+|\bvar\.[a-z0-9_]+/g) ?? [];
-    for (const ref of refs) if (!declared.has(ref)) missing.push(ref);
-  }
-  return missing;
-}
 
 describe('the app (full synth)', () => {
   let outdir: string;

@@ -37,6 +37,9 @@ describe('cloud-init', () => {
     'control plane': parseCloudConfig(
       controlPlaneCloudInit({ repoUrl: agent.repoUrl, version: 'main', jwtSecret: 'placeholder', dataDevices: ['/dev/xvdf'] }),
     ),
+    'control-plane replica (PostgreSQL)': parseCloudConfig(
+      controlPlaneCloudInit({ repoUrl: agent.repoUrl, version: 'main', jwtSecret: 'placeholder', databaseUrl: 'postgres://u:p@db:5432/m' }),
+    ),
   };
 
   it.each(Object.entries(documents))('%s: every script it writes is valid bash', (_, document) => {

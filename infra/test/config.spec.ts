@@ -111,10 +111,37 @@ describe('config', () => {
     [{ state_backend: 's3' }, 'state_bucket'],
     [{ name_prefix: 'Mesh' }, 'name_prefix'],
     [{ jwt_secret: 'too-short-for-the-control-plane' }, 'jwt_secret'],
+    [{ control_plane_replicas: '0' }, 'control_plane_replicas'],
+    [{ control_plane_replicas: '21' }, 'control_plane_replicas'],
+    [{ control_plane_database: 'mysql' }, 'control_plane_database'],
+    [{ control_plane_database: 'sqlite', control_plane_replicas: '2' }, 'control_plane_database'],
+    [{ control_plane_db_instance_class: 't3.micro' }, 'control_plane_db_instance_class'],
+    [{ control_plane_db_storage_gb: '10' }, 'control_plane_db_storage_gb'],
+    [{ database_password: 'short-pw' }, 'database_password'],
   ])('fails on %p naming %s', (settings, key) => {
     const error = errorOf(settings);
     expect(error.key).toBe(key);
     expect(error.message).toContain(key);
+  });
+
+  it('runs the control plane on SQLite with one replica unless told otherwise; several replicas imply PostgreSQL', () => {
+    expect(testConfig()).toMatchObject({
+      controlPlaneReplicas: 1,
+      controlPlaneDatabase: 'sqlite',
+      controlPlaneDbInstanceClass: 'db.t4g.micro',
+      controlPlaneDbStorageGb: 20,
+    });
+    expect(testConfig({ control_plane_replicas: '3' })).toMatchObject({ controlPlaneReplicas: 3, controlPlaneDatabase: 'postgres' });
+    expect(testConfig({ control_plane_database: 'postgres' })).toMatchObject({ controlPlaneReplicas: 1, controlPlaneDatabase: 'postgres' });
+  });
+
+  it('refuses a database password that could not go into DATABASE_URL as is, without echoing it', () => {
+    for (const bad of ['has@at-SECRETVALUE-1234', 'has/slash-SECRETVALUE-1234', 'has:colon-SECRETVALUE-123']) {
+      const error = errorOf({ database_password: bad });
+      expect(error.key).toBe('database_password');
+      expect(error.message).not.toContain('SECRETVALUE');
+    }
+    expect(testConfig({ database_password: 'Abc-123_xyz.789~qq' }).secrets.database_password).toBe('Abc-123_xyz.789~qq');
   });
 
   it('refuses a malformed secret without echoing it', () => {

@@ -91,6 +91,18 @@ describe('control-plane stack', () => {
     expect(configured.json.output.control_plane_url.value).toBe('http://${aws_eip.address.public_ip}:8080');
   });
 
+  it('stays on SQLite: one instance, no database, no load balancer, no database password', () => {
+    for (const s of [defaults, configured]) {
+      expect(Object.keys(resources(s.json, 'aws_instance'))).toEqual(['control-plane']);
+      for (const type of ['aws_db_instance', 'aws_db_subnet_group', 'aws_lb', 'aws_lb_target_group', 'aws_lb_listener']) {
+        expect(resources(s.json, type)).toEqual({});
+      }
+      expect(s.json.variable).not.toHaveProperty('database_password');
+      expect(s.json.data).not.toHaveProperty('aws_availability_zones');
+      expect(Object.keys(resources(s.json, 'aws_security_group'))).toHaveLength(1);
+    }
+  });
+
   it('never puts the JWT secret in the synthesized JSON', () => {
     expect(configured.text).not.toContain(JWT);
     expect(configured.json.variable.jwt_secret).toMatchObject({ sensitive: true, default: '' });

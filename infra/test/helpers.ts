@@ -89,3 +89,21 @@ export function allStrings(value: unknown): string[] {
   if (value && typeof value === 'object') return Object.values(value).flatMap(allStrings);
   return [];
 }
+
+/** Everything a stack's expressions refer to must be declared in that stack (what `terraform validate` would catch first). */
+export function danglingReferences(json: TerraformJson): string[] {
+  const declared = new Set<string>();
+  for (const [type, byName] of Object.entries<Record<string, unknown>>(json.resource ?? {})) {
+    for (const name of Object.keys(byName)) declared.add(`${type}.${name}`);
+  }
+  for (const [type, byName] of Object.entries<Record<string, unknown>>(json.data ?? {})) {
+    for (const name of Object.keys(byName)) declared.add(`data.${type}.${name}`);
+  }
+  for (const name of Object.keys(json.variable ?? {})) declared.add(`var.${name}`);
+  const missing: string[] = [];
+  for (const expression of allStrings(json).flatMap(interpolations)) {
+    const refs = expression.match(/\b(?:data\.)?(?:aws|google)_[a-z0-9_]+\.[A-Za-z0-9_-]+|\bterraform_data\.[A-Za-z0-9_-]+|\bvar\.[a-z0-9_]+/g) ?? [];
+    for (const ref of refs) if (!declared.has(ref)) missing.push(ref);
+  }
+  return missing;
+}

@@ -16,7 +16,7 @@ function errorOf(fn: () => unknown): ConfigError {
 describe('loadAgentConfig', () => {
   it('applies the documented defaults', () => {
     expect(loadAgentConfig(file(minimal), {}, 'Web-01.example.com')).toEqual({
-      controlPlaneUrl: 'http://198.18.0.1:8080',
+      controlPlaneUrls: ['http://198.18.0.1:8080'],
       tenantId: null,
       authToken: null,
       interfaceName: 'mg0',
@@ -48,7 +48,44 @@ describe('loadAgentConfig', () => {
   });
 
   it('works from the environment alone', () => {
-    expect(loadAgentConfig(null, { MESHGATE_CONTROL_PLANE_URL: 'https://cp.example' }, 'h').controlPlaneUrl).toBe('https://cp.example');
+    expect(loadAgentConfig(null, { MESHGATE_CONTROL_PLANE_URL: 'https://cp.example' }, 'h').controlPlaneUrls).toEqual(['https://cp.example']);
+  });
+
+  describe('control-plane URLs', () => {
+    const urlsOf = (content: unknown, env: NodeJS.ProcessEnv = {}) => loadAgentConfig(content === null ? null : file(content), env, 'h').controlPlaneUrls;
+
+    it('takes a list of URLs, in order, from the file or comma-separated from the environment', () => {
+      expect(urlsOf({ control_plane_urls: ['https://cp-1.example/', 'https://cp-2.example:8443'] })).toEqual(['https://cp-1.example', 'https://cp-2.example:8443']);
+      expect(urlsOf(null, { MESHGATE_CONTROL_PLANE_URLS: 'http://10.0.0.1:8080, http://10.0.0.2:8080,' })).toEqual(['http://10.0.0.1:8080', 'http://10.0.0.2:8080']);
+    });
+
+    it('joins both keys, the single URL first, without duplicates', () => {
+      expect(urlsOf({ control_plane_url: 'https://b.example', control_plane_urls: ['https://a.example', 'https://b.example/', 'https://a.example'] }))
+        .toEqual(['https://b.example', 'https://a.example']);
+      expect(urlsOf(minimal, { MESHGATE_CONTROL_PLANE_URLS: 'http://198.18.0.2:8080' })).toEqual(['http://198.18.0.1:8080', 'http://198.18.0.2:8080']);
+    });
+
+    it('lets the environment replace the file list', () => {
+      expect(urlsOf({ control_plane_urls: ['https://a.example'] }, { MESHGATE_CONTROL_PLANE_URLS: 'https://b.example' })).toEqual(['https://b.example']);
+    });
+
+    it.each([
+      [{ control_plane_urls: ['https://ok.example', 'ftp://bad'] }, 'control_plane_urls[1]'],
+      [{ control_plane_urls: ['https://ok.example', 42] }, 'control_plane_urls[1]'],
+      [{ control_plane_urls: [''] }, 'control_plane_urls[0]'],
+      [{ control_plane_urls: 'not a url' }, 'control_plane_urls[0]'],
+      [{ control_plane_urls: { a: 1 } }, 'control_plane_urls'],
+      [{ control_plane_url: 'https://ok.example', control_plane_urls: ['nope'] }, 'control_plane_urls[0]'],
+      [{ control_plane_urls: [] }, 'control_plane_url'],
+    ])('refuses %j naming %s', (content, key) => {
+      expect(errorOf(() => urlsOf(content)).key).toBe(key);
+    });
+
+    it('names the index of a bad URL given in the environment', () => {
+      const err = errorOf(() => urlsOf(null, { MESHGATE_CONTROL_PLANE_URLS: 'http://a.example,gopher://b' }));
+      expect(err.key).toBe('control_plane_urls[1]');
+      expect(err.message).toBe('invalid config control_plane_urls[1]: must be an http(s) URL');
+    });
   });
 
   it.each([

@@ -4,7 +4,11 @@ import type { LogLevel } from './logger';
 
 /** The agent's settings, after the file, then `MESHGATE_*` variables, have been applied over the defaults. */
 export interface AgentConfig {
-  controlPlaneUrl: string;
+  /**
+   * Where the control plane answers, in the order to try them: one URL, or one per replica. The agent uses one at
+   * a time and moves to the next when it cannot reach it. Never empty, no duplicates, no trailing slash.
+   */
+  controlPlaneUrls: string[];
   /** Informational: the enrollment key or tenant token already names the tenant. */
   tenantId: string | null;
   /** Needed only for the first registration; later starts use the node token kept in state_dir. */
@@ -67,6 +71,13 @@ const url: Parser<string> = (raw, key) => {
   return value.replace(/\/+$/, '');
 };
 
+/** A list of URLs, as a list or comma-separated; a bad entry is named by its index (`control_plane_urls[1]`). */
+const urls: Parser<string[]> = (raw, key) => {
+  const list = typeof raw === 'string' ? raw.split(',').map((u) => u.trim()).filter((u) => u !== '') : raw;
+  if (!Array.isArray(list)) throw new ConfigError(key, 'must be a list of http(s) URLs');
+  return list.map((item, i) => url(item, `${key}[${i}]`));
+};
+
 /** A list of strings matching `pattern`, as a list or (environment values are strings) comma-separated. */
 const listOf = (pattern: RegExp, what: string, bad: (item: string) => string): Parser<string[]> => (raw, key) => {
   const list = typeof raw === 'string' ? raw.split(',').map((t) => t.trim()).filter((t) => t !== '') : raw;
@@ -93,7 +104,8 @@ const level: Parser<LogLevel> = (raw, key) => {
 
 /** File keys (snake_case, as users know them) → field and parser. */
 const KEYS = {
-  control_plane_url: { field: 'controlPlaneUrl', parse: url },
+  control_plane_url: { field: 'controlPlaneUrls', parse: url },
+  control_plane_urls: { field: 'controlPlaneUrls', parse: urls },
   tenant_id: { field: 'tenantId', parse: text },
   auth_token: { field: 'authToken', parse: text },
   interface_name: { field: 'interfaceName', parse: matching(/^[A-Za-z0-9_.=+-]{1,15}$/, 'a Linux interface name (1-15 characters)') },
@@ -149,13 +161,15 @@ export function loadAgentConfig(fileText: string | null, env: NodeJS.ProcessEnv,
   const parse = <K extends Key>(key: K): ReturnType<(typeof KEYS)[K]['parse']> | undefined =>
     raw[key] === undefined || raw[key] === null ? undefined : (KEYS[key].parse(raw[key], key) as ReturnType<(typeof KEYS)[K]['parse']>);
 
-  const controlPlaneUrl = parse('control_plane_url');
-  if (controlPlaneUrl === undefined) throw new ConfigError('control_plane_url', 'is required');
+  // Both keys may be given (e.g. the single URL in the file, replicas from the environment): the union, single first.
+  const single = parse('control_plane_url');
+  const controlPlaneUrls = [...new Set([...(single === undefined ? [] : [single]), ...(parse('control_plane_urls') ?? [])])];
+  if (controlPlaneUrls.length === 0) throw new ConfigError('control_plane_url', 'is required (or control_plane_urls, a list of URLs)');
   const nodeName = parse('node_name') ?? nodeNameFromHostname(hostname);
   if (nodeName === null) throw new ConfigError('node_name', `is required (host name ${JSON.stringify(hostname)} is not a valid node name)`);
 
   return {
-    controlPlaneUrl,
+    controlPlaneUrls,
     tenantId: parse('tenant_id') ?? null,
     authToken: parse('auth_token') ?? null,
     interfaceName: parse('interface_name') ?? 'mg0',

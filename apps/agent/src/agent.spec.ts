@@ -6,29 +6,7 @@ import type { AgentConfig } from './agent-config';
 import type { ConfigPatch, NodeConfig } from './contracts';
 import type { ControlPlaneClient } from './control-plane/control-plane-client';
 import { createLogger } from './logger';
-import type { LiveInterface, PlanStep, WireGuardPort } from './wireguard/wireguard-port';
-
-/** Keeps peers by key; enough to see which config the agent made live. */
-class MemoryWireGuard implements WireGuardPort {
-  readonly interfaceName = 'mgspec0';
-  state: LiveInterface | null = null;
-  async read() {
-    return this.state && structuredClone(this.state);
-  }
-  async create() {
-    this.state = { publicKey: null, listenPort: null, up: false, addresses: [], routes: [], peers: [], fwmark: 0 };
-  }
-  async apply(steps: PlanStep[]) {
-    const s = this.state!;
-    for (const step of steps) {
-      if (step.kind === 'remove-peer') s.peers = s.peers.filter((p) => p.publicKey !== step.publicKey);
-      if (step.kind === 'upsert-peer') s.peers.push({ ...step.peer, latestHandshake: 0, rxBytes: 0, txBytes: 0 });
-    }
-  }
-  async destroy() {
-    this.state = null;
-  }
-}
+import { MemoryWireGuard } from './wireguard/testing/memory-wireguard';
 
 const peer = (key: string) => ({ publicKey: key, endpoint: null, allowedIps: ['100.64.0.9/32'], persistentKeepalive: 0 });
 const config = (version: number, keys: string[]): NodeConfig => ({
@@ -58,24 +36,25 @@ describe('Agent', () => {
         return fullConfig;
       },
       heartbeat: async () => undefined,
+      reportFailure: () => undefined,
       openConfigStream: async (_id: string, _token: string, lastEventId: string | null, signal: AbortSignal) => {
         calls.lastEventIds.push(lastEventId);
         const next = streams.shift();
-        if (next) return next;
+        if (next) return { response: next, baseUrl: 'http://cp' };
         // No more scripted events: hold the stream open until the agent stops.
-        return new Response(new ReadableStream({ start: (c) => signal.addEventListener('abort', () => c.error(signal.reason)) }));
+        return { response: new Response(new ReadableStream({ start: (c) => signal.addEventListener('abort', () => c.error(signal.reason)) })), baseUrl: 'http://cp' };
       },
     } as unknown as ControlPlaneClient;
     const wg = new MemoryWireGuard();
     const cfg: AgentConfig = {
-      controlPlaneUrl: 'http://cp', tenantId: null, authToken: 'enroll', interfaceName: wg.interfaceName, heartbeatInterval: 30,
+      controlPlaneUrls: ['http://cp'], tenantId: null, authToken: 'enroll', interfaceName: wg.interfaceName, heartbeatInterval: 30,
       reconcileInterval: 30, nodeName: 'n1', endpoint: null, listenPort: 51820, tags: [], advertiseRoutes: [], exitNode: null, stateDir, logLevel: 'error',
     };
     const make = () => new Agent({ config: cfg, downOnExit: false, logger: createLogger({ level: 'error', write: () => undefined }), client, wireGuard: () => wg });
     return { calls, wg, make };
   }
 
-  const livePeers = (wg: MemoryWireGuard) => (wg.state?.peers ?? []).map((p) => p.publicKey).sort();
+  const livePeers = (wg: MemoryWireGuard) => wg.peerKeys();
   const until = async (check: () => boolean) => {
     for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
     expect(check()).toBe(true);

@@ -48,8 +48,9 @@ export class Agent {
   private saving: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: AgentOptions) {
-    this.client = options.client ?? new ControlPlaneClient(options.config.controlPlaneUrl);
     this.log = options.logger;
+    this.client = options.client
+      ?? new ControlPlaneClient(options.config.controlPlaneUrls, { logger: this.log.child({ component: 'control-plane' }) });
   }
 
   get nodeId(): string | null {

@@ -3,18 +3,21 @@ import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { PrometheusModule } from '@willsoto/nestjs-prometheus';
-import { register } from 'prom-client';
 import { AuditController } from './audit/audit.controller';
+import { AuditLogReadModel } from './audit/audit-log.read-model';
 import { AuthModule } from './auth/auth.module';
 import { CredentialsGuard } from './auth/credentials.guard';
 import { DomainErrorFilter } from './common/domain-error.filter';
+import { RetryLaterFilter } from './common/retry-later';
+import { StorageFaultFilter } from './common/storage-fault.filter';
 import { AppConfig } from './config/app-config';
 import { CoreModule } from './core/core.module';
 import { EnrollmentKeysModule } from './enrollment-keys/enrollment-keys.module';
 import { HealthController } from './health/health.controller';
+import { MetricsListener } from './metrics/metrics-listener';
 import { NodesModule } from './nodes/nodes.module';
 import { PoliciesModule } from './policies/policies.module';
+import { rateLimitOptions } from './rate-limits/rate-limit.guard';
 import { ConfigStreamController } from './stream/config-stream.controller';
 import { TenantsModule } from './tenants/tenants.module';
 
@@ -27,18 +30,22 @@ export class AppModule {
         CoreModule.forRoot(config),
         CqrsModule.forRoot(),
         JwtModule.register({ global: true, secret: config.jwtSecret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } }),
-        ThrottlerModule.forRoot([{ name: 'auth', ttl: 60_000, limit: config.authRateLimitPerMinute }]),
-        // Default process metrics live in prom-client's global registry: register them once per process, so that a second
-        // app in the same process (a restart in place, the e2e specs) does not fail with "already registered".
-        PrometheusModule.register({ path: '/metrics', defaultMetrics: { enabled: !register.getSingleMetric('process_cpu_user_seconds_total') } }),
+        ThrottlerModule.forRoot(rateLimitOptions(config)),
         AuthModule,
         TenantsModule,
         NodesModule,
         EnrollmentKeysModule,
-        PoliciesModule,
+        PoliciesModule.forRoot(config),
       ],
       controllers: [AuditController, ConfigStreamController, HealthController],
-      providers: [CredentialsGuard, { provide: APP_FILTER, useClass: DomainErrorFilter }],
+      providers: [
+        CredentialsGuard,
+        MetricsListener,
+        AuditLogReadModel,
+        { provide: APP_FILTER, useClass: DomainErrorFilter },
+        { provide: APP_FILTER, useClass: StorageFaultFilter },
+        { provide: APP_FILTER, useClass: RetryLaterFilter },
+      ],
     };
   }
 }

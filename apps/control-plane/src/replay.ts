@@ -1,54 +1,92 @@
 /**
- * `npm run replay`: drops every read model, rebuilds it from position 0, and checks that the rebuilt models equal the
- * ones that were there (exit 1 if not) and that the hash chain is intact. Run it with the server stopped.
+ * `npm run replay [-- --full]`: verifies the log and rebuilds the read models from it, on either store
+ * (DATABASE_URL, else DATABASE_PATH). By default from the newest view snapshot: the snapshot's hash must be the log's
+ * at its position, the chain must verify from there to the head, and the views are rebuilt from the snapshot and the
+ * tail. With `--full`, from position 0: the whole chain, the inline tables rebuilt and compared with the live ones,
+ * and the views replayed from nothing and compared with the views from the snapshot. Exit 1 if anything differs.
+ * Run it with the servers stopped.
  */
-import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { openSqlite } from './database/sqlite-database';
-import { SqliteEventStore } from './event-store/sqlite-event-store';
-import { allProjections } from './projections/all-projections';
-import { ProjectionRunner } from './projections/projection-runner';
-import { diffSnapshots, snapshotReadModels } from './projections/read-model-snapshot';
+import { resolve } from 'node:path';
+import { SqlEventStore } from './event-store/sql-event-store';
+import { GENESIS_HASH } from './event-store/hash-chain';
+import { AuditLogProjection } from './projections/audit-log.inline';
+import { DirectoryProjection } from './projections/directory.inline';
+import { InlineProjections } from './projections/inline-projections';
+import { MembershipsView } from './projections/memberships.view';
+import { NodeConfigView } from './projections/node-config.view';
+import { NodeIdentitiesProjection } from './projections/node-identities.inline';
+import { NodesView } from './projections/nodes.view';
+import { diffReadModels, tableRows, viewStates } from './projections/read-model-snapshot';
+import { ViewFeeder } from './projections/view-feeder';
+import { ViewSnapshots } from './projections/view-snapshots';
+import { openDatabase, StorageSettings } from './storage/open-database';
 
-export async function replay(databasePath: string, log: (line: string) => void = console.log): Promise<boolean> {
-  const { dataSource, runner: sql } = await openSqlite(databasePath);
+/** The inline projections and views the server runs, fresh. */
+export const inlineProjections = () => [new DirectoryProjection(), new NodeIdentitiesProjection(), new AuditLogProjection()];
+export const freshViews = () => [new NodesView(), new NodeConfigView(), new MembershipsView()];
+
+const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;
+const rate = (n: number, s: number) => `${Math.round(n / Math.max(s, 1e-9))} events/s`;
+
+export async function replay(
+  settings: Pick<StorageSettings, 'databasePath' | 'databaseUrl'> | string,
+  options: { full?: boolean } = {},
+  log: (line: string) => void = console.log,
+): Promise<boolean> {
+  const db = await openDatabase({ ...(typeof settings === 'string' ? { databasePath: settings } : settings), writeBusyWaitMs: 5_000 });
   try {
-    const store = new SqliteEventStore(sql);
-    const projections = allProjections();
-    const runner = new ProjectionRunner(sql, store, projections);
-    // Bring the live models to the head first (a crash may have left them behind), then keep them for comparison.
-    runner.start();
-    const live = snapshotReadModels(sql, projections);
+    const store = new SqlEventStore(db);
+    const inline = new InlineProjections(db, store, inlineProjections());
+    // Bring the inline tables to the head first (a crash may have left them behind).
+    await inline.start();
+    const snapshot = await new ViewSnapshots(db, store).latest();
+    const from = options.full || !snapshot ? { position: 0, hash: GENESIS_HASH } : { position: snapshot.position, hash: snapshot.hash };
 
     let started = process.hrtime.bigint();
-    const broken = store.verifyChain();
-    const chainSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const broken = await store.verifyChain(from);
+    const head = await store.head();
+    log(broken === null
+      ? `hash chain intact from position ${from.position} to ${head.position} (${seconds(started).toFixed(2)} s)`
+      : `hash chain BROKEN at position ${broken}`);
 
     started = process.hrtime.bigint();
-    const events = runner.rebuild();
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const rebuilt = snapshotReadModels(sql, projections);
-    const differences = diffSnapshots(live, rebuilt);
+    const fromSnapshot = new ViewFeeder(store, freshViews(), []);
+    const tail = await fromSnapshot.start(snapshot ?? undefined);
+    const tailSeconds = seconds(started);
+    log(`replayed ${tail} events into the views from ${snapshot ? `the snapshot at ${snapshot.position}` : 'position 0'} in ${tailSeconds.toFixed(2)} s (${rate(tail, tailSeconds)})`);
+    const differences: string[] = [];
 
-    log(`replayed ${events} events in ${seconds.toFixed(2)} s (${Math.round(events / Math.max(seconds, 1e-9))} events/s)`);
-    log(broken === null
-      ? `hash chain intact (${chainSeconds.toFixed(2)} s)`
-      : `hash chain BROKEN at position ${broken}`);
+    if (options.full) {
+      const live = await tableRows(db, inline.projections);
+      started = process.hrtime.bigint();
+      const events = await inline.rebuild();
+      const inlineSeconds = seconds(started);
+      differences.push(...diffReadModels(live, await tableRows(db, inline.projections)));
+      log(`replayed ${events} events into the inline projections in ${inlineSeconds.toFixed(2)} s (${rate(events, inlineSeconds)})`);
+      started = process.hrtime.bigint();
+      const fromZero = new ViewFeeder(store, freshViews(), []);
+      const all = await fromZero.start();
+      const viewSeconds = seconds(started);
+      log(`replayed ${all} events into the views from position 0 in ${viewSeconds.toFixed(2)} s (${rate(all, viewSeconds)})`);
+      differences.push(...diffReadModels(viewStates(fromSnapshot.views), viewStates(fromZero.views)));
+    }
     if (differences.length) log(`read models differ after rebuild:\n${differences.join('\n')}`);
-    else log(`read models identical (${[...rebuilt.values()].reduce((n, rows) => n + rows.length, 0)} rows in ${rebuilt.size} tables)`);
+    else if (options.full) log('read models identical');
     return broken === null && differences.length === 0;
   } finally {
-    await dataSource.destroy();
+    await db.close();
   }
 }
 
 if (require.main === module) {
-  const path = resolve(process.env.DATABASE_PATH || './data/meshgate.sqlite');
-  if (!existsSync(path)) {
-    console.error(`no database at ${path} (set DATABASE_PATH)`);
+  const databaseUrl = process.env.DATABASE_URL || null;
+  const databasePath = resolve(process.env.DATABASE_PATH || './data/meshgate.sqlite');
+  if (!databaseUrl && !existsSync(databasePath)) {
+    console.error(`no database at ${databasePath} (set DATABASE_PATH or DATABASE_URL)`);
     process.exit(2);
   }
-  replay(path).then((ok) => process.exit(ok ? 0 : 1), (error) => {
+  replay({ databasePath, databaseUrl }, { full: process.argv.includes('--full') }).then((ok) => process.exit(ok ? 0 : 1), (error) => {
     console.error(error);
     process.exit(1);
   });

@@ -1,6 +1,6 @@
 import type { AuditPage, NodeConfig, NodeView, RegisteredNode } from '@meshgate/contracts';
 import {
-  ALLOW_ALL, addMember, client, createNode, eventCount, eventually, putPolicy, setupTenant, sleep, startServer,
+  ALLOW_ALL, addMember, client, createNode, eventCount, eventually, putPolicy, request, setupTenant, sleep, startServer,
   TenantSession, TestServer, uniqueEmail, wgKey,
 } from './support/server';
 import { SseClient, sseUrl } from './support/sse';
@@ -285,12 +285,13 @@ describe('control plane API (one server)', () => {
   });
 
   describe('operations endpoints', () => {
-    it('/metrics exposes the control plane\u2019s metrics in Prometheus text', async () => {
+    it('the metrics listener exposes the control plane\u2019s metrics in Prometheus text', async () => {
       const node = await createNode(server.baseUrl, owner.token, { name: 'metrics-node' });
       expect((await api('POST', `/api/v1/nodes/${node.id}/heartbeat`, { token: node.nodeToken, body: {} })).status).toBe(202);
       const stream = await open(node);
       await stream.waitFor((f) => f.event === 'config');
-      const metrics = await api('GET', '/metrics');
+      const scrape = () => request(server.metricsUrl, 'GET', '/metrics');
+      const metrics = await scrape();
       expect(metrics.status).toBe(200);
       expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
       const value = (pattern: RegExp) => {
@@ -306,13 +307,14 @@ describe('control plane API (one server)', () => {
       expect(metrics.text).toMatch(/^meshgate_http_request_duration_seconds_bucket\{.*route="\/api\/v1\/nodes\/:id\/heartbeat".*\} \d+/m);
       const openBefore = value(/^meshgate_sse_streams_open (\d+)/m);
       await stream.close();
-      await eventually(async () => new RegExp(`^meshgate_sse_streams_open ${openBefore - 1}$`, 'm').test((await api('GET', '/metrics')).text), 2000, 'the stream gauge to drop');
+      await eventually(async () => new RegExp(`^meshgate_sse_streams_open ${openBefore - 1}$`, 'm').test((await scrape()).text), 2000, 'the stream gauge to drop');
     });
 
     it('/health answers 200 when the database is reachable', async () => {
       const health = await api('GET', '/health');
       expect(health.status).toBe(200);
-      expect(health.body).toEqual({ status: 'ok', database: 'ok' });
+      expect(health.body).toMatchObject({ status: 'ok', database: 'ok', storage: 'ok' });
+      expect(health.body.freeBytes).toBeGreaterThan(0);
     });
 
     it('/docs serves Swagger UI and /docs-json the OpenAPI document', async () => {

@@ -1,5 +1,5 @@
 import type { NodeView, RegisteredNode } from '@meshgate/contracts';
-import { client, createNode, eventCount, eventsOfType, putPolicy, setupTenant, startServer, TenantSession, TestServer, wgKey } from './support/server';
+import { client, createNode, eventCount, eventsOfType, HEARTBEAT_EVENTS, putPolicy, request, setupTenant, startServer, TenantSession, TestServer, wgKey } from './support/server';
 
 jest.setTimeout(30_000);
 
@@ -25,9 +25,9 @@ describe('concurrency', () => {
     api('POST', `/api/v1/nodes/${node.id}/heartbeat`, { token: node.nodeToken, body: { rxBytes: i, txBytes: i } });
 
   it('many concurrent heartbeats from many nodes all get 202 and are all in the log, group-committed', async () => {
-    const before = eventsOfType(server.databasePath, 'NodeHeartbeatRecorded').length;
+    const before = eventsOfType(server.databasePath, HEARTBEAT_EVENTS).length;
     const batches = async () => {
-      const text = (await api('GET', '/metrics')).text;
+      const text = (await request(server.metricsUrl, 'GET', '/metrics')).text;
       const sum = Number(/^meshgate_append_batch_requests_sum (\S+)/m.exec(text)?.[1]);
       const count = Number(/^meshgate_append_batch_requests_count (\S+)/m.exec(text)?.[1]);
       return { sum, count };
@@ -38,7 +38,7 @@ describe('concurrency', () => {
       const replies = await Promise.all(nodes.map((n) => beat(n, round)));
       expect(replies.map((r) => r.status)).toEqual(nodes.map(() => 202));
     }
-    const recorded = eventsOfType(server.databasePath, 'NodeHeartbeatRecorded').slice(before);
+    const recorded = eventsOfType(server.databasePath, HEARTBEAT_EVENTS).slice(before);
     expect(recorded).toHaveLength(nodes.length * rounds);
     for (const node of nodes) expect(recorded.filter((e) => e.stream_id === `node-${node.id}`)).toHaveLength(rounds);
     const metricsAfter = await batches();
@@ -52,10 +52,10 @@ describe('concurrency', () => {
 
   it('concurrent heartbeats from the same node are all accepted and recorded', async () => {
     const node = nodes[0];
-    const before = eventsOfType(server.databasePath, 'NodeHeartbeatRecorded').length;
+    const before = eventsOfType(server.databasePath, HEARTBEAT_EVENTS).length;
     const replies = await Promise.all(Array.from({ length: 8 }, (_, i) => beat(node, 100 + i)));
     expect(replies.map((r) => r.status)).toEqual(replies.map(() => 202));
-    expect(eventsOfType(server.databasePath, 'NodeHeartbeatRecorded').length - before).toBe(8);
+    expect(eventsOfType(server.databasePath, HEARTBEAT_EVENTS).length - before).toBe(8);
   });
 
   it('concurrent registrations of the same public key: exactly one 201, the rest 409', async () => {

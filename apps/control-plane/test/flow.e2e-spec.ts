@@ -15,7 +15,7 @@ const REPLAY = join(ROOT, 'dist', 'apps', 'control-plane', 'replay.js');
 
 function runReplay(databasePath: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [REPLAY], { env: { ...process.env, DATABASE_PATH: databasePath }, cwd: ROOT });
+    const child = spawn(process.execPath, [REPLAY, '--full'], { env: { ...process.env, DATABASE_PATH: databasePath }, cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -191,7 +191,8 @@ describe('the whole flow: tenant, nodes, policy, heartbeats, live configs, resta
     const result = await runReplay(server.databasePath);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`replayed ${events} events`));
+    expect(result.stdout).toMatch(new RegExp(`replayed ${events} events into the inline projections`));
+    expect(result.stdout).toMatch(new RegExp(`replayed ${events} events into the views from position 0`));
     expect(result.stdout).toContain('hash chain intact');
     expect(result.stdout).toContain('read models identical');
     expect(eventCount(server.databasePath)).toBe(events);

@@ -23,6 +23,8 @@ export class AwsNetwork extends Construct {
   readonly vpc: Vpc;
   readonly subnet: Subnet;
   readonly securityGroup: SecurityGroup;
+  /** Routes 0.0.0.0/0 to the internet gateway; another public subnet joins it with addPublicSubnet(). */
+  readonly publicRoutes: RouteTable;
 
   constructor(scope: Construct, id: string, props: AwsNetworkProps) {
     super(scope, id);
@@ -40,12 +42,12 @@ export class AwsNetwork extends Construct {
       tags: { Name: `${props.name}-public` },
     });
     const gateway = new InternetGateway(this, 'internet-gateway', { vpcId: this.vpc.id, tags: { Name: props.name } });
-    const routes = new RouteTable(this, 'public-routes', {
+    this.publicRoutes = new RouteTable(this, 'public-routes', {
       vpcId: this.vpc.id,
       route: [{ cidrBlock: ANYWHERE, gatewayId: gateway.id }],
       tags: { Name: `${props.name}-public` },
     });
-    new RouteTableAssociation(this, 'public-routes-association', { subnetId: this.subnet.id, routeTableId: routes.id });
+    new RouteTableAssociation(this, 'public-routes-association', { subnetId: this.subnet.id, routeTableId: this.publicRoutes.id });
 
     // Rules are separate resources, not inline blocks: inline ingress blocks in JSON need every optional field.
     this.securityGroup = new SecurityGroup(this, 'security-group', {
@@ -72,5 +74,18 @@ export class AwsNetwork extends Construct {
       ipProtocol: '-1',
       cidrIpv4: ANYWHERE,
     });
+  }
+
+  /** One more public subnet (a load balancer needs two AZs), routed through the same internet gateway. */
+  addPublicSubnet(id: string, cidrBlock: string, availabilityZone: string, name: string): Subnet {
+    const subnet = new Subnet(this, id, {
+      vpcId: this.vpc.id,
+      cidrBlock,
+      availabilityZone,
+      mapPublicIpOnLaunch: true,
+      tags: { Name: name },
+    });
+    new RouteTableAssociation(this, `${id}-routes-association`, { subnetId: subnet.id, routeTableId: this.publicRoutes.id });
+    return subnet;
   }
 }

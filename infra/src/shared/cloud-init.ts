@@ -50,12 +50,24 @@ export interface AgentCloudInitOptions extends SourceOptions {
   tags: string[];
 }
 
-export interface ControlPlaneCloudInitOptions extends SourceOptions {
-  /** Candidate paths of the data volume's block device, first found wins. */
-  dataDevices: string[];
-  /** Token of the sensitive `jwt_secret` variable (may be empty: the control plane then generates one). */
+interface ControlPlaneCommonOptions extends SourceOptions {
+  /** Token of the sensitive `jwt_secret` variable (may be empty with SQLite: the control plane then generates one). */
   jwtSecret: string;
 }
+
+/** SQLite on a data volume: one instance. */
+export interface SqliteControlPlaneOptions extends ControlPlaneCommonOptions {
+  /** Candidate paths of the data volume's block device, first found wins. */
+  dataDevices: string[];
+}
+
+/** PostgreSQL: one of several replicas; no data volume. */
+export interface PostgresControlPlaneOptions extends ControlPlaneCommonOptions {
+  /** `postgres://…` (tokens allowed); lands only in the root-only env file, base64-encoded. */
+  databaseUrl: string;
+}
+
+export type ControlPlaneCloudInitOptions = SqliteControlPlaneOptions | PostgresControlPlaneOptions;
 
 interface WriteFile {
   path: string;
@@ -115,6 +127,10 @@ export function agentCloudInit(options: AgentCloudInitOptions): string {
 }
 
 export function controlPlaneCloudInit(options: ControlPlaneCloudInitOptions): string {
+  return 'databaseUrl' in options ? postgresControlPlane(options) : sqliteControlPlane(options);
+}
+
+function sqliteControlPlane(options: SqliteControlPlaneOptions): string {
   const volumeScript = script(
     'Wait for the data volume (attached after boot), format it only if blank, and mount it by UUID.',
     'set -eu',
@@ -134,14 +150,56 @@ export function controlPlaneCloudInit(options: ControlPlaneCloudInitOptions): st
     `chown meshgate:meshgate ${CONTROL_PLANE_DATA_DIR}`,
     `chmod 0700 ${CONTROL_PLANE_DATA_DIR}`,
   );
-  const startScript = script(
-    'An empty JWT_SECRET means "not set": the control plane then generates one and keeps it in its data dir.',
-    '[ -n "$JWT_SECRET" ] || unset JWT_SECRET',
-    `exec /usr/bin/node ${INSTALL_DIR}/dist/apps/control-plane/main.js`,
-  );
-  const unit = systemdUnit({
-    description: 'MeshGate control plane',
+  const unit = controlPlaneUnit({
     unit: [`RequiresMountsFor=${CONTROL_PLANE_DATA_DIR}`],
+    service: [`Environment=DATABASE_PATH=${DATABASE_PATH}`],
+    writable: [`ReadWritePaths=${CONTROL_PLANE_DATA_DIR}`],
+  });
+  return renderCloudConfig({
+    packages: BASE_PACKAGES,
+    files: [
+      { path: '/etc/meshgate/control-plane.env', permissions: '0600', encoding: 'b64', content: Fn.base64encode(`JWT_SECRET=${options.jwtSecret}`) },
+      { path: '/usr/local/sbin/meshgate-data-volume', permissions: '0755', content: volumeScript },
+      ...controlPlaneFiles(options, unit, '/health'),
+    ],
+    runcmd: [['/usr/local/sbin/meshgate-data-volume'], ...controlPlaneRuncmd],
+  });
+}
+
+/**
+ * One replica of several: the database is PostgreSQL (DATABASE_URL, in the root-only env file with the JWT secret,
+ * which every replica must share), there is no data volume, and the service keeps its state directory for whatever
+ * it writes locally. The in-instance timer checks liveness (/health/live) only: readiness (/health/ready, which
+ * includes the database) is the load balancer's, and restarting every replica when the database blips would turn
+ * an outage into a restart storm.
+ */
+function postgresControlPlane(options: PostgresControlPlaneOptions): string {
+  const unit = controlPlaneUnit({ service: [], writable: [`StateDirectory=${CONTROL_PLANE_DATA_DIR.replace('/var/lib/', '')}`, 'StateDirectoryMode=0700'] });
+  return renderCloudConfig({
+    packages: BASE_PACKAGES,
+    files: [
+      {
+        path: '/etc/meshgate/control-plane.env',
+        permissions: '0600',
+        encoding: 'b64',
+        content: Fn.base64encode(`JWT_SECRET=${options.jwtSecret}\nDATABASE_URL=${options.databaseUrl}`),
+      },
+      ...controlPlaneFiles(options, unit, '/health/live'),
+    ],
+    runcmd: controlPlaneRuncmd,
+  });
+}
+
+const controlPlaneRuncmd = [
+  ['/usr/local/sbin/meshgate-install'],
+  ['systemctl', 'daemon-reload'],
+  ['systemctl', 'enable', '--now', CONTROL_PLANE_UNIT, 'meshgate-control-plane-health.timer'],
+];
+
+function controlPlaneUnit(spec: { unit?: string[]; service: string[]; writable: string[] }): string {
+  return systemdUnit({
+    description: 'MeshGate control plane',
+    unit: spec.unit,
     service: [
       'Type=simple',
       'User=meshgate',
@@ -149,7 +207,7 @@ export function controlPlaneCloudInit(options: ControlPlaneCloudInitOptions): st
       `WorkingDirectory=${INSTALL_DIR}`,
       'Environment=NODE_ENV=production',
       `Environment=PORT=${CONTROL_PLANE_PORT}`,
-      `Environment=DATABASE_PATH=${DATABASE_PATH}`,
+      ...spec.service,
       'EnvironmentFile=/etc/meshgate/control-plane.env',
       'ExecStart=/usr/local/sbin/meshgate-control-plane-start',
       'Restart=always',
@@ -158,16 +216,25 @@ export function controlPlaneCloudInit(options: ControlPlaneCloudInitOptions): st
       'ProtectSystem=strict',
       'ProtectHome=yes',
       'PrivateTmp=yes',
-      `ReadWritePaths=${CONTROL_PLANE_DATA_DIR}`,
+      ...spec.writable,
     ],
   });
+}
+
+/** The install script, start script, unit and health timer both shapes share; `healthPath` is what the timer GETs. */
+function controlPlaneFiles(source: SourceOptions, unit: string, healthPath: string): WriteFile[] {
+  const startScript = script(
+    'An empty JWT_SECRET means "not set": the control plane then generates one and keeps it in its data dir.',
+    '[ -n "$JWT_SECRET" ] || unset JWT_SECRET',
+    `exec /usr/bin/node ${INSTALL_DIR}/dist/apps/control-plane/main.js`,
+  );
   const healthScript = script(
-    'Liveness check run by a timer: three failed GET /health in a row restart the control plane.',
+    `Liveness check run by a timer: three failed GET ${healthPath} in a row restart the control plane.`,
     'state=/run/meshgate-health-failures',
-    `if curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:${CONTROL_PLANE_PORT}/health; then echo 0 > $state; exit 0; fi`,
+    `if curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:${CONTROL_PLANE_PORT}${healthPath}; then echo 0 > $state; exit 0; fi`,
     'failures=$(( $(cat $state 2>/dev/null || echo 0) + 1 ))',
     'echo $failures > $state',
-    'logger -t meshgate-health "GET /health failed ($failures in a row)"',
+    `logger -t meshgate-health "GET ${healthPath} failed ($failures in a row)"`,
     `if [ $failures -ge 3 ]; then echo 0 > $state; systemctl restart ${CONTROL_PLANE_UNIT}; fi`,
   );
   const healthUnit = systemdUnit({
@@ -187,25 +254,14 @@ export function controlPlaneCloudInit(options: ControlPlaneCloudInitOptions): st
     'WantedBy=timers.target',
     '',
   ].join('\n');
-  return renderCloudConfig({
-    packages: BASE_PACKAGES,
-    files: [
-      { path: '/etc/meshgate/control-plane.env', permissions: '0600', encoding: 'b64', content: Fn.base64encode(`JWT_SECRET=${options.jwtSecret}`) },
-      { path: '/usr/local/sbin/meshgate-data-volume', permissions: '0755', content: volumeScript },
-      { path: '/usr/local/sbin/meshgate-install', permissions: '0755', content: installScript(options) },
-      { path: '/usr/local/sbin/meshgate-control-plane-start', permissions: '0755', content: startScript },
-      { path: '/usr/local/sbin/meshgate-control-plane-health', permissions: '0755', content: healthScript },
-      { path: `/etc/systemd/system/${CONTROL_PLANE_UNIT}`, permissions: '0644', content: unit },
-      { path: '/etc/systemd/system/meshgate-control-plane-health.service', permissions: '0644', content: healthUnit },
-      { path: '/etc/systemd/system/meshgate-control-plane-health.timer', permissions: '0644', content: healthTimer },
-    ],
-    runcmd: [
-      ['/usr/local/sbin/meshgate-data-volume'],
-      ['/usr/local/sbin/meshgate-install'],
-      ['systemctl', 'daemon-reload'],
-      ['systemctl', 'enable', '--now', CONTROL_PLANE_UNIT, 'meshgate-control-plane-health.timer'],
-    ],
-  });
+  return [
+    { path: '/usr/local/sbin/meshgate-install', permissions: '0755', content: installScript(source) },
+    { path: '/usr/local/sbin/meshgate-control-plane-start', permissions: '0755', content: startScript },
+    { path: '/usr/local/sbin/meshgate-control-plane-health', permissions: '0755', content: healthScript },
+    { path: `/etc/systemd/system/${CONTROL_PLANE_UNIT}`, permissions: '0644', content: unit },
+    { path: '/etc/systemd/system/meshgate-control-plane-health.service', permissions: '0644', content: healthUnit },
+    { path: '/etc/systemd/system/meshgate-control-plane-health.timer', permissions: '0644', content: healthTimer },
+  ];
 }
 
 /**

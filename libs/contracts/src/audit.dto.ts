@@ -1,13 +1,15 @@
 import { Type } from 'class-transformer';
-import { IsDateString, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsOmittable } from './omittable.decorator';
+import { IsTimestamp } from './timestamp.decorator';
 
 export class AuditQueryDto {
-  @IsOptional() @IsDateString() since?: string;
-  @IsOptional() @IsDateString() until?: string;
-  @IsOptional() @IsString() @MaxLength(100) actor?: string;
-  @IsOptional() @IsString() @Matches(/^[A-Za-z]{1,64}$/, { message: 'type must be an event type name' }) type?: string;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
-  @IsOptional() @IsString() @Matches(/^[0-9]{1,15}$/, { message: 'cursor must be a cursor returned by a previous page' })
+  @IsOmittable() @IsTimestamp() since?: string;
+  @IsOmittable() @IsTimestamp() until?: string;
+  @IsOmittable() @IsString() @MaxLength(100) actor?: string;
+  @IsOmittable() @IsString() @Matches(/^[A-Za-z]{1,64}$/, { message: 'type must be an event type name' }) type?: string;
+  @IsOmittable() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
+  @IsOmittable() @IsString() @Matches(/^[0-9]{1,15}$/, { message: 'cursor must be a cursor returned by a previous page' })
   cursor?: string;
 }
 

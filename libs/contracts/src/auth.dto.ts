@@ -1,4 +1,5 @@
-import { IsEmail, IsIn, IsOptional, IsString, IsUUID, Length, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsIn, IsString, IsUUID, Length, MaxLength, MinLength } from 'class-validator';
+import { IsOmittable } from './omittable.decorator';
 
 export const ROLES = ['owner', 'admin', 'member', 'auditor'] as const;
 export type RoleName = (typeof ROLES)[number];
@@ -11,7 +12,7 @@ export class RegisterUserDto {
 export class LoginDto {
   @IsEmail() @MaxLength(254) email!: string;
   @IsString() @MaxLength(256) password!: string;
-  @IsOptional() @IsUUID() tenantId?: string;
+  @IsOmittable() @IsUUID() tenantId?: string;
 }
 
 export class CreateTenantDto {
@@ -28,3 +29,8 @@ export interface TenantMembershipView { id: string; name: string; role: RoleName
 export interface LoginResponse { accessToken: string; expiresIn: number; tenants: TenantMembershipView[] }
 export interface TenantView { id: string; name: string }
 export interface MemberView { userId: string; email: string; role: RoleName }
+/**
+ * What adding a member answers, the same whether the email is registered (the user is a member at once) or not (it is
+ * invited and becomes a member on registering): the answer must not tell which emails have accounts.
+ */
+export interface InvitationView { email: string; role: RoleName }

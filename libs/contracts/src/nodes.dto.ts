@@ -1,8 +1,7 @@
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize, IsArray, IsBoolean, IsDateString, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsOmittable } from './omittable.decorator';
+import { IsTimestamp } from './timestamp.decorator';
 
 /** A WireGuard key: 32 bytes in standard base64 (44 characters, one '=' of padding). */
 export const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
@@ -20,18 +19,18 @@ export class RegisterNodeDto {
   name!: string;
   @IsString() @Matches(WG_KEY_PATTERN, { message: 'publicKey must be a base64 WireGuard key (32 bytes)' })
   publicKey!: string;
-  @IsOptional() @IsString() @Matches(ENDPOINT_PATTERN, { message: 'endpoint must be host:port' })
+  @IsOmittable() @IsString() @Matches(ENDPOINT_PATTERN, { message: 'endpoint must be host:port' })
   endpoint?: string;
-  @IsOptional() @IsInt() @Min(1) @Max(65535) listenPort?: number;
-  @IsOptional() @IsArray() @ArrayMaxSize(32)
+  @IsOmittable() @IsInt() @Min(1) @Max(65535) listenPort?: number;
+  @IsOmittable() @IsArray() @ArrayMaxSize(32)
   @Matches(TAG_PATTERN, { each: true, message: 'each tag must be lowercase letters, digits and dashes' })
   tags?: string[];
   /** Prefixes this node offers to route for the mesh (subnet router), or 0.0.0.0/0 (exit node). */
-  @IsOptional() @IsArray() @ArrayMaxSize(64)
+  @IsOmittable() @IsArray() @ArrayMaxSize(64)
   @Matches(CIDR_PATTERN, { each: true, message: 'each advertised route must be an IPv4 or IPv6 prefix such as 10.1.0.0/24' })
   advertiseRoutes?: string[];
   /** Name of the exit node to send internet traffic through. */
-  @IsOptional() @IsString() @Matches(NODE_NAME_PATTERN, { message: 'exitNode must be a node name' })
+  @IsOmittable() @IsString() @Matches(NODE_NAME_PATTERN, { message: 'exitNode must be a node name' })
   exitNode?: string;
 }
 
@@ -45,24 +44,24 @@ export class ApproveRoutesDto {
 export class PeerStatsDto {
   @IsString() @Matches(WG_KEY_PATTERN, { message: 'publicKey must be a base64 WireGuard key (32 bytes)' })
   publicKey!: string;
-  @IsOptional() @IsDateString() lastHandshakeAt?: string | null;
+  @IsOmittable() @IsTimestamp() lastHandshakeAt?: string;
   @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) rxBytes!: number;
   @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) txBytes!: number;
 }
 
 export class HeartbeatDto {
-  @IsOptional() @IsString() @Matches(ENDPOINT_PATTERN, { message: 'endpoint must be host:port' })
+  @IsOmittable() @IsString() @Matches(ENDPOINT_PATTERN, { message: 'endpoint must be host:port' })
   endpoint?: string;
-  @IsOptional() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) rxBytes?: number;
-  @IsOptional() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) txBytes?: number;
-  @IsOptional() @IsArray() @ArrayMaxSize(20000) @ValidateNested({ each: true }) @Type(() => PeerStatsDto)
+  @IsOmittable() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) rxBytes?: number;
+  @IsOmittable() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) txBytes?: number;
+  @IsOmittable() @IsArray() @ArrayMaxSize(20000) @ValidateNested({ each: true }) @Type(() => PeerStatsDto)
   peers?: PeerStatsDto[];
 }
 
 export class CreateEnrollmentKeyDto {
-  @IsOptional() @IsBoolean() reusable?: boolean;
-  @IsOptional() @IsInt() @Min(60) @Max(365 * 24 * 3600) expiresInSeconds?: number;
-  @IsOptional() @IsArray() @ArrayMaxSize(32)
+  @IsOmittable() @IsBoolean() reusable?: boolean;
+  @IsOmittable() @IsInt() @Min(60) @Max(365 * 24 * 3600) expiresInSeconds?: number;
+  @IsOmittable() @IsArray() @ArrayMaxSize(32)
   @Matches(TAG_PATTERN, { each: true, message: 'each tag must be lowercase letters, digits and dashes' })
   tags?: string[];
 }

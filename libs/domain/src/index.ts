@@ -5,6 +5,7 @@ export * from './shared/prng';
 export * from './user/user';
 export * from './tenant/tenant';
 export * from './node/node';
+export * from './node/heartbeat';
 export * from './node/ipam';
 export * from './enrollment-key/enrollment-key';
 export * from './policy/policy-document';
@@ -15,9 +16,9 @@ export * from './topology/policy-preview';
 
 import type { UserEvent } from './user/user';
 import type { TenantEvent } from './tenant/tenant';
-import type { NodeEvent } from './node/node';
+import type { StoredNodeEvent } from './node/node';
 import type { EnrollmentKeyEvent } from './enrollment-key/enrollment-key';
 import type { PolicyEvent, ScheduleEvent } from './policy/policy';
 /** Every event the log can hold. */
-export type DomainEvent = UserEvent | TenantEvent | NodeEvent | EnrollmentKeyEvent | PolicyEvent | ScheduleEvent;
+export type DomainEvent = UserEvent | TenantEvent | StoredNodeEvent | EnrollmentKeyEvent | PolicyEvent | ScheduleEvent;
 export * as policyEngine from './policy-engine';

@@ -2,7 +2,7 @@ import type { ConfigPatch, NodeConfig } from '../contracts';
 import { SSE_EVENT_CONFIG, SSE_EVENT_PATCH, SSE_PING_INTERVAL_MS } from '../contracts';
 import type { Logger } from '../logger';
 import { Backoff } from './backoff';
-import { HttpError, type ControlPlaneClient } from './control-plane-client';
+import { displayUrl, HttpError, type ControlPlaneClient } from './control-plane-client';
 import { SseParser } from './sse-parser';
 
 export interface ConfigStreamHandlers {
@@ -26,8 +26,9 @@ export interface ConfigStreamOptions {
 }
 
 /**
- * Keeps the config stream open for as long as the agent runs: reconnects with backoff and jitter, resumes with
- * Last-Event-ID, and hands each config or patch to the handlers in order.
+ * Keeps the config stream open for as long as the agent runs: reconnects with backoff and jitter (to the client's
+ * next URL when the replica failed), resumes with Last-Event-ID, and hands each config or patch to the handlers in
+ * order.
  */
 export class ConfigStream {
   private readonly stopController = new AbortController();
@@ -90,29 +91,38 @@ export class ConfigStream {
     let idleTimer: NodeJS.Timeout | undefined;
     const armIdle = () => {
       clearTimeout(idleTimer);
-      idleTimer = setTimeout(() => connection.abort(new Error('config stream idle')), idleTimeoutMs);
+      // A TimeoutError, unlike the abort of stop() or reconnect(), counts as the replica failing: the client moves on.
+      idleTimer = setTimeout(() => connection.abort(new DOMException('config stream idle', 'TimeoutError')), idleTimeoutMs);
     };
     try {
       armIdle();
+      // The version held, whichever URL served it: every replica numbers a node's configs alike, so a stream
+      // resumed on another one sends only what was missed.
       const version = this.options.currentVersion();
-      const response = await client.openConfigStream(nodeId, nodeToken, version === null ? null : String(version), connection.signal);
-      logger.info('config stream connected', { lastEventId: version });
+      const { response, baseUrl } = await client.openConfigStream(nodeId, nodeToken, version === null ? null : String(version), connection.signal);
+      logger.info('config stream connected', { url: displayUrl(baseUrl), lastEventId: version });
       if (!response.body) throw new Error('config stream has no body');
       const parser = new SseParser();
       const decoder = new TextDecoder();
       let first = true;
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        armIdle();
-        if (first) {
-          // Only a stream that delivered something counts as recovered, or a flapping server would get no backoff.
-          this.backoff.reset();
-          first = false;
+      try {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+          armIdle();
+          if (first) {
+            // Only a stream that delivered something counts as recovered, or a flapping server would get no backoff.
+            this.backoff.reset();
+            first = false;
+          }
+          for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
+            if (event.event === SSE_EVENT_CONFIG) await handlers.onConfig(JSON.parse(event.data) as NodeConfig);
+            else if (event.event === SSE_EVENT_PATCH) await handlers.onPatch(JSON.parse(event.data) as ConfigPatch);
+            else logger.debug('ignoring unknown config stream event', { event: event.event });
+          }
         }
-        for (const event of parser.push(decoder.decode(chunk, { stream: true }))) {
-          if (event.event === SSE_EVENT_CONFIG) await handlers.onConfig(JSON.parse(event.data) as NodeConfig);
-          else if (event.event === SSE_EVENT_PATCH) await handlers.onPatch(JSON.parse(event.data) as ConfigPatch);
-          else logger.debug('ignoring unknown config stream event', { event: event.event });
-        }
+      } catch (err) {
+        // A reset or a silent link is the replica's failure; a handler's error or our own abort is not.
+        if (!this.stopped) client.reportFailure(baseUrl, 'config stream', connection.signal.aborted ? connection.signal.reason : err);
+        throw err;
       }
     } finally {
       clearTimeout(idleTimer);

@@ -1,6 +1,7 @@
 import { applyDecorators, SetMetadata, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth } from '@nestjs/swagger';
 import type { Role } from '@meshgate/domain';
+import { RateLimitGuard } from '../rate-limits/rate-limit.guard';
 import { CredentialsGuard } from './credentials.guard';
 
 /** Which credentials an endpoint accepts. Anything not listed is refused. */
@@ -17,8 +18,9 @@ export interface Allowed {
 
 export const ALLOWED = 'meshgate:allowed';
 
+/** The credentials, then the caller's rate limit (writes are counted per principal, so it must be known first). */
 export const Allow = (allowed: Allowed) =>
-  applyDecorators(SetMetadata(ALLOWED, allowed), UseGuards(CredentialsGuard), ApiBearerAuth());
+  applyDecorators(SetMetadata(ALLOWED, allowed), UseGuards(CredentialsGuard, RateLimitGuard), ApiBearerAuth());
 
 export const ALL_ROLES: readonly Role[] = ['owner', 'admin', 'member', 'auditor'];
 export const ADMINS: readonly Role[] = ['owner', 'admin'];

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
-import { ThrottlerGuard } from '@nestjs/throttler';
 import {
   CreateTenantDto, LoginDto, LoginResponse, RegisterUserDto, TenantMembershipView, TenantView, UserView,
 } from '@meshgate/contracts';
 import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
+import { RateLimit, RateLimitGuard } from '../rate-limits/rate-limit.guard';
 import { Allow } from './allow.decorator';
 import { AuthService } from './auth.service';
 import { CreateTenantCommand } from './commands/create-tenant.command';
@@ -25,14 +25,16 @@ export class AuthController {
   ) {}
 
   @Post('register')
-  @UseGuards(ThrottlerGuard)
+  @RateLimit('auth')
+  @UseGuards(RateLimitGuard)
   register(@Body() dto: RegisterUserDto, @RequestMeta() meta: CommandMeta): Promise<UserView> {
     return this.commands.execute(new RegisterUserCommand(dto.email, dto.password, meta));
   }
 
   @Post('login')
   @HttpCode(200)
-  @UseGuards(ThrottlerGuard)
+  @RateLimit('auth')
+  @UseGuards(RateLimitGuard)
   login(@Body() dto: LoginDto): Promise<LoginResponse> {
     return this.auth.login(dto.email, dto.password, dto.tenantId);
   }
@@ -46,8 +48,8 @@ export class AuthController {
 
   @Get('tenants')
   @Allow({ user: true })
-  tenants(@CurrentPrincipal() p: Principal): TenantMembershipView[] {
+  async tenants(@CurrentPrincipal() p: Principal): Promise<TenantMembershipView[]> {
     if (p.kind !== 'user') throw new Error('guarded');
-    return this.directory.memberships(p.userId).map((m) => ({ id: m.tenantId, name: m.tenantName, role: m.role }));
+    return (await this.directory.memberships(p.userId)).map((m) => ({ id: m.tenantId, name: m.tenantName, role: m.role }));
   }
 }

@@ -1,11 +1,13 @@
-import { Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import * as argon2 from 'argon2';
 import { normalizeEmail } from '@meshgate/domain';
 import type { LoginResponse } from '@meshgate/contracts';
+import { RetryLaterException } from '../common/retry-later';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { JwtClaims } from './credentials.guard';
 import { DirectoryReadModel } from './directory.read-model';
+import { LoginFailures } from './login-failures';
 
 const BAD_CREDENTIALS = 'invalid email or password';
 
@@ -17,14 +19,20 @@ export class AuthService {
   constructor(
     private readonly directory: DirectoryReadModel,
     private readonly jwt: JwtService,
+    private readonly failures: LoginFailures,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async login(email: string, password: string, tenantId?: string): Promise<LoginResponse> {
-    const user = this.directory.userByEmail(normalizeEmail(email));
+    const account = normalizeEmail(email);
+    const wait = this.failures.retryAfterSeconds(account);
+    if (wait > 0) throw new RetryLaterException(HttpStatus.TOO_MANY_REQUESTS, 'too many failed logins for this account; retry later', wait);
+    this.failures.countAttempt(account);
+    const user = await this.directory.userByEmail(account);
     const ok = await argon2.verify(user?.passwordHash ?? (await this.decoyHash), password);
     if (!user || !ok) throw new UnauthorizedException(BAD_CREDENTIALS);
-    const memberships = this.directory.memberships(user.id);
+    this.failures.succeeded(account);
+    const memberships = await this.directory.memberships(user.id);
     const claims: JwtClaims = { sub: user.id };
     if (tenantId !== undefined) {
       const membership = memberships.find((m) => m.tenantId === tenantId);

@@ -75,6 +75,9 @@ async function main(): Promise<void> {
       const cp = start('../main.js', {
         PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'bench.sqlite'), LOG_LEVEL: 'warn',
         AUTH_RATE_LIMIT: '100000', HEARTBEAT_INTERVAL_SECONDS: '3600', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-xx',
+        // The bench measures throughput, not the per-principal budgets.
+        WRITE_RATE_LIMIT: '10000000', HEARTBEAT_RATE_LIMIT: '1000000',
+        METRICS_PORT: '0', // the bench does not scrape; a free port keeps it from clashing with a running server's
       });
       await waitFor(`http://127.0.0.1:${port}/health`, cp);
       await api(port, 'POST', '/api/v1/auth/register', undefined, { email: 'bench@example.com', password: 'bench-password' });
@@ -90,7 +93,10 @@ async function main(): Promise<void> {
       }
       const registerSeconds = (Date.now() - registerStarted) / 1000;
 
-      const body = JSON.stringify({ rxBytes: 123456, txBytes: 654321, peers: [{ publicKey: publicKey(), lastHandshakeAt: new Date().toISOString(), rxBytes: 1, txBytes: 2 }] });
+      // A heartbeat may report only the node's real peers: one node every other one peers with (allow-all).
+      const reportedPeer = publicKey();
+      await api(port, 'POST', '/api/v1/nodes', admin, { name: 'reported-peer', publicKey: reportedPeer });
+      const body = JSON.stringify({ rxBytes: 123456, txBytes: 654321, peers: [{ publicKey: reportedPeer, lastHandshakeAt: new Date().toISOString(), rxBytes: 1, txBytes: 2 }] });
       const heartbeatTarget = {
         port, body,
         path: (i: number) => `/api/v1/nodes/${nodes[i].id}/heartbeat`,
@@ -152,7 +158,7 @@ async function main(): Promise<void> {
       const replayPath = join(dir, 'replay.sqlite');
       const built = await buildLog(replayPath, REPLAY_EVENTS);
       const lines: string[] = [];
-      const ok = await replay(replayPath, (l) => lines.push(l));
+      const ok = await replay(replayPath, { full: true }, (l) => lines.push(l));
       report.push(`(c) replay of ${built.events} events (log built in ${built.seconds.toFixed(1)} s):
     ${lines.join('\n    ')}
     target ≥ 100,000 events/s`);

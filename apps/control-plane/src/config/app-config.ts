@@ -1,12 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 
 /** The one typed configuration of the control plane, read from the environment and validated at boot. */
 export interface AppConfig {
   host: string;
   port: number;
+  /** The SQLite file (and the data directory holding the generated JWT secret). */
   databasePath: string;
+  /** `postgres://…`: run on PostgreSQL instead of SQLite (every replica names the same database). */
+  databaseUrl: string | null;
+  /** The schema owner's URL for migrations, when the app's own role (in databaseUrl) does not own the schema. */
+  databaseMigrationUrl: string | null;
+  /** Snapshot the views after this many events (the leader does), so a start replays only the tail. */
+  snapshotEveryEvents: number;
   jwtSecret: string;
   jwtExpiresInSeconds: number;
   heartbeatIntervalSeconds: number;
@@ -14,11 +22,35 @@ export interface AppConfig {
   offlineAfterMissedHeartbeats: number;
   sweepIntervalMs: number;
   authRateLimitPerMinute: number;
+  /** Failed logins per account (email) in 15 minutes, from any address, before its logins answer 429. */
+  loginFailureLimit: number;
+  /** Writes (POST/PUT/DELETE) per minute per principal: user, node or enrollment key. Heartbeats have their own. */
+  writeRateLimitPerMinute: number;
+  /** Heartbeats per node per heartbeat interval (a small burst, so an agent's retry is not refused). */
+  heartbeatRateLimit: number;
+  /** Open config streams per node, and in total. */
+  sseStreamsPerNode: number;
+  sseStreamsTotal: number;
+  /** Fastify's trustProxy: whose X-Forwarded-For to believe for the client address (rate limits, logs). */
+  trustProxy: boolean | number | string[];
+  /** Longest time a client may take to send a whole request (headers and body). */
+  requestTimeoutMs: number;
+  /** A socket idle this long is closed (config streams are exempt: their pings keep them alive). */
+  connectionTimeoutMs: number;
   ssePingMs: number;
   bodyLimitBytes: number;
   /** Longest time an append waits for others to join its transaction. */
   groupCommitMaxWaitMs: number;
+  /** How long a write waits for a database lock held by another process before answering 503. */
+  writeBusyWaitMs: number;
+  /** Below this much free space in the data directory, readiness fails (writes are then likely to fail). */
+  minFreeDiskBytes: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug';
+  /** Prometheus metrics are served on their own listener, never on the public API port (they span all tenants). */
+  metricsHost: string;
+  metricsPort: number;
+  /** When set, the metrics listener also requires `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
   /**
    * `system`, or `manual` for tests: the scheduler then reads a clock that only PUT /api/v1/test-clock moves, so
    * a test can open and close schedule windows without waiting for them. Never use `manual` in production.
@@ -57,10 +89,61 @@ function jwtSecret(env: NodeJS.ProcessEnv, databasePath: string): string {
   return secret;
 }
 
+/** proxy-addr's names for address ranges, as Fastify's trustProxy accepts them. */
+const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `false` (default), `true`, a hop count, or a comma-separated list of addresses, CIDRs and named ranges. */
+function trustProxy(env: NodeJS.ProcessEnv): AppConfig['trustProxy'] {
+  const raw = (env.TRUST_PROXY ?? '').trim();
+  if (raw === '' || raw === 'false') return false;
+  if (raw === 'true') return true;
+  if (/^[0-9]+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops < 1 || hops > 16) throw new ConfigError(`TRUST_PROXY hop count must be between 1 and 16, got ${hops}`);
+    return hops;
+  }
+  const entries = raw.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    const [address, prefix, extra] = entry.split('/');
+    const version = isIP(address);
+    const prefixOk = prefix === undefined || (/^[0-9]{1,3}$/.test(prefix) && Number(prefix) <= (version === 6 ? 128 : 32));
+    if (!NAMED_RANGES.has(entry) && (version === 0 || !prefixOk || extra !== undefined)) {
+      throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or a list of addresses/CIDRs, got "${entry}"`);
+    }
+  }
+  return entries;
+}
+
+function metricsHost(env: NodeJS.ProcessEnv): string {
+  const host = env.METRICS_HOST || '127.0.0.1';
+  if (isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(host)) throw new ConfigError(`METRICS_HOST must be an address or host name, got "${host}"`);
+  return host;
+}
+
+function metricsToken(env: NodeJS.ProcessEnv): string | null {
+  const token = env.METRICS_TOKEN;
+  if (token === undefined || token === '') return null;
+  if (token.length < 32) throw new ConfigError('METRICS_TOKEN must be at least 32 characters');
+  return token;
+}
+
 function schedulerClock(env: NodeJS.ProcessEnv): AppConfig['schedulerClock'] {
   const value = env.SCHEDULER_CLOCK || 'system';
   if (value !== 'system' && value !== 'manual') throw new ConfigError('SCHEDULER_CLOCK must be system|manual');
   return value;
+}
+
+function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | null {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a postgres:// URL`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError(`${name} must be a postgres:// URL`);
+  return raw;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -73,16 +156,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host: env.HOST || '0.0.0.0',
     port: int(env, 'PORT', 8080, 0, 65535),
     databasePath,
+    databaseUrl: postgresUrl(env, 'DATABASE_URL'),
+    databaseMigrationUrl: postgresUrl(env, 'DATABASE_MIGRATION_URL'),
+    snapshotEveryEvents: int(env, 'SNAPSHOT_EVERY_EVENTS', 100_000, 100, 100_000_000),
     jwtSecret: jwtSecret(env, databasePath),
     jwtExpiresInSeconds: int(env, 'JWT_EXPIRES_IN_SECONDS', 3600, 60, 30 * 24 * 3600),
     heartbeatIntervalSeconds,
     offlineAfterMissedHeartbeats: int(env, 'OFFLINE_AFTER_MISSED_HEARTBEATS', 3, 1, 100),
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', Math.min(heartbeatIntervalSeconds * 1000, 10_000), 100, 3_600_000),
     authRateLimitPerMinute: int(env, 'AUTH_RATE_LIMIT', 20, 1, 1_000_000),
+    loginFailureLimit: int(env, 'LOGIN_FAILURE_LIMIT', 10, 1, 1_000_000),
+    writeRateLimitPerMinute: int(env, 'WRITE_RATE_LIMIT', 600, 1, 10_000_000),
+    heartbeatRateLimit: int(env, 'HEARTBEAT_RATE_LIMIT', 5, 1, 1_000_000),
+    sseStreamsPerNode: int(env, 'SSE_STREAMS_PER_NODE', 4, 1, 1000),
+    sseStreamsTotal: int(env, 'SSE_STREAMS_TOTAL', 20_000, 1, 1_000_000),
+    trustProxy: trustProxy(env),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    connectionTimeoutMs: int(env, 'CONNECTION_TIMEOUT_MS', 75_000, 100, 3_600_000),
     ssePingMs: int(env, 'SSE_PING_MS', 15_000, 100, 3_600_000),
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     groupCommitMaxWaitMs: int(env, 'GROUP_COMMIT_MAX_WAIT_MS', 0, 0, 100),
+    writeBusyWaitMs: int(env, 'WRITE_BUSY_TIMEOUT_MS', 5_000, 0, 60_000),
+    minFreeDiskBytes: int(env, 'MIN_FREE_DISK_BYTES', 64 * 1024 * 1024, 0, Number.MAX_SAFE_INTEGER),
     logLevel,
+    metricsHost: metricsHost(env),
+    metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
+    metricsToken: metricsToken(env),
     schedulerClock: schedulerClock(env),
   };
 }

@@ -1,34 +1,50 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AppConfig, APP_CONFIG } from '../config/app-config';
 import { KeyedMutex } from '../common/keyed-mutex';
 import { DirectoryReadModel } from '../auth/directory.read-model';
 import { EnrollmentKeysReadModel } from '../enrollment-keys/enrollment-keys.read-model';
-import { openSqlite } from '../database/sqlite-database';
-import { SQL_RUNNER, SqlRunner } from '../database/sql.port';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
-import { SqliteEventStore } from '../event-store/sqlite-event-store';
+import { SqlEventStore } from '../event-store/sql-event-store';
 import { MetricsService } from '../metrics/metrics.service';
-import { allProjections } from '../projections/all-projections';
-import { ConfigProjection } from '../projections/config.projection';
-import { NodesProjection } from '../projections/nodes.projection';
+import { AuditLogProjection } from '../projections/audit-log.inline';
+import { DirectoryProjection } from '../projections/directory.inline';
+import { InlineProjections } from '../projections/inline-projections';
+import { MembershipsView } from '../projections/memberships.view';
+import { NodeConfigView } from '../projections/node-config.view';
+import { NodeIdentitiesProjection } from '../projections/node-identities.inline';
+import { NodesView } from '../projections/nodes.view';
 import { ProjectionRunner } from '../projections/projection-runner';
+import { ViewFeeder } from '../projections/view-feeder';
+import { ViewSnapshots } from '../projections/view-snapshots';
 import { CLOCK, ManualClock, SystemClock } from '../policies/clock';
+import { DATABASE, Database, Leadership } from '../storage/database.port';
+import { openDatabase } from '../storage/open-database';
+import { ConfigPushReactor } from '../stream/config-push.reactor';
 import { StreamHub } from '../stream/stream-hub';
+import { SnapshotTaker } from './snapshot-taker';
 
-const SQLITE = Symbol('SQLITE');
+/** Held by the replica that runs once-per-deployment jobs (offline sweeper, schedule windows, snapshots). */
+export const LEADERSHIP = Symbol('LEADERSHIP');
+/** How often a replica that does not lead tries to take over (a dead leader's lock goes with its session). */
+const LEADERSHIP_POLL_MS = 2_000;
 
-class DatabaseCloser implements OnApplicationShutdown {
-  constructor(@Inject(SQLITE) private readonly sqlite: { dataSource: DataSource }) {}
+class StorageCloser implements OnApplicationShutdown {
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    @Inject(LEADERSHIP) private readonly leadership: Leadership,
+    private readonly snapshots: SnapshotTaker,
+  ) {}
+
   async onApplicationShutdown(): Promise<void> {
-    if (this.sqlite.dataSource.isInitialized) await this.sqlite.dataSource.destroy();
+    await this.snapshots.stop();
+    await this.leadership.release();
+    await this.db.close();
   }
 }
 
 /**
- * The shared machinery every capability reaches through: storage, the event store, projections (and their read
- * models), the stream hub and metrics. Swapping SQLite for PostgreSQL means replacing the SQLITE/SQL_RUNNER/EVENT_STORE
- * providers here.
+ * The shared machinery every capability reaches through: the store (SQLite or PostgreSQL, chosen by DATABASE_URL), the
+ * event store, the three kinds of projection (inline, views, reactors), the stream hub, leadership and metrics.
  */
 @Global()
 @Module({})
@@ -39,42 +55,55 @@ export class CoreModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: CLOCK, useValue: config.schedulerClock === 'manual' ? new ManualClock() : new SystemClock() },
-        { provide: SQLITE, useFactory: () => openSqlite(config.databasePath) },
-        { provide: SQL_RUNNER, inject: [SQLITE], useFactory: (s: { runner: SqlRunner }) => s.runner },
-        DatabaseCloser,
+        { provide: DATABASE, useFactory: () => openDatabase(config) },
+        {
+          provide: LEADERSHIP,
+          inject: [DATABASE],
+          useFactory: (db: Database) => db.leadership('jobs', LEADERSHIP_POLL_MS),
+        },
+        StorageCloser,
         KeyedMutex,
         StreamHub,
-        NodesProjection,
+        NodesView,
+        MembershipsView,
         MetricsService,
-        {
-          provide: ConfigProjection,
-          inject: [StreamHub],
-          useFactory: (hub: StreamHub) => new ConfigProjection(hub),
-        },
+        { provide: NodeConfigView, inject: [StreamHub], useFactory: (hub: StreamHub) => new NodeConfigView((id) => hub.listening(id)) },
         {
           provide: EVENT_STORE,
-          inject: [SQL_RUNNER, MetricsService],
-          useFactory: (sql: SqlRunner, metrics: MetricsService) =>
-            new SqliteEventStore(sql, () => new Date(), config.groupCommitMaxWaitMs, (events, batchSize) => {
-              metrics.appendBatchSize.observe(batchSize);
-              for (const e of events) metrics.eventsAppended.inc({ type: e.type });
-            }),
+          inject: [DATABASE],
+          useFactory: (db: Database) => new SqlEventStore(db, { maxWaitMs: config.groupCommitMaxWaitMs }),
         },
         {
+          provide: ViewFeeder,
+          inject: [EVENT_STORE, NodesView, NodeConfigView, MembershipsView, StreamHub],
+          useFactory: (store: EventStore, nodes: NodesView, configs: NodeConfigView, memberships: MembershipsView, hub: StreamHub) =>
+            new ViewFeeder(store, [nodes, configs, memberships], [new ConfigPushReactor(configs, hub)]),
+        },
+        { provide: ViewSnapshots, inject: [DATABASE, EVENT_STORE], useFactory: (db: Database, store: EventStore) => new ViewSnapshots(db, store) },
+        {
           provide: ProjectionRunner,
-          inject: [SQL_RUNNER, EVENT_STORE, NodesProjection, ConfigProjection],
-          useFactory: (sql: SqlRunner, store: EventStore, nodes: NodesProjection, configs: ConfigProjection) => {
-            const runner = new ProjectionRunner(sql, store, allProjections(nodes, configs));
-            runner.start();
+          inject: [DATABASE, EVENT_STORE, ViewFeeder, ViewSnapshots, MetricsService],
+          useFactory: async (db: Database, store: EventStore, feeder: ViewFeeder, snapshots: ViewSnapshots, metrics: MetricsService) => {
+            const inline = new InlineProjections(db, store, [new DirectoryProjection(), new NodeIdentitiesProjection(), new AuditLogProjection()]);
+            const runner = new ProjectionRunner(db, store, inline, feeder, snapshots, (events, batchSize) => {
+              metrics.appendBatchSize.observe(batchSize);
+              for (const e of events) metrics.eventsAppended.inc({ type: e.type });
+            });
+            await runner.start();
             return runner;
           },
+        },
+        {
+          provide: SnapshotTaker,
+          inject: [ProjectionRunner, LEADERSHIP],
+          useFactory: (runner: ProjectionRunner, leadership: Leadership) => new SnapshotTaker(runner, leadership, config.snapshotEveryEvents),
         },
         DirectoryReadModel,
         EnrollmentKeysReadModel,
       ],
       exports: [
-        APP_CONFIG, CLOCK, SQL_RUNNER, EVENT_STORE, KeyedMutex, StreamHub, NodesProjection, ConfigProjection, MetricsService,
-        ProjectionRunner, DirectoryReadModel, EnrollmentKeysReadModel,
+        APP_CONFIG, CLOCK, DATABASE, LEADERSHIP, EVENT_STORE, KeyedMutex, StreamHub, NodesView, NodeConfigView, MembershipsView,
+        MetricsService, ViewFeeder, ProjectionRunner, DirectoryReadModel, EnrollmentKeysReadModel,
       ],
     };
   }

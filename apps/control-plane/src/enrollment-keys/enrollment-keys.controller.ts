@@ -25,8 +25,8 @@ export class EnrollmentKeysController {
 
   @Get()
   @Allow({ tenant: ADMINS })
-  list(@CurrentPrincipal() p: Principal) {
-    return this.keys.list(tenantOf(p)).map((k) => ({
+  async list(@CurrentPrincipal() p: Principal) {
+    return (await this.keys.list(tenantOf(p))).map((k) => ({
       id: k.id, reusable: k.state.reusable, expiresAt: k.state.expiresAt, tags: k.state.tags, uses: k.uses,
       revoked: k.state.revoked, createdAt: k.createdAt,
     }));

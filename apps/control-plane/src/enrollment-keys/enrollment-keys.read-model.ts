@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { EnrollmentKeyState } from '@meshgate/domain';
-import { SQL_RUNNER, SqlRunner } from '../database/sql.port';
+import { DATABASE, Database } from '../storage/database.port';
 
 export interface EnrollmentKeyRecord {
   id: string;
@@ -33,14 +33,14 @@ const toRecord = (r: Row): EnrollmentKeyRecord => ({
 /** Enrollment keys from the directory projection's table; also the key aggregate's snapshot. */
 @Injectable()
 export class EnrollmentKeysReadModel {
-  constructor(@Inject(SQL_RUNNER) private readonly sql: SqlRunner) {}
+  constructor(@Inject(DATABASE) private readonly db: Database) {}
 
-  find(id: string): EnrollmentKeyRecord | undefined {
-    const row = this.sql.get<Row>('SELECT * FROM enrollment_keys WHERE id = ?', [id]);
+  async find(id: string): Promise<EnrollmentKeyRecord | undefined> {
+    const row = await this.db.one<Row>('SELECT * FROM enrollment_keys WHERE id = ?', [id]);
     return row && toRecord(row);
   }
 
-  list(tenantId: string): EnrollmentKeyRecord[] {
-    return this.sql.all<Row>('SELECT * FROM enrollment_keys WHERE tenant_id = ? ORDER BY created_at, id', [tenantId]).map(toRecord);
+  async list(tenantId: string): Promise<EnrollmentKeyRecord[]> {
+    return (await this.db.query<Row>('SELECT * FROM enrollment_keys WHERE tenant_id = ? ORDER BY created_at, id', [tenantId])).map(toRecord);
   }
 }

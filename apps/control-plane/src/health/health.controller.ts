@@ -1,19 +1,71 @@
-import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { SQL_RUNNER, SqlRunner } from '../database/sql.port';
+import { AppConfig, APP_CONFIG } from '../config/app-config';
+import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { DATABASE, Database } from '../storage/database.port';
 
+/** A failed write for lack of space keeps readiness down this long, unless a write has committed since. */
+const STORAGE_FAULT_HOLD_MS = 10_000;
+
+interface Readiness {
+  status: 'ok' | 'unavailable';
+  database: 'ok' | 'unavailable';
+  storage: 'ok' | 'full';
+  /** Free bytes in the SQLite file's directory (null on PostgreSQL). */
+  freeBytes: number | null;
+}
+
+/**
+ * Liveness (`/health/live`: the process answers) is apart from readiness (`/health/ready`, and `/health`): the
+ * database answers, and there is room to write — enough free space in the data directory, and no write refused for
+ * lack of space in the last few seconds (a quota can refuse writes while the file system reports free space).
+ */
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(SQL_RUNNER) private readonly sql: SqlRunner) {}
+  private readonly dataDir: string;
+
+  constructor(
+    @Inject(DATABASE) private readonly db: Database,
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.dataDir = dirname(config.databasePath);
+  }
+
+  @Get('live')
+  @HttpCode(200)
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
 
   @Get()
-  check(): { status: 'ok'; database: 'ok' } {
-    try {
-      this.sql.get('SELECT 1 AS ok FROM events LIMIT 1');
-    } catch (error) {
-      throw new ServiceUnavailableException(`database unavailable: ${(error as Error).message}`);
-    }
-    return { status: 'ok', database: 'ok' };
+  check(): Promise<Readiness> {
+    return this.ready();
   }
+
+  @Get('ready')
+  async ready(): Promise<Readiness> {
+    let database: Readiness['database'] = 'ok';
+    try {
+      await this.db.one('SELECT position FROM chain_head WHERE id = 1');
+    } catch {
+      database = 'unavailable';
+    }
+    // The data directory holds the SQLite file; PostgreSQL's disk is the database server's, reported by its errors.
+    const freeBytes = this.db.dialect === 'sqlite' ? freeSpace(this.dataDir) : null;
+    const faultAt = this.store.storageFullSince();
+    const recentFault = faultAt !== null && Date.now() - faultAt < STORAGE_FAULT_HOLD_MS;
+    const storage: Readiness['storage'] = (freeBytes !== null && freeBytes < this.config.minFreeDiskBytes) || recentFault ? 'full' : 'ok';
+    const body: Readiness = { status: database === 'ok' && storage === 'ok' ? 'ok' : 'unavailable', database, storage, freeBytes };
+    if (body.status !== 'ok') throw new ServiceUnavailableException({ statusCode: 503, error: 'Service Unavailable', message: body });
+    return body;
+  }
+}
+
+function freeSpace(dir: string): number {
+  const { bavail, bsize } = statfsSync(dir);
+  return bavail * bsize;
 }

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import {
-  Counter, CounterConfiguration, Gauge, GaugeConfiguration, Histogram, HistogramConfiguration, register,
+  collectDefaultMetrics, Counter, CounterConfiguration, Gauge, GaugeConfiguration, Histogram, HistogramConfiguration, register,
 } from 'prom-client';
-import { NodesProjection } from '../projections/nodes.projection';
+import { NodesView } from '../projections/nodes.view';
 
-/** The control plane's own metrics, on prom-client's default registry (served at /metrics). */
+/** The control plane's own metrics and the process's, on prom-client's default registry (served by MetricsListener). */
 @Injectable()
 export class MetricsService {
   readonly eventsAppended = counter({ name: 'meshgate_events_appended_total', help: 'Events appended to the log', labelNames: ['type'] });
@@ -17,7 +17,10 @@ export class MetricsService {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
   });
 
-  constructor(nodes: NodesProjection) {
+  constructor(nodes: NodesView) {
+    // Process metrics: registered once per process, so a second app in it (a restart in place, the e2e specs) does not
+    // fail with "already registered".
+    if (!register.getSingleMetric('process_cpu_user_seconds_total')) collectDefaultMetrics();
     register.removeSingleMetric('meshgate_nodes');
     new Gauge({
       name: 'meshgate_nodes', help: 'Nodes by status', labelNames: ['status'],

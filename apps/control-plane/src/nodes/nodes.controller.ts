@@ -11,9 +11,10 @@ import { Principal } from '../auth/principal';
 import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
 import { UUID_PARAM } from '../common/uuid-param';
+import { RateLimit } from '../rate-limits/rate-limit.guard';
 import { MetricsService } from '../metrics/metrics.service';
-import { ConfigProjection } from '../projections/config.projection';
-import { NodesProjection, toNodeView } from '../projections/nodes.projection';
+import { NodeConfigView } from '../projections/node-config.view';
+import { NodesView, toNodeView } from '../projections/nodes.view';
 import { ApproveRoutesCommand } from './commands/approve-routes.command';
 import { RecordHeartbeatCommand } from './commands/record-heartbeat.command';
 import { RegisterNodeCommand } from './commands/register-node.command';
@@ -24,8 +25,8 @@ import { RemoveNodeCommand } from './commands/remove-node.command';
 export class NodesController {
   constructor(
     private readonly commands: CommandBus,
-    private readonly nodes: NodesProjection,
-    private readonly configs: ConfigProjection,
+    private readonly nodes: NodesView,
+    private readonly configs: NodeConfigView,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -77,6 +78,7 @@ export class NodesController {
   @Post(':id/heartbeat')
   @HttpCode(202)
   @Allow({ node: true })
+  @RateLimit('heartbeats')
   async heartbeat(
     @Param('id', UUID_PARAM) id: string, @Body() dto: HeartbeatDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<{ accepted: true }> {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { decideNode, streams } from '@meshgate/domain';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
-import { NodesProjection } from '../projections/nodes.projection';
+import { NodesView } from '../projections/nodes.view';
 
 /**
  * The wall clock enters the log here, not in projections: a node silent for N heartbeat intervals gets a
@@ -16,7 +16,7 @@ export class OfflineSweeper implements OnApplicationBootstrap, OnApplicationShut
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly nodes: NodesProjection,
+    private readonly nodes: NodesView,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

@@ -9,7 +9,7 @@ import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator'
 import { Principal } from '../auth/principal';
 import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
-import { ConfigProjection } from '../projections/config.projection';
+import { NodeConfigView } from '../projections/node-config.view';
 import { UpdatePolicyCommand } from './commands/update-policy.command';
 
 const HUJSON = 'application/hujson';
@@ -36,7 +36,7 @@ function parseIfMatch(header: string | undefined): number | undefined {
 @ApiTags('policies')
 @Controller('api/v1/policies')
 export class PoliciesController {
-  constructor(private readonly commands: CommandBus, private readonly configs: ConfigProjection) {}
+  constructor(private readonly commands: CommandBus, private readonly configs: NodeConfigView) {}
 
   @Get()
   @Allow({ tenant: ALL_ROLES })

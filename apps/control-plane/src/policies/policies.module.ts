@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config';
 import { UpdatePolicyHandler } from './commands/update-policy.handler';
 import { PoliciesController } from './policies.controller';
 import { ScheduleService } from './schedule.service';
@@ -6,5 +7,14 @@ import { TestClockController } from './test-clock.controller';
 
 export const policyHandlers = [UpdatePolicyHandler];
 
-@Module({ controllers: [PoliciesController, TestClockController], providers: [...policyHandlers, ScheduleService] })
-export class PoliciesModule {}
+@Module({})
+export class PoliciesModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: PoliciesModule,
+      // The test clock's route exists only with the manual clock: otherwise every call is the router's plain 404.
+      controllers: [PoliciesController, ...(config.schedulerClock === 'manual' ? [TestClockController] : [])],
+      providers: [...policyHandlers, ScheduleService],
+    };
+  }
+}

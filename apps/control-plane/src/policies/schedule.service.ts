@@ -3,7 +3,7 @@ import { decideScheduleWindows, policyEngine, streams } from '@meshgate/domain';
 import { KeyedMutex } from '../common/keyed-mutex';
 import { ConcurrencyError } from '../event-store/concurrency.error';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
-import { ConfigProjection } from '../projections/config.projection';
+import { NodeConfigView } from '../projections/node-config.view';
 import { CLOCK, Clock } from './clock';
 
 /** Re-check at least this often, so a suspended host or a changed zone database is caught up within a minute. */
@@ -26,7 +26,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly configs: ConfigProjection,
+    private readonly configs: NodeConfigView,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 

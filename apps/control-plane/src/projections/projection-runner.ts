@@ -1,95 +1,46 @@
 import type { RecordedEvent } from '@meshgate/domain';
-import { SqlRunner } from '../database/sql.port';
 import { CommitParticipant, EventStore } from '../event-store/event-store.port';
-import { Projection } from './projection';
-
-const CATCH_UP_BATCH = 10_000;
+import { Database, Transaction } from '../storage/database.port';
+import { InlineProjections } from './inline-projections';
+import { ViewFeeder } from './view-feeder';
+import { ViewSnapshots } from './view-snapshots';
 
 /**
- * Keeps every projection at the head of the log. Live appends are applied inside the append transaction, with each
- * projection's checkpoint; on start, projections catch up from their checkpoints; `rebuild` starts them from zero.
+ * The three kinds of projection around the log: inline ones inside the append transaction, views after it (fed in
+ * position order from this replica's commits and, through the store's announcements, every other replica's), and
+ * the reactors the feeder calls after the views. Started from the newest snapshot of the views.
  */
 export class ProjectionRunner implements CommitParticipant {
-  private checkpoints = new Map<string, number>();
-
   constructor(
-    private readonly sql: SqlRunner,
+    private readonly db: Database,
     private readonly store: EventStore,
-    readonly projections: readonly Projection[],
+    readonly inline: InlineProjections,
+    readonly views: ViewFeeder,
+    readonly snapshots: ViewSnapshots,
+    private readonly onCommitted: (events: readonly RecordedEvent[], batchSize: number) => void = () => undefined,
   ) {}
 
-  /** Loads state and catches up; returns the number of events applied. */
-  start(): number {
-    this.reload();
-    const applied = this.catchUp();
+  /** Inline projections to the head, views from their snapshot to the head; then live. */
+  async start(): Promise<{ inlineApplied: number; viewsApplied: number; snapshotPosition: number }> {
+    const inlineApplied = await this.inline.start();
+    const snapshot = await this.snapshots.latest();
+    const viewsApplied = await this.views.start(snapshot ?? undefined);
     this.store.setParticipant(this);
-    return applied;
+    await this.db.onAnnounce(() => void this.views.catchUp());
+    return { inlineApplied, viewsApplied, snapshotPosition: snapshot?.position ?? 0 };
   }
 
-  applyInTransaction(events: readonly RecordedEvent[]): void {
-    if (events.length === 0) return;
-    this.applyBatch(events);
+  applyInTransaction(tx: Transaction, events: readonly RecordedEvent[]): Promise<void> {
+    return this.inline.apply(tx, events);
   }
 
-  afterCommit(): void {
-    for (const p of this.projections) p.afterCommit?.();
+  beforeCommit(tx: Transaction, position: number): Promise<void> {
+    return this.inline.writeCheckpoints(tx, position);
   }
 
-  afterRollback(): void {
-    this.reload();
-  }
-
-  /** Empties every read model and rebuilds it from position 0. */
-  rebuild(): number {
-    this.sql.transaction(() => {
-      for (const p of this.projections) for (const table of p.tables) this.sql.run(`DELETE FROM ${table}`);
-      this.sql.run('DELETE FROM projection_checkpoints');
-    });
-    this.reload();
-    return this.catchUp();
-  }
-
-  /** Read models back to what the database holds. */
-  private reload(): void {
-    for (const p of this.projections) p.load(this.sql);
-    this.readCheckpoints();
-  }
-
-  private catchUp(): number {
-    const from = Math.min(...this.projections.map((p) => this.checkpoints.get(p.name) ?? 0));
-    let batch: RecordedEvent[] = [];
-    let applied = 0;
-    const write = () => {
-      this.sql.transaction(() => this.applyBatch(batch));
-      this.afterCommit();
-      applied += batch.length;
-      batch = [];
-    };
-    for (const event of this.store.readAll(from)) {
-      batch.push(event);
-      if (batch.length >= CATCH_UP_BATCH) write();
-    }
-    if (batch.length) write();
-    return applied;
-  }
-
-  private applyBatch(events: readonly RecordedEvent[]): void {
-    const last = events[events.length - 1].position;
-    for (const p of this.projections) {
-      const checkpoint = this.checkpoints.get(p.name) ?? 0;
-      for (const event of events) if (event.position > checkpoint) p.apply(event, this.sql);
-      p.flush(this.sql);
-      this.sql.run(
-        'INSERT INTO projection_checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
-        [p.name, last],
-      );
-      this.checkpoints.set(p.name, last);
-    }
-  }
-
-  private readCheckpoints(): void {
-    this.checkpoints = new Map(
-      this.sql.all<{ name: string; position: number }>('SELECT name, position FROM projection_checkpoints').map((r) => [r.name, r.position]),
-    );
+  async afterCommit(events: readonly RecordedEvent[], batchSize: number): Promise<void> {
+    if (events.length > 0) this.inline.committed(events[events.length - 1].position);
+    this.onCommitted(events, batchSize);
+    await this.views.feed(events);
   }
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, Headers, Inject, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, Headers, HttpStatus, Inject, Param, Req, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigPatch, NodeConfig, SSE_EVENT_CONFIG, SSE_EVENT_PATCH } from '@meshgate/contracts';
@@ -6,11 +6,12 @@ import { Allow } from '../auth/allow.decorator';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
 import { assertNodeAccess } from '../auth/node-access';
 import { Principal } from '../auth/principal';
+import { RetryLaterException } from '../common/retry-later';
 import { UUID_PARAM } from '../common/uuid-param';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
-import { ConfigProjection } from '../projections/config.projection';
-import { NodesProjection } from '../projections/nodes.projection';
+import { NodeConfigView } from '../projections/node-config.view';
+import { NodesView } from '../projections/nodes.view';
 import { StreamHub } from './stream-hub';
 
 function frame(event: string, id: number, data: unknown): string {
@@ -27,8 +28,8 @@ function frame(event: string, id: number, data: unknown): string {
 export class ConfigStreamController {
   constructor(
     private readonly hub: StreamHub,
-    private readonly nodes: NodesProjection,
-    private readonly configs: ConfigProjection,
+    private readonly nodes: NodesView,
+    private readonly configs: NodeConfigView,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -44,8 +45,19 @@ export class ConfigStreamController {
     @Res() reply: FastifyReply,
   ): void {
     assertNodeAccess(p, id, this.nodes);
+    // Each stream holds a socket and a subscription for hours: a node needs one (a few while reconnecting), and the
+    // server as many as it has nodes. Checked and subscribed in the same tick, so concurrent connects cannot overshoot.
+    const retryAfter = this.config.heartbeatIntervalSeconds;
+    if (this.hub.streamsOf(id) >= this.config.sseStreamsPerNode) {
+      throw new RetryLaterException(HttpStatus.TOO_MANY_REQUESTS, `this node already has ${this.config.sseStreamsPerNode} open config streams`, retryAfter);
+    }
+    if (this.hub.streamCount >= this.config.sseStreamsTotal) {
+      throw new RetryLaterException(HttpStatus.SERVICE_UNAVAILABLE, 'the control plane holds as many config streams as it may; retry later', retryAfter);
+    }
     const raw = reply.raw;
     reply.hijack();
+    // The idle-socket timeout is for stalled clients; this stream is idle by design between pings.
+    raw.socket?.setTimeout(0);
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',

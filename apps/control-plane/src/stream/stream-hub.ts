@@ -1,18 +1,28 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import type { ConfigPatch } from '@meshgate/contracts';
-import type { ConfigSubscribers } from '../projections/config.projection';
 
 /**
  * One Subject per node with open streams. A committed change set is fanned out only to the nodes it names; nodes
  * nobody is listening for cost nothing.
  */
 @Injectable()
-export class StreamHub implements BeforeApplicationShutdown, ConfigSubscribers {
+export class StreamHub implements BeforeApplicationShutdown {
   private subjects = new Map<string, { subject: Subject<ConfigPatch>; listeners: number }>();
+  private open = 0;
 
   listening(nodeId: string): boolean {
     return this.subjects.has(nodeId);
+  }
+
+  /** Open streams for the node. */
+  streamsOf(nodeId: string): number {
+    return this.subjects.get(nodeId)?.listeners ?? 0;
+  }
+
+  /** Open streams in all. */
+  get streamCount(): number {
+    return this.open;
   }
 
   publish(nodeId: string, patch: ConfigPatch): void {
@@ -38,11 +48,13 @@ export class StreamHub implements BeforeApplicationShutdown, ConfigSubscribers {
       let entry = this.subjects.get(nodeId);
       if (!entry) this.subjects.set(nodeId, (entry = { subject: new Subject(), listeners: 0 }));
       entry.listeners++;
+      this.open++;
       const subscription = entry.subject.subscribe(subscriber);
       const held = entry;
       return () => {
         subscription.unsubscribe();
         held.listeners--;
+        this.open--;
         if (held.listeners === 0 && this.subjects.get(nodeId) === held) this.subjects.delete(nodeId);
       };
     });

@@ -1,30 +1,42 @@
-import { Body, Controller, Get, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
-import { AddMemberDto, MemberView } from '@meshgate/contracts';
+import { AddMemberDto, InvitationView, MemberView } from '@meshgate/contracts';
 import { ADMINS, ALL_ROLES, Allow } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { DirectoryReadModel } from '../auth/directory.read-model';
 import { Principal } from '../auth/principal';
 import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
+import { UUID_PARAM } from '../common/uuid-param';
 import { AddMemberCommand } from './commands/add-member.command';
+import { RemoveMemberCommand } from './commands/remove-member.command';
 
 @ApiTags('tenants')
 @Controller('api/v1/tenants/current')
 export class TenantsController {
   constructor(private readonly commands: CommandBus, private readonly directory: DirectoryReadModel) {}
 
+  /** 202 either way: a registered user is a member at once, an unregistered email on registering. */
   @Post('members')
+  @HttpCode(202)
   @Allow({ tenant: ADMINS })
-  addMember(@Body() dto: AddMemberDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<MemberView> {
+  addMember(@Body() dto: AddMemberDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<InvitationView> {
     if (p.kind !== 'user' || !p.role) throw new Error('guarded');
     return this.commands.execute(new AddMemberCommand(tenantOf(p), dto.email, dto.role, p.role, meta));
   }
 
   @Get('members')
   @Allow({ tenant: ALL_ROLES })
-  members(@CurrentPrincipal() p: Principal): MemberView[] {
+  members(@CurrentPrincipal() p: Principal): Promise<MemberView[]> {
     return this.directory.members(tenantOf(p));
+  }
+
+  @Delete('members/:userId')
+  @HttpCode(204)
+  @Allow({ tenant: ADMINS })
+  async removeMember(@Param('userId', UUID_PARAM) userId: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
+    if (p.kind !== 'user' || !p.role) throw new Error('guarded');
+    await this.commands.execute(new RemoveMemberCommand(tenantOf(p), userId, p.role, meta));
   }
 }

@@ -7,11 +7,14 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LoginResponse, RegisteredNode } from '@meshgate/contracts';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
+import { MetricsListener } from '../../src/metrics/metrics-listener';
 
 /** A real control plane on an ephemeral port with its own SQLite file in a fresh temp dir. */
 export interface TestServer {
   app: NestFastifyApplication;
   baseUrl: string;
+  /** The metrics listener (its own ephemeral port, as METRICS_PORT=0 asks). */
+  metricsUrl: string;
   dir: string;
   databasePath: string;
   env: NodeJS.ProcessEnv;
@@ -32,13 +35,20 @@ export async function startServer(overrides: Record<string, string> = {}): Promi
     DATABASE_PATH: databasePath,
     JWT_SECRET,
     AUTH_RATE_LIMIT: '100000',
+    // The other budgets too are far above what any spec sends; hardening-limits sets them low to test them.
+    LOGIN_FAILURE_LIMIT: '100000',
+    WRITE_RATE_LIMIT: '1000000',
+    HEARTBEAT_RATE_LIMIT: '1000000',
+    SSE_STREAMS_PER_NODE: '1000',
     LOG_LEVEL: 'error',
+    METRICS_PORT: '0',
     ...overrides,
   };
   let app: NestFastifyApplication | null = null;
   const server: TestServer = {
     app: null as unknown as NestFastifyApplication,
     baseUrl: '',
+    metricsUrl: '',
     dir,
     databasePath,
     env,
@@ -68,6 +78,7 @@ export async function startServer(overrides: Record<string, string> = {}): Promi
     if (!address || typeof address === 'string') throw new Error('no TCP address');
     server.app = app;
     server.baseUrl = `http://127.0.0.1:${address.port}`;
+    server.metricsUrl = app.get(MetricsListener).url();
   };
   try {
     await listen();
@@ -160,7 +171,7 @@ export async function addMember(baseUrl: string, owner: TenantSession, role: 'ow
   const registered = await request(baseUrl, 'POST', '/api/v1/auth/register', { body: { email, password: PASSWORD } });
   if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${registered.text}`);
   const added = await request(baseUrl, 'POST', '/api/v1/tenants/current/members', { token: owner.token, body: { email, role } });
-  if (added.status !== 201) throw new Error(`add member failed: ${added.status} ${added.text}`);
+  if (added.status !== 202) throw new Error(`add member failed: ${added.status} ${added.text}`);
   return login(baseUrl, email, owner.tenantId);
 }
 
@@ -193,11 +204,16 @@ export function eventCount(databasePath: string): number {
   }
 }
 
-/** Rows of the events table matching a type (read-only). */
-export function eventsOfType(databasePath: string, type: string): { stream_id: string; data: string; metadata: string }[] {
+/** Every heartbeat's event: what changed (`NodeHeartbeatRecorded`) or nothing material (`NodeSeen`). */
+export const HEARTBEAT_EVENTS = ['NodeHeartbeatRecorded', 'NodeSeen'];
+
+/** Rows of the events table of one type or several, in log order (read-only). */
+export function eventsOfType(databasePath: string, types: string | string[]): { stream_id: string; data: string; metadata: string }[] {
+  const list = typeof types === 'string' ? [types] : types;
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });
   try {
-    return db.prepare('SELECT stream_id, data, metadata FROM events WHERE type = ? ORDER BY position').all(type) as never;
+    return db.prepare(`SELECT stream_id, data, metadata FROM events JOIN streams ON streams.ref = events.stream_ref
+      WHERE type IN (${list.map(() => '?').join(', ')}) ORDER BY position`).all(...list) as never;
   } finally {
     db.close();
   }

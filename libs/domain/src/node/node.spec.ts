@@ -1,11 +1,12 @@
 import { deciderSpec } from '../testing/given';
 import {
-  decideNode, DEFAULT_LISTEN_PORT, evolveNode, initialNodeState, NodeEvent, NodeHeartbeatRecorded, NodeRegistered,
+  DatedNodeEvent, decideNode, DEFAULT_LISTEN_PORT, evolveNode, initialNodeState, NodeCommand, NodeRegistered,
   NodeRemoved, NodeState, NodeWentOffline, RegisterNode, TenantNodeIndex,
 } from './node';
+import { emptyHeartbeatBaseline, NodeHeartbeatRecordedV1 } from './heartbeat';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
-const given = deciderSpec(decideNode, evolveNode, initialNodeState, NOW);
+const given = deciderSpec<NodeCommand, DatedNodeEvent, NodeState>(decideNode, evolveNode, initialNodeState, NOW);
 
 const emptyTenant: TenantNodeIndex = { publicKeyTaken: () => false, nameTaken: () => false, lastAllocatedAddress: null };
 const register = (overrides: Partial<RegisterNode> = {}): RegisterNode => ({
@@ -19,12 +20,13 @@ const registered = (overrides: Partial<NodeRegistered['data']> = {}): NodeRegist
     listenPort: DEFAULT_LISTEN_PORT, tags: ['web'], tokenHash: 'th', enrollmentKeyId: null, ...overrides,
   },
 });
-const heartbeat = (at: string, endpoint?: string): NodeHeartbeatRecorded => ({
-  type: 'NodeHeartbeatRecorded', data: { nodeId: 'n1', at, endpoint },
+/** A heartbeat as first stored (nodeId, at): old logs hold these, and they still replay. */
+const heartbeat = (at: string, endpoint?: string): NodeHeartbeatRecordedV1 => ({
+  type: 'NodeHeartbeatRecorded', data: { nodeId: 'n1', at, ...(endpoint ? { endpoint } : {}) },
 });
 const wentOffline: NodeWentOffline = { type: 'NodeWentOffline', data: { nodeId: 'n1', lastSeenAt: '2025-12-31T23:00:00.000Z', at: NOW.toISOString() } };
 const removed: NodeRemoved = { type: 'NodeRemoved', data: { nodeId: 'n1', publicKey: 'PK1' } };
-const fold = (events: NodeEvent[]): NodeState => events.reduce(evolveNode, initialNodeState);
+const fold = (events: DatedNodeEvent[]): NodeState => events.reduce(evolveNode, initialNodeState);
 
 describe('node decider', () => {
   describe('RegisterNode', () => {
@@ -64,21 +66,33 @@ describe('node decider', () => {
   });
 
   describe('RecordHeartbeat', () => {
-    it('records a heartbeat at the decided time with what the agent reported', () => {
-      const peers = [{ publicKey: 'PK2', lastHandshakeAt: '2025-12-31T23:59:00.000Z', rxBytes: 10, txBytes: 20 }];
+    const knownPeers = new Set(['PK2', 'PK3']);
+    const beat = { type: 'RecordHeartbeat', nodeId: 'n1', knownPeers } as const;
+    const stats = (publicKey: string) => ({ publicKey, lastHandshakeAt: '2025-12-31T23:59:00.000Z', rxBytes: 10, txBytes: 20 });
+
+    it('records the first heartbeat with what the agent reported (what changed since registration)', () => {
       given([registered()])
-        .when({ type: 'RecordHeartbeat', nodeId: 'n1', endpoint: '198.51.100.2:51820', rxBytes: 1, txBytes: 2, peers })
-        .then([{ type: 'NodeHeartbeatRecorded', data: { nodeId: 'n1', at: NOW.toISOString(), endpoint: '198.51.100.2:51820', rxBytes: 1, txBytes: 2, peers } }]);
+        .when({ ...beat, endpoint: '198.51.100.2:51820', rxBytes: 1, txBytes: 2, peers: [stats('PK2')] })
+        .then([{
+          type: 'NodeHeartbeatRecorded',
+          data: { endpoint: '198.51.100.2:51820', rxBytes: 1, txBytes: 2, handshakes: { established: ['PK2'] }, peerCounters: { PK2: [10, 20] } },
+        }]);
     });
 
-    it('records heartbeats from online and offline nodes too', () => {
-      given([registered(), heartbeat('2025-12-31T22:00:00.000Z')]).when({ type: 'RecordHeartbeat', nodeId: 'n1' }).then([heartbeat(NOW.toISOString())]);
-      given([registered(), heartbeat('2025-12-31T22:00:00.000Z'), wentOffline]).when({ type: 'RecordHeartbeat', nodeId: 'n1' }).then([heartbeat(NOW.toISOString())]);
+    it('records heartbeats from online and offline nodes too: a compact one when nothing changed, a status change after offline', () => {
+      given([registered(), heartbeat('2025-12-31T22:00:00.000Z')]).when(beat).then([{ type: 'NodeSeen', data: {} }]);
+      given([registered(), heartbeat('2025-12-31T22:00:00.000Z'), wentOffline]).when(beat).then([{ type: 'NodeHeartbeatRecorded', data: {} }]);
     });
 
     it('refuses a heartbeat for an unknown or removed node', () => {
-      given([]).when({ type: 'RecordHeartbeat', nodeId: 'n1' }).thenThrows('NODE_NOT_FOUND');
-      given([registered(), removed]).when({ type: 'RecordHeartbeat', nodeId: 'n1' }).thenThrows('NODE_NOT_FOUND');
+      given([]).when(beat).thenThrows('NODE_NOT_FOUND');
+      given([registered(), removed]).when(beat).thenThrows('NODE_NOT_FOUND');
+    });
+
+    it('refuses peers that are not the node\u2019s peers now, and a peer reported twice: the log stays bounded by the mesh', () => {
+      given([registered()]).when({ ...beat, peers: [stats('PK2'), stats('PK9')] }).thenThrows('PEER_NOT_IN_CONFIG');
+      given([registered()]).when({ ...beat, peers: [stats('PK1')] }).thenThrows('PEER_NOT_IN_CONFIG'); // itself
+      given([registered()]).when({ ...beat, peers: [stats('PK2'), stats('PK2')] }).thenThrows('PEER_REPORTED_TWICE');
     });
   });
 
@@ -142,13 +156,14 @@ describe('node decider', () => {
   describe('evolve', () => {
     it('walks pending → online → offline → online → removed, tracking last seen and endpoint', () => {
       const r = registered({ endpoint: '203.0.113.1:1' });
-      expect(fold([r])).toEqual({ status: 'pending', lastSeenAt: null, endpoint: '203.0.113.1:1', publicKey: 'PK1' });
+      const base = { publicKey: 'PK1', advertisedRoutes: undefined, heartbeat: emptyHeartbeatBaseline };
+      expect(fold([r])).toEqual({ ...base, status: 'pending', lastSeenAt: null, endpoint: '203.0.113.1:1' });
       const h1 = heartbeat('2025-12-31T23:00:00.000Z');
-      expect(fold([r, h1])).toEqual({ status: 'online', lastSeenAt: h1.data.at, endpoint: '203.0.113.1:1', publicKey: 'PK1' });
+      expect(fold([r, h1])).toEqual({ ...base, status: 'online', lastSeenAt: h1.data.at, endpoint: '203.0.113.1:1' });
       expect(fold([r, h1, wentOffline]).status).toBe('offline');
       expect(fold([r, h1, wentOffline]).lastSeenAt).toBe(h1.data.at);
       const h2 = heartbeat('2026-01-01T00:00:00.000Z', '203.0.113.2:2');
-      expect(fold([r, h1, wentOffline, h2])).toEqual({ status: 'online', lastSeenAt: h2.data.at, endpoint: '203.0.113.2:2', publicKey: 'PK1' });
+      expect(fold([r, h1, wentOffline, h2])).toEqual({ ...base, status: 'online', lastSeenAt: h2.data.at, endpoint: '203.0.113.2:2' });
       expect(fold([r, h1, wentOffline, h2, removed]).status).toBe('removed');
     });
   });

@@ -2,8 +2,11 @@ import { DomainError } from '../shared/domain-error';
 import { DecideContext, Event } from '../shared/event';
 import { nextAddress } from './ipam';
 import { canonicalPrefix } from '../policy-engine/ip';
-
-export type PeerStats = { publicKey: string; lastHandshakeAt?: string | null; rxBytes: number; txBytes: number };
+import { streams } from '../shared/streams';
+import {
+  applyHeartbeat, emptyHeartbeatBaseline, HeartbeatBaseline, heartbeatAt, heartbeatChanges, HeartbeatReport,
+  NodeHeartbeatRecorded, NodeHeartbeatRecordedV1, NodeSeen, PeerStats, upcastHeartbeat,
+} from './heartbeat';
 
 export type NodeRegistered = Event<'NodeRegistered', {
   nodeId: string;
@@ -22,19 +25,19 @@ export type NodeRegistered = Event<'NodeRegistered', {
   /** Name of the exit node this node wants its internet traffic to go through. */
   exitNode?: string;
 }>;
-export type NodeHeartbeatRecorded = Event<'NodeHeartbeatRecorded', {
-  nodeId: string;
-  at: string;
-  endpoint?: string;
-  rxBytes?: number;
-  txBytes?: number;
-  peers?: PeerStats[];
-}>;
 export type NodeWentOffline = Event<'NodeWentOffline', { nodeId: string; lastSeenAt: string | null; at: string }>;
 export type NodeRemoved = Event<'NodeRemoved', { nodeId: string; publicKey: string }>;
 /** An admin approved these advertised routes (the whole approved set, replacing the previous one). */
 export type NodeRoutesApproved = Event<'NodeRoutesApproved', { nodeId: string; routes: string[] }>;
-export type NodeEvent = NodeRegistered | NodeHeartbeatRecorded | NodeWentOffline | NodeRemoved | NodeRoutesApproved;
+/** Node events as decided now. Heartbeats: `NodeHeartbeatRecorded` (what changed) or `NodeSeen` (see ./heartbeat). */
+export type NodeEvent = NodeRegistered | NodeHeartbeatRecorded | NodeSeen | NodeWentOffline | NodeRemoved | NodeRoutesApproved;
+/** Any node event a log may hold, old formats included: what evolve and {@link upcastNodeEvent} take. */
+export type StoredNodeEvent = NodeEvent | NodeHeartbeatRecordedV1;
+/**
+ * A node event as decided or as the log returns it. `NodeSeen` and new `NodeHeartbeatRecorded` carry no time: evolve
+ * dates them by `recordedAt` (a `RecordedEvent` has it), so evolve them as the log returns them.
+ */
+export type DatedNodeEvent = StoredNodeEvent & { readonly recordedAt?: string };
 
 export type NodeStatus = 'absent' | 'pending' | 'online' | 'offline' | 'removed';
 
@@ -45,6 +48,8 @@ export type NodeState = {
   publicKey?: string;
   advertisedRoutes?: string[];
   approvedRoutes?: string[];
+  /** What its heartbeats last recorded (besides `endpoint`): what the next heartbeat is compared with. Absent: empty. */
+  heartbeat?: HeartbeatBaseline;
 };
 export const initialNodeState: NodeState = { status: 'absent', lastSeenAt: null, endpoint: null };
 
@@ -70,13 +75,11 @@ export type RegisterNode = {
   advertisedRoutes?: string[];
   exitNode?: string;
 };
-export type RecordHeartbeat = {
+export type RecordHeartbeat = HeartbeatReport & {
   type: 'RecordHeartbeat';
   nodeId: string;
-  endpoint?: string;
-  rxBytes?: number;
-  txBytes?: number;
-  peers?: PeerStats[];
+  /** The node's peers in its current config (by public key): a heartbeat may report on these and no others. */
+  knownPeers: { has(publicKey: string): boolean };
 };
 export type MarkNodeOffline = { type: 'MarkNodeOffline'; nodeId: string; offlineBefore: Date };
 export type RemoveNode = { type: 'RemoveNode'; nodeId: string };
@@ -105,8 +108,11 @@ export const decideNode = (command: NodeCommand, state: NodeState, ctx: DecideCo
       return registerNode(command, state);
     case 'RecordHeartbeat': {
       if (!isLive(state)) throw notFound();
-      const { nodeId, endpoint, rxBytes, txBytes, peers } = command;
-      return [{ type: 'NodeHeartbeatRecorded', data: { nodeId, at: ctx.now.toISOString(), endpoint, rxBytes, txBytes, peers } }];
+      if (command.peers) checkReportedPeers(command.peers, command.knownPeers);
+      const changes = heartbeatChanges(state.heartbeat ?? emptyHeartbeatBaseline, state.endpoint, command, ctx.now);
+      // Coming online (first heartbeat, or back from offline) is material in itself.
+      if (state.status === 'online' && Object.keys(changes).length === 0) return [{ type: 'NodeSeen', data: {} }];
+      return [{ type: 'NodeHeartbeatRecorded', data: changes }];
     }
     case 'MarkNodeOffline': {
       // Idempotent: the sweeper may race a heartbeat; a node seen since the cut-off stays online.
@@ -135,6 +141,25 @@ export const decideNode = (command: NodeCommand, state: NodeState, ctx: DecideCo
   }
 };
 
+/**
+ * Every heartbeat is kept in the log for ever, so what it may carry is bounded by the node's real mesh: each reported
+ * peer must be one of its peers now, at most once. An agent that still holds a peer the control plane just removed
+ * gets this refusal until it has applied the patch (its next heartbeat).
+ */
+function checkReportedPeers(peers: readonly PeerStats[], known: RecordHeartbeat['knownPeers']): void {
+  const seen = new Set<string>();
+  const foreign: string[] = [];
+  peers.forEach((peer, i) => {
+    if (seen.has(peer.publicKey)) throw new DomainError('PEER_REPORTED_TWICE', 'INVALID', `peers.${i}.publicKey is reported twice`);
+    seen.add(peer.publicKey);
+    if (!known.has(peer.publicKey)) foreign.push(`peers.${i}.publicKey`);
+  });
+  if (foreign.length) {
+    const named = foreign.length > 5 ? `${foreign.slice(0, 5).join(', ')} and ${foreign.length - 5} more` : foreign.join(', ');
+    throw new DomainError('PEER_NOT_IN_CONFIG', 'INVALID', `${named}: not a peer of this node in its current config`);
+  }
+}
+
 function registerNode(command: RegisterNode, state: NodeState): NodeEvent[] {
   if (state.status !== 'absent') throw new DomainError('NODE_EXISTS', 'CONFLICT', 'node already exists');
   if (command.tenant.publicKeyTaken(command.publicKey)) {
@@ -162,16 +187,41 @@ function registerNode(command: RegisterNode, state: NodeState): NodeEvent[] {
   }];
 }
 
-export const evolveNode = (state: NodeState, event: NodeEvent): NodeState => {
+/**
+ * The current shape of a stored node event: an old-format `NodeHeartbeatRecorded` (nodeId, at, full peers) becomes
+ * the changes shape (see upcastHeartbeat); any other event is returned as is. Other properties (a RecordedEvent's
+ * position, recordedAt…) are kept, so a projection can upcast what the log returns before it reads the data.
+ */
+export function upcastNodeEvent<E extends StoredNodeEvent>(event: E): NodeEvent & Omit<E, 'type' | 'data'> {
+  return event.type === 'NodeHeartbeatRecorded' ? upcastHeartbeat(event) : (event as NodeEvent & E);
+}
+
+/** The node id of a `node-<id>` stream (new heartbeat events carry none: the stream names the node), or null. */
+export function nodeIdOfStream(streamId: string): string | null {
+  const prefix = streams.node('');
+  return streamId.startsWith(prefix) ? streamId.slice(prefix.length) : null;
+}
+
+export const evolveNode = (state: NodeState, event: DatedNodeEvent): NodeState => {
   switch (event.type) {
     case 'NodeRegistered':
-      return { status: 'pending', lastSeenAt: null, endpoint: event.data.endpoint, publicKey: event.data.publicKey, advertisedRoutes: event.data.advertisedRoutes };
-    case 'NodeHeartbeatRecorded':
-      return { ...state, status: 'online', lastSeenAt: event.data.at, endpoint: event.data.endpoint ?? state.endpoint };
+      return {
+        status: 'pending', lastSeenAt: null, endpoint: event.data.endpoint, publicKey: event.data.publicKey,
+        advertisedRoutes: event.data.advertisedRoutes, heartbeat: emptyHeartbeatBaseline,
+      };
+    case 'NodeHeartbeatRecorded': {
+      const upcast = upcastHeartbeat(event);
+      return {
+        ...state, status: 'online', lastSeenAt: heartbeatAt(upcast), endpoint: upcast.data.endpoint ?? state.endpoint,
+        heartbeat: applyHeartbeat(state.heartbeat ?? emptyHeartbeatBaseline, upcast),
+      };
+    }
+    case 'NodeSeen':
+      return { ...state, status: 'online', lastSeenAt: heartbeatAt(event) };
     case 'NodeWentOffline':
       return { ...state, status: 'offline' };
     case 'NodeRemoved':
-      return { ...state, status: 'removed' };
+      return { ...state, status: 'removed', heartbeat: emptyHeartbeatBaseline };
     case 'NodeRoutesApproved':
       return { ...state, approvedRoutes: event.data.routes };
     default:

@@ -203,7 +203,7 @@ export class CompiledPolicyV2 {
       case 'node': return alias.node === node.name;
       case 'tag': return node.tags.some((t) => (t.startsWith('tag:') ? t : `tag:${t}`) === alias.tag);
       case 'user': return !tagged && node.user === alias.user;
-      case 'group': return !tagged && node.user !== undefined && (this.policy.groups[alias.group] ?? []).includes(node.user);
+      case 'group': return !tagged && node.user !== undefined && (this.policy.groups.get(alias.group) ?? []).includes(node.user);
       default: return false;
     }
   }
@@ -242,7 +242,7 @@ export class CompiledPolicyV2 {
   /** Only schedules the policy names matter to an answer, so only they enter the memo key. */
   private openKey(open: OpenSchedules): string {
     if (open.size === 0) return '';
-    return [...open].filter((s) => s in this.policy.schedules).sort().join(',');
+    return [...open].filter((s) => this.policy.schedules.has(s)).sort().join(',');
   }
 
   private compileRule(acl: AclRule): CompiledRule {
@@ -274,8 +274,8 @@ export class CompiledPolicyV2 {
         case 'node': atom(`node:${alias.node}`); break;
         case 'tag': atom(alias.tag); break;
         case 'user': atom(`user:${alias.user}`); break;
-        case 'group': for (const u of this.policy.groups[alias.group] ?? []) atom(`user:${u}`); break;
-        case 'host': ip(this.policy.hosts[alias.host]); break;
+        case 'group': for (const u of this.policy.groups.get(alias.group) ?? []) atom(`user:${u}`); break;
+        case 'host': ip(this.policy.hosts.get(alias.host)!); break;
         case 'prefix': ip(alias.prefix); break;
         case 'autogroup':
           if (alias.autogroup === 'member' || alias.autogroup === 'tagged') atom(alias.autogroup);

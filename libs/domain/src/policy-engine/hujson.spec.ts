@@ -46,6 +46,16 @@ describe('parseHujson', () => {
     expect(parseHujson('[{"a": 1}, {"a": 2}]')).toEqual({ ok: true, value: [{ a: 1 }, { a: 2 }] });
   });
 
+  it('keeps keys named like built-ins as own keys (JSON.parse makes "__proto__" one), refusing them twice like any other', () => {
+    const result = parseHujson('{"__proto__": {"acls": []}, "constructor": 1, // comment\n "toString": [],}');
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    const value = result.value as Record<string, unknown>;
+    expect(Object.keys(value)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+    expect(parseHujson('{"__proto__": 1, "__proto__": 2}')).toMatchObject({ ok: false, error: { message: 'duplicate key "__proto__"' } });
+  });
+
   it('refuses an empty document', () => {
     expect(parseHujson('  // nothing\n')).toMatchObject({ ok: false, error: { message: 'empty document' } });
   });

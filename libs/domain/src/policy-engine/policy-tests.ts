@@ -53,7 +53,7 @@ function targets(policy: CompiledPolicyV2, dst: Destination, nodes: readonly Ide
   const found = resolveForTest(policy, a, nodes);
   // A prefix naming no node is a routed destination, not a node to stand in for.
   if ((a.kind === 'prefix' || a.kind === 'host') && !found.some((n) => nodes.includes(n))) {
-    return [{ prefix: a.kind === 'prefix' ? a.prefix : policy.policy.hosts[a.host] }];
+    return [{ prefix: a.kind === 'prefix' ? a.prefix : policy.policy.hosts.get(a.host)! }];
   }
   return found.map((node) => ({ node }));
 }

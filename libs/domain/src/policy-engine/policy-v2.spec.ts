@@ -18,8 +18,8 @@ describe('parsePolicyV2', () => {
     expect(result).toMatchObject({ ok: true, warnings: [] });
     if (!result.ok) return;
     const { policy } = result;
-    expect(policy.groups).toEqual({ 'group:eng': ['alice', 'bob@example.com'] });
-    expect(policy.hosts).toEqual({ db: '100.64.0.9/32', lan: '10.1.0.0/24' });
+    expect(policy.groups).toEqual(new Map([['group:eng', ['alice', 'bob@example.com']]]));
+    expect(policy.hosts).toEqual(new Map([['db', '100.64.0.9/32'], ['lan', '10.1.0.0/24']]));
     expect(policy.acls[0].dst.map((d) => [d.alias, d.ports])).toEqual([
       [{ kind: 'tag', tag: 'tag:dev' }, [{ first: 0, last: 65535 }]],
       [{ kind: 'tag', tag: 'tag:prod' }, [{ first: 80, last: 80 }, { first: 443, last: 443 }]],
@@ -88,7 +88,7 @@ describe('parsePolicyV2', () => {
     });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.policy.schedules.office).toEqual({ timeZone: 'Europe/Berlin', days: ['mon', 'fri'], start: 510, end: 1440 });
+    expect(result.policy.schedules.get('office')).toEqual({ timeZone: 'Europe/Berlin', days: ['mon', 'fri'], start: 510, end: 1440 });
     expect(result.policy.acls[0].schedule).toBe('office');
     expect(result.policy.routes).toEqual([
       { prefix: '10.1.0.0/24', via: [{ kind: 'node', node: 'n3' }] },

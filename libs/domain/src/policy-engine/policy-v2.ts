@@ -10,6 +10,8 @@ import { ALL_PORTS, DEFAULT_PROTOS, hasPorts, parsePorts, parseProto, PortRange,
  *
  * Every key is checked by name. Keys those tools know but MeshGate does not enforce are accepted with a warning;
  * unknown keys are errors, so a typo never silently opens or closes access. Errors name their JSON path.
+ * Names the author chooses (groups, tag owners, hosts, schedules) are kept in Maps: a host called `toString` or
+ * `constructor` is that host, never a property every object inherits.
  */
 export type Alias =
   | { kind: 'all' }
@@ -78,12 +80,13 @@ export interface RouteEntry {
 }
 
 export interface PolicyV2 {
-  groups: Record<string, string[]>;
-  tagOwners: Record<string, string[]>;
-  hosts: Record<string, string>;
+  groups: ReadonlyMap<string, string[]>;
+  tagOwners: ReadonlyMap<string, string[]>;
+  /** Host name → canonical prefix. */
+  hosts: ReadonlyMap<string, string>;
   acls: AclRule[];
   qos: QosEntry[];
-  schedules: Record<string, Schedule>;
+  schedules: ReadonlyMap<string, Schedule>;
   routes: RouteEntry[];
   autoApprovers: { routes: Array<{ prefix: string; approvers: Alias[] }>; exitNode: Alias[] };
   tests: PolicyTest[];
@@ -133,9 +136,9 @@ type AliasContext = 'src' | 'dst' | 'qos' | 'router' | 'approver' | 'test';
 class Parser {
   private readonly errors: string[] = [];
   private readonly warnings: string[] = [];
-  private groups: Record<string, string[]> = {};
-  private hosts: Record<string, string> = {};
-  private scheduleNames = new Set<string>();
+  private groups: ReadonlyMap<string, string[]> = new Map();
+  private hosts: ReadonlyMap<string, string> = new Map();
+  private scheduleNames: ReadonlySet<string> = new Set();
 
   parse(input: unknown): PolicyParseResult {
     if (!isObject(input)) return { ok: false, errors: ['policy: must be a JSON object'], warnings: [] };
@@ -147,11 +150,11 @@ class Parser {
     // than silently give the same file another meaning, ask for the intent to be written down.
     if (input.acls === undefined) this.errors.push('acls: required — write [] to deny everything, or an accept rule such as {"action": "accept", "src": ["*"], "dst": ["*:*"]}');
     // Definitions first: aliases in rules are checked against them.
-    this.groups = this.record(input.groups, 'groups', (v, p, k) => this.groupMembers(v, p, k)) ?? {};
-    this.hosts = this.record(input.hosts, 'hosts', (v, p, k) => this.hostValue(v, p, k)) ?? {};
-    const schedules = this.record(input.schedules, 'schedules', (v, p, k) => this.schedule(v, p, k)) ?? {};
-    this.scheduleNames = new Set(Object.keys(schedules));
-    const tagOwners = this.record(input.tagOwners, 'tagOwners', (v, p, k) => this.tagOwner(v, p, k)) ?? {};
+    this.groups = this.record(input.groups, 'groups', (v, p, k) => this.groupMembers(v, p, k));
+    this.hosts = this.record(input.hosts, 'hosts', (v, p, k) => this.hostValue(v, p, k));
+    const schedules = this.record(input.schedules, 'schedules', (v, p, k) => this.schedule(v, p, k));
+    this.scheduleNames = new Set(schedules.keys());
+    const tagOwners = this.record(input.tagOwners, 'tagOwners', (v, p, k) => this.tagOwner(v, p, k));
     const acls = this.list(input.acls, 'acls', (v, p) => this.acl(v, p));
     const qos = this.list(input.qos, 'qos', (v, p) => this.qos(v, p));
     const tests = this.list(input.tests, 'tests', (v, p) => this.test(v, p));
@@ -174,13 +177,14 @@ class Parser {
     }
   }
 
-  private record<T>(value: unknown, path: string, item: (v: unknown, p: string, k: string) => T | null): Record<string, T> | null {
-    if (value === undefined) return null;
-    if (!isObject(value)) return this.fail(path, 'must be an object');
-    const out: Record<string, T> = {};
+  /** An object keyed by the author's names → a Map of the entries that parsed (absent or malformed: empty). */
+  private record<T>(value: unknown, path: string, item: (v: unknown, p: string, k: string) => T | null): Map<string, T> {
+    const out = new Map<string, T>();
+    if (value === undefined) return out;
+    if (!isObject(value)) return this.fail(path, 'must be an object') ?? out;
     for (const [key, v] of Object.entries(value)) {
       const parsed = item(v, keyPath(path, key), key);
-      if (parsed !== null) out[key] = parsed;
+      if (parsed !== null) out.set(key, parsed);
     }
     return out;
   }
@@ -227,7 +231,7 @@ class Parser {
     if (!owners) return null;
     const before = this.errors.length;
     owners.forEach((o, i) => {
-      const ok = USER.test(o) || TAG.test(o) || (GROUP.test(o) && o in this.groups) || /^autogroup:(admin|owner|member|it-admin|network-admin)$/.test(o);
+      const ok = USER.test(o) || TAG.test(o) || (GROUP.test(o) && this.groups.has(o)) || /^autogroup:(admin|owner|member|it-admin|network-admin)$/.test(o);
       if (!ok) this.fail(`${path}[${i}]`, 'must be a user, a defined group, a tag or autogroup:admin/owner/member');
     });
     return this.errors.length === before ? owners.map((o) => (USER.test(o) ? normaliseUser(o) : o)) : null;
@@ -284,14 +288,14 @@ class Parser {
       return { kind: 'autogroup', autogroup: name as AutoGroup };
     }
     if (text.startsWith('group:')) {
-      if (!(text in this.groups)) return this.fail(path, `${text} is not defined in "groups"`);
+      if (!this.groups.has(text)) return this.fail(path, `${text} is not defined in "groups"`);
       return ctx === 'router' ? this.fail(path, 'a route is served by nodes: use a node name or a tag') : { kind: 'group', group: text };
     }
     if (text.startsWith('tag:')) return TAG.test(text) ? { kind: 'tag', tag: text } : this.fail(path, 'a tag must look like "tag:<name>"');
     if (USER.test(text)) return ctx === 'router' ? this.fail(path, 'a route is served by nodes: use a node name or a tag') : { kind: 'user', user: normaliseUser(text) };
     const prefix = canonicalPrefix(text);
     if (prefix) return nodesOnly ? this.fail(path, 'an address is not allowed here') : { kind: 'prefix', prefix };
-    if (text in this.hosts) return nodesOnly ? this.fail(path, 'a host is not allowed here') : { kind: 'host', host: text };
+    if (this.hosts.has(text)) return nodesOnly ? this.fail(path, 'a host is not allowed here') : { kind: 'host', host: text };
     if (NODE_NAME.test(text)) return { kind: 'node', node: text };
     return undefined;
   }
@@ -389,7 +393,7 @@ class Parser {
       const via = this.aliases(v, p, 'router');
       return via ? { prefix, via } : null;
     });
-    return Object.values(record ?? {});
+    return [...record.values()];
   }
 
   private autoApprovers(value: unknown, path: string): PolicyV2['autoApprovers'] {
@@ -403,7 +407,7 @@ class Parser {
       const approvers = this.aliases(v, p, 'approver');
       return approvers ? { prefix, approvers } : null;
     });
-    out.routes = Object.values(routes ?? {});
+    out.routes = [...routes.values()];
     if (value.exitNode !== undefined) out.exitNode = this.aliases(value.exitNode, `${path}.exitNode`, 'approver') ?? [];
     return out;
   }

@@ -18,13 +18,12 @@ export const SCTP = 132;
 /** No `proto` means TCP, UDP and ICMP, as in Tailscale. */
 export const DEFAULT_PROTOS: readonly number[] = [ICMP, TCP, UDP, ICMPV6];
 
-const PROTO_NAMES: Record<string, number> = {
-  icmp: ICMP, igmp: 2, ipv4: 4, 'ip-in-ip': 4, tcp: TCP, egp: 8, igp: 9, udp: UDP, gre: 47, esp: 50, ah: 51,
-  'ipv6-icmp': ICMPV6, sctp: SCTP,
-};
-const NAMES_BY_NUMBER = new Map<number, string>(
-  Object.entries(PROTO_NAMES).filter(([n]) => n !== 'ip-in-ip').map(([n, v]) => [v, n]),
-);
+/** A Map, so a `proto` of "constructor" is an unknown name, not a property every object has. */
+const PROTO_NAMES = new Map<string, number>([
+  ['icmp', ICMP], ['igmp', 2], ['ipv4', 4], ['ip-in-ip', 4], ['tcp', TCP], ['egp', 8], ['igp', 9], ['udp', UDP], ['gre', 47],
+  ['esp', 50], ['ah', 51], ['ipv6-icmp', ICMPV6], ['sctp', SCTP],
+]);
+const NAMES_BY_NUMBER = new Map<number, string>([...PROTO_NAMES].filter(([n]) => n !== 'ip-in-ip').map(([n, v]) => [v, n]));
 
 /** Only these protocols have ports; a rule naming ports for another protocol is refused. */
 export const hasPorts = (proto: number): boolean => proto === TCP || proto === UDP || proto === SCTP;
@@ -33,7 +32,7 @@ export function parseProto(value: unknown): number | null {
   if (typeof value === 'number') return Number.isInteger(value) && value >= 0 && value <= 255 ? value : null;
   if (typeof value !== 'string') return null;
   if (/^(0|[1-9]\d{0,2})$/.test(value)) return Number(value) <= 255 ? Number(value) : null;
-  return PROTO_NAMES[value.toLowerCase()] ?? null;
+  return PROTO_NAMES.get(value.toLowerCase()) ?? null;
 }
 
 export const protoName = (proto: number): string => NAMES_BY_NUMBER.get(proto) ?? String(proto);

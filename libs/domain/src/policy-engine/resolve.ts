@@ -11,7 +11,7 @@ export function aliasMatches(policy: CompiledPolicyV2, alias: Alias, node: Ident
   switch (alias.kind) {
     case 'all': return true;
     case 'autogroup': return alias.autogroup === 'member' ? !tagged : alias.autogroup === 'tagged' ? tagged : false;
-    case 'host': return coversAddress(policy.policy.hosts[alias.host], node);
+    case 'host': return coversAddress(policy.policy.hosts.get(alias.host)!, node);
     case 'prefix': return coversAddress(alias.prefix, node);
     default: return policy.identityMatches(alias, node);
   }
@@ -36,9 +36,9 @@ export function resolveForTest(policy: CompiledPolicyV2, alias: Alias, nodes: re
   switch (alias.kind) {
     case 'tag': return [stand({ tags: [alias.tag] })];
     case 'user': return [stand({ user: alias.user })];
-    case 'group': return (policy.policy.groups[alias.group] ?? []).map((u) => stand({ user: u, id: `(${u})` }));
+    case 'group': return (policy.policy.groups.get(alias.group) ?? []).map((u) => stand({ user: u, id: `(${u})` }));
     case 'node': return [stand({ name: alias.node })];
-    case 'host': return [stand({ addresses: [policy.policy.hosts[alias.host].replace(/\/\d+$/, '')] })];
+    case 'host': return [stand({ addresses: [policy.policy.hosts.get(alias.host)!.replace(/\/\d+$/, '')] })];
     case 'prefix': return [stand({ addresses: [alias.prefix.replace(/\/\d+$/, '')] })];
     case 'autogroup': return alias.autogroup === 'tagged' ? [stand({ tags: ['tag:any'] })] : [stand({ user: '(member)' })];
     default: return [stand({})];

@@ -18,10 +18,10 @@ export interface ScheduleBoundary {
 const DAY_MS = 86_400_000;
 
 /** Boundaries in [from, to), sorted by time then schedule name. Touching windows (mon 00:00–24:00, tue 00:00–…) merge. */
-export function scheduleBoundaries(schedules: Readonly<Record<string, Schedule>>, from: Date, to: Date): ScheduleBoundary[] {
+export function scheduleBoundaries(schedules: ReadonlyMap<string, Schedule>, from: Date, to: Date): ScheduleBoundary[] {
   const out: ScheduleBoundary[] = [];
   const [lo, hi] = [from.getTime(), to.getTime()];
-  for (const [name, schedule] of Object.entries(schedules)) {
+  for (const [name, schedule] of schedules) {
     for (const [start, end] of windows(schedule, lo, hi)) {
       if (start >= lo && start < hi) out.push({ at: new Date(start), schedule: name, kind: 'opened' });
       if (end >= lo && end < hi) out.push({ at: new Date(end), schedule: name, kind: 'closed' });
@@ -31,10 +31,10 @@ export function scheduleBoundaries(schedules: Readonly<Record<string, Schedule>>
 }
 
 /** The schedules open at `at`: what a scheduler starting up (or a test) needs before the first boundary. */
-export function openSchedulesAt(schedules: Readonly<Record<string, Schedule>>, at: Date): Set<string> {
+export function openSchedulesAt(schedules: ReadonlyMap<string, Schedule>, at: Date): Set<string> {
   const t = at.getTime();
   const open = new Set<string>();
-  for (const [name, schedule] of Object.entries(schedules)) {
+  for (const [name, schedule] of schedules) {
     if (windows(schedule, t, t + 1).some(([s, e]) => s <= t && t < e)) open.add(name);
   }
   return open;

@@ -39,7 +39,7 @@ export function parsePolicy(input: unknown): ParseResult {
     if (key !== 'acls') errors.push(`${keyPath('', key)}: unknown key`);
   }
   const acls: AclEntry[] = [];
-  if (!('acls' in input)) errors.push('acls: is required');
+  if (!Object.hasOwn(input, 'acls')) errors.push('acls: is required');
   else if (!Array.isArray(input.acls)) errors.push('acls: must be an array');
   else if (input.acls.length > MAX_ACLS) errors.push(`acls: at most ${MAX_ACLS} entries`);
   else input.acls.forEach((entry, i) => {

@@ -81,6 +81,22 @@ describe('checkPolicy', () => {
     expect(err.details).toEqual([expect.stringMatching(/^tests\[0\]\.accept\[1\]: n1 should reach n2:22/), expect.stringMatching(/^tests\[0\]\.deny\[0\]: /)]);
   });
 
+  it('given names that are JavaScript built-ins, then they are names: a refusal at their path, or a test that holds', () => {
+    const text = '{"__proto__": {"acls": []}, "hosts": {"toString": "100.64.0.2"}, "acls": [{"action": "accept", "src": ["constructor"], "dst": ["toString:22"]}], '
+      + '"tests": [{"src": "constructor", "accept": ["toString:22"]}, {"src": "valueOf", "accept": ["hasOwnProperty:22"]}]}';
+    const err = refusal(() => checkPolicy(text, [...nodes, { id: 'c', name: 'constructor', tags: [], addresses: ['100.64.0.3'] }]));
+    expect(err).toBeInstanceOf(DomainError);
+    expect(err.details).toEqual([
+      '__proto__: unknown key',
+      'tests[1].src: "valueOf" is not a known alias ("*", a user "name@", "group:", "tag:", a host, a node name, an IP or prefix, "autogroup:")',
+      'tests[1].accept[0]: "hasOwnProperty:22" is not a known alias ("*", a user "name@", "group:", "tag:", a host, a node name, an IP or prefix, "autogroup:")',
+    ]);
+    const checked = checkPolicy(text.replace('"__proto__": {"acls": []}, ', '').replace(', {"src": "valueOf", "accept": ["hasOwnProperty:22"]}', ''),
+      [...nodes, { id: 'c', name: 'constructor', tags: [], addresses: ['100.64.0.3'] }]);
+    expect(checked.policy.hosts).toEqual(new Map([['toString', '100.64.0.2/32']]));
+    expect(({} as Record<string, unknown>).acls).toBeUndefined();
+  });
+
   it('a v1 document stays valid', () => {
     expect(checkPolicy(meshAll, nodes).warnings).toEqual([]);
   });

@@ -1,13 +1,21 @@
 import { DomainError } from '../shared/domain-error';
 import { deciderSpec } from '../testing/given';
-import { AddMember, decideTenant, evolveTenant, initialTenantState, MemberAdded, Role, TenantCreated, TenantEvent } from './tenant';
+import {
+  AddMember, decideTenant, evolveTenant, initialTenantState, InvitationAccepted, MemberAdded, MemberInvited, MemberRemoved,
+  RemoveMember, Role, TenantCreated, TenantEvent,
+} from './tenant';
 
 const given = deciderSpec(decideTenant, evolveTenant, initialTenantState);
 
 const created: TenantCreated = { type: 'TenantCreated', data: { tenantId: 't1', name: 'Acme', createdBy: 'u1' } };
 const ownerAdded: MemberAdded = { type: 'MemberAdded', data: { tenantId: 't1', userId: 'u1', role: 'owner' } };
 const memberAdded = (userId: string, role: Role): MemberAdded => ({ type: 'MemberAdded', data: { tenantId: 't1', userId, role } });
-const addMember = (userId: string, role: Role, actorRole: Role): AddMember => ({ type: 'AddMember', userId, role, actorRole });
+const addMember = (userId: string, role: Role, actorRole: Role): AddMember => ({ type: 'AddMember', email: `${userId}@example.com`, userId, role, actorRole });
+const invite = (email: string, role: Role, actorRole: Role = 'owner'): AddMember => ({ type: 'AddMember', email, userId: null, role, actorRole });
+const invited = (email: string, role: Role): MemberInvited => ({ type: 'MemberInvited', data: { tenantId: 't1', email, role } });
+const accepted = (email: string, userId: string, role: Role): InvitationAccepted => ({ type: 'InvitationAccepted', data: { tenantId: 't1', email, userId, role } });
+const removeMember = (userId: string, actorRole: Role): RemoveMember => ({ type: 'RemoveMember', userId, actorRole });
+const removed = (userId: string): MemberRemoved => ({ type: 'MemberRemoved', data: { tenantId: 't1', userId } });
 
 describe('tenant decider', () => {
   describe('CreateTenant', () => {
@@ -55,6 +63,59 @@ describe('tenant decider', () => {
     it('refuses to add someone who is already a member, whatever the role', () => {
       given([created, ownerAdded, memberAdded('u2', 'member')]).when(addMember('u2', 'admin', 'owner')).thenThrows('ALREADY_MEMBER');
       given([created, ownerAdded]).when(addMember('u1', 'member', 'owner')).thenThrows('ALREADY_MEMBER');
+    });
+  });
+
+  describe('AddMember of an email nobody registered', () => {
+    it('invites the email with the role', () => {
+      given([created, ownerAdded]).when(invite('new@example.com', 'member')).then([invited('new@example.com', 'member')]);
+    });
+
+    it('checks the grant as for a registered user', () => {
+      given([created, ownerAdded]).when(invite('new@example.com', 'owner', 'admin')).thenThrows('ROLE_NOT_GRANTABLE');
+    });
+
+    it('refuses a second invitation with the same refusal as for a member', () => {
+      given([created, ownerAdded, invited('new@example.com', 'member')]).when(invite('new@example.com', 'admin')).thenThrows('ALREADY_MEMBER');
+    });
+  });
+
+  describe('AcceptInvitation', () => {
+    it('makes the registered user a member with the invited role', () => {
+      given([created, ownerAdded, invited('new@example.com', 'auditor')])
+        .when({ type: 'AcceptInvitation', email: 'new@example.com', userId: 'u9' })
+        .then([accepted('new@example.com', 'u9', 'auditor')]);
+    });
+
+    it('refuses without an invitation, or once it was accepted', () => {
+      given([created, ownerAdded]).when({ type: 'AcceptInvitation', email: 'new@example.com', userId: 'u9' }).thenThrows('INVITATION_NOT_FOUND');
+      given([created, ownerAdded, invited('new@example.com', 'member'), accepted('new@example.com', 'u9', 'member')])
+        .when({ type: 'AcceptInvitation', email: 'new@example.com', userId: 'u9' }).thenThrows('INVITATION_NOT_FOUND');
+    });
+  });
+
+  describe('RemoveMember', () => {
+    it('removes a member', () => {
+      given([created, ownerAdded, memberAdded('u2', 'member')]).when(removeMember('u2', 'admin')).then([removed('u2')]);
+    });
+
+    it('lets an owner remove another owner, but never the last one', () => {
+      given([created, ownerAdded, memberAdded('u2', 'owner')]).when(removeMember('u1', 'owner')).then([removed('u1')]);
+      given([created, ownerAdded, memberAdded('u2', 'admin')]).when(removeMember('u1', 'owner')).thenThrows('LAST_OWNER');
+    });
+
+    it.each<[Role, Role]>([['admin', 'owner'], ['member', 'member'], ['auditor', 'member']])(
+      'forbids the %s role to remove the %s role', (actorRole, role) => {
+        given([created, ownerAdded, memberAdded('u2', role)]).when(removeMember('u2', actorRole)).thenThrows('ROLE_NOT_REMOVABLE');
+      });
+
+    it('404s a user who is not (or no longer) a member', () => {
+      given([created, ownerAdded]).when(removeMember('u2', 'owner')).thenThrows('MEMBER_NOT_FOUND');
+      given([created, ownerAdded, memberAdded('u2', 'member'), removed('u2')]).when(removeMember('u2', 'owner')).thenThrows('MEMBER_NOT_FOUND');
+    });
+
+    it('lets a removed user be added again', () => {
+      given([created, ownerAdded, memberAdded('u2', 'member'), removed('u2')]).when(addMember('u2', 'admin', 'owner')).then([memberAdded('u2', 'admin')]);
     });
   });
 

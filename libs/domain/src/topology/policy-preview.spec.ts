@@ -45,6 +45,13 @@ describe('previewPolicy', () => {
     expect(preview).toEqual({ gained: [], lost: [], changedNodes: ['n1', 'n2', 'n3'], truncated: false });
   });
 
+  it('given a node named constructor and a host named toString, then the preview names them as what they are', () => {
+    const before = compile('{"acls": []}');
+    const after = compile('{"hosts": {"toString": "100.64.0.2"}, "acls": [{"action": "accept", "src": ["constructor"], "proto": "tcp", "dst": ["toString:22"]}]}');
+    const preview = previewPolicy(before, after, [node('constructor', '100.64.0.1'), node('valueof', '100.64.0.2')]);
+    expect(preview).toEqual({ gained: [{ src: 'constructor', dst: 'valueof', reach: 'tcp:22' }], lost: [], changedNodes: ['constructor', 'valueof'], truncated: false });
+  });
+
   it('caps the pair lists but not the changed nodes', () => {
     const nodes = Array.from({ length: 30 }, (_, i) => node(`n${i}`, `100.64.0.${i + 1}`));
     const preview = previewPolicy(compile('{"acls": []}'), compile('{"acls": [{"action": "accept", "src": ["*"], "dst": ["*"]}]}'), nodes, { maxPairs: 10 });

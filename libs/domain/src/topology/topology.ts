@@ -208,6 +208,13 @@ export class Topology {
     return peers.sort(byKey);
   }
 
+  /** Whether the two nodes are each other's peers: O(1), for checking what a node reports without listing its peers. */
+  arePeers(nodeId: string, otherId: string): boolean {
+    const node = this.nodes.get(nodeId);
+    const other = this.nodes.get(otherId);
+    return !!node && !!other && node !== other && node.cls.peers.has(other.cls);
+  }
+
   interfaceOf(nodeId: string): { address: string; listenPort: number } | null {
     const node = this.nodes.get(nodeId);
     return node ? { address: `${node.address}/${OVERLAY_PREFIX}`, listenPort: node.listenPort } : null;

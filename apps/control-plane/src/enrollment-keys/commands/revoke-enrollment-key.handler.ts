@@ -10,7 +10,7 @@ export class RevokeEnrollmentKeyHandler implements ICommandHandler<RevokeEnrollm
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore, private readonly keys: EnrollmentKeysReadModel) {}
 
   async execute({ tenantId, keyId, meta }: RevokeEnrollmentKeyCommand): Promise<void> {
-    const key = this.keys.find(keyId);
+    const key = await this.keys.find(keyId);
     if (!key || key.tenantId !== tenantId) throw new DomainError('ENROLLMENT_KEY_NOT_FOUND', 'NOT_FOUND', 'enrollment key not found');
     const events = decideEnrollmentKey({ type: 'RevokeEnrollmentKey' }, key.state, { now: new Date() });
     if (events.length === 0) return;

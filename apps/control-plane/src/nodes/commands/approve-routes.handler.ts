@@ -4,14 +4,14 @@ import { decideNode, streams } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
-import { NodesProjection, toNodeView } from '../../projections/nodes.projection';
+import { NodesView, toNodeView } from '../../projections/nodes.view';
 import { ApproveRoutesCommand } from './approve-routes.command';
 
 @CommandHandler(ApproveRoutesCommand)
 export class ApproveRoutesHandler implements ICommandHandler<ApproveRoutesCommand, NodeView> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly nodes: NodesProjection,
+    private readonly nodes: NodesView,
     private readonly locks: KeyedMutex,
   ) {}
 

@@ -4,7 +4,8 @@ import { decideNode, streams } from '@meshgate/domain';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { ConcurrencyError } from '../../event-store/concurrency.error';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
-import { NodesProjection } from '../../projections/nodes.projection';
+import { NodeConfigView } from '../../projections/node-config.view';
+import { NodesView } from '../../projections/nodes.view';
 import { RecordHeartbeatCommand } from './record-heartbeat.command';
 
 /** A heartbeat has no precondition a client could fix: losing a race on the node's stream is retried, not a 409. */
@@ -19,7 +20,8 @@ const MAX_ATTEMPTS = 5;
 export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCommand, void> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly nodes: NodesProjection,
+    private readonly nodes: NodesView,
+    private readonly configs: NodeConfigView,
     private readonly locks: KeyedMutex,
   ) {}
 
@@ -40,7 +42,13 @@ export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCo
     const events = decideNode({
       type: 'RecordHeartbeat', nodeId, endpoint: dto.endpoint, rxBytes: dto.rxBytes, txBytes: dto.txBytes,
       peers: dto.peers?.map((p) => ({ publicKey: p.publicKey, lastHandshakeAt: p.lastHandshakeAt ?? null, rxBytes: p.rxBytes, txBytes: p.txBytes })),
+      knownPeers: { has: (publicKey) => this.isPeer(tenantId, nodeId, publicKey) },
     }, state, { now: new Date() });
     await this.store.append({ tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: meta });
+  }
+
+  private isPeer(tenantId: string, nodeId: string, publicKey: string): boolean {
+    const other = this.nodes.idOfPublicKey(tenantId, publicKey);
+    return other !== undefined && this.configs.arePeers(nodeId, other);
   }
 }

@@ -10,14 +10,14 @@ import { formatCredential, hashSecret, newSecret, NODE_TOKEN_PREFIX } from '../.
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { EnrollmentKeysReadModel } from '../../enrollment-keys/enrollment-keys.read-model';
 import { EVENT_STORE, EventStore, StreamAppend } from '../../event-store/event-store.port';
-import { NodesProjection } from '../../projections/nodes.projection';
+import { NodesView } from '../../projections/nodes.view';
 import { RegisterNodeCommand } from './register-node.command';
 
 @CommandHandler(RegisterNodeCommand)
 export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand, RegisteredNode> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly nodes: NodesProjection,
+    private readonly nodes: NodesView,
     private readonly keys: EnrollmentKeysReadModel,
     private readonly locks: KeyedMutex,
   ) {}
@@ -34,7 +34,7 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
       let enrollmentKeyId: string | undefined;
 
       if (principal.kind === 'enrollment') {
-        const key = this.keys.find(principal.keyId);
+        const key = await this.keys.find(principal.keyId);
         if (!key) throw new DomainError('ENROLLMENT_KEY_INVALID', 'UNAUTHORIZED', 'invalid or expired enrollment key');
         // Tags grant access: a node enrolled with a key gets the key's tags and cannot claim others.
         const extra = tags.filter((t) => !key.state.tags.includes(t));

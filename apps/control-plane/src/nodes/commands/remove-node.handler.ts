@@ -3,14 +3,14 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { decideNode, streams } from '@meshgate/domain';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
-import { NodesProjection } from '../../projections/nodes.projection';
+import { NodesView } from '../../projections/nodes.view';
 import { RemoveNodeCommand } from './remove-node.command';
 
 @CommandHandler(RemoveNodeCommand)
 export class RemoveNodeHandler implements ICommandHandler<RemoveNodeCommand, void> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly nodes: NodesProjection,
+    private readonly nodes: NodesView,
     private readonly locks: KeyedMutex,
   ) {}
 

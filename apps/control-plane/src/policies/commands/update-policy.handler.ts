@@ -3,7 +3,7 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { checkPolicy, decidePolicy, streams } from '@meshgate/domain';
 import type { PolicyView } from '@meshgate/contracts';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
-import { ConfigProjection } from '../../projections/config.projection';
+import { NodeConfigView } from '../../projections/node-config.view';
 import { ScheduleService } from '../schedule.service';
 import { UpdatePolicyCommand } from './update-policy.command';
 
@@ -11,7 +11,7 @@ import { UpdatePolicyCommand } from './update-policy.command';
 export class UpdatePolicyHandler implements ICommandHandler<UpdatePolicyCommand, PolicyView> {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly configs: ConfigProjection,
+    private readonly configs: NodeConfigView,
     private readonly schedules: ScheduleService,
   ) {}
 

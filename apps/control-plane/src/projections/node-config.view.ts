@@ -1,23 +1,17 @@
 import {
   ChangeSet, compileStoredPolicy, DENY_ALL, EMPTY_POLICY, NodeRegistered, NodeRoutesApproved, PolicyUpdated, policyEngine,
-  RecordedEvent, ScheduleEvent, Topology, TopologyNode,
+  nodeIdOfStream, RecordedEvent, ScheduleEvent, StoredHeartbeatEvent, Topology, TopologyNode, upcastHeartbeat,
 } from '@meshgate/domain';
 import type { ConfigPatch, NodeConfig } from '@meshgate/contracts';
-import { SqlRunner } from '../database/sql.port';
-import { Projection } from './projection';
+import { View } from './view';
 
 /**
- * Where patches go after each commit. Only nodes with an open stream get a patch built at all: the others (and all
+ * Whether a node has an open config stream on this replica. Only those get a patch built at all: the others (and all
  * of them during start-up catch-up and replay) fetch a full config when they connect.
  */
-export interface ConfigSubscribers {
-  listening(nodeId: string): boolean;
-  publish(nodeId: string, patch: ConfigPatch): void;
-  /** The node was removed: its streams must end. */
-  close(nodeId: string): void;
-}
+export type Listening = (nodeId: string) => boolean;
 
-const NOBODY: ConfigSubscribers = { listening: () => false, publish: () => undefined, close: () => undefined };
+const NOBODY: Listening = () => false;
 
 interface NodeConfigRow extends TopologyNode {
   tenantId: string;
@@ -34,46 +28,51 @@ interface TenantPolicy {
   scheduleVersion: number;
 }
 
+interface NodeConfigSnapshot {
+  policies: Array<{ tenantId: string; version: number; document: unknown; text?: string; open: string[]; scheduleVersion: number }>;
+  nodes: NodeConfigRow[];
+}
+
 /**
- * Per-node WireGuard config, versioned. Only versions and the topology inputs are stored; a full config is built on
- * demand from the in-memory topology (a 10,000-node full mesh would otherwise be ~15 GB of materialised configs).
+ * Per-node WireGuard config, versioned, in memory and fed from the log in every replica (so every replica numbers a
+ * node's versions alike, and an agent may resume on any of them). Only versions and the topology inputs are held; a
+ * full config is built on demand from the topology (a 10,000-node full mesh would otherwise be ~15 GB of configs).
  * Each event's change set bumps the version of exactly the nodes it changed and yields one patch per such node.
  */
-export class ConfigProjection implements Projection {
-  readonly name = 'config';
-  readonly tables = ['node_configs', 'policies'];
+export class NodeConfigView implements View {
+  readonly name = 'node-config';
   private topologies = new Map<string, Topology>();
   private policies = new Map<string, TenantPolicy>();
   private nodes = new Map<string, NodeConfigRow>();
-  private dirtyNodes = new Set<string>();
-  private deletedNodes = new Set<string>();
-  private dirtyPolicies = new Set<string>();
   private pending: Array<{ nodeId: string; patch: ConfigPatch }> = [];
   private removed: string[] = [];
 
-  constructor(private readonly subscribers: ConfigSubscribers = NOBODY) {}
+  constructor(private readonly listening: Listening = NOBODY) {}
 
-  load(sql: SqlRunner): void {
+  snapshot(): NodeConfigSnapshot {
+    return {
+      // Sorted: a snapshot is compared (replay --full) and restored in one canonical order.
+      policies: [...this.policies].sort(([a], [b]) => (a < b ? -1 : 1)).map(([tenantId, p]) => ({
+        tenantId, version: p.version, document: p.document, text: p.text, open: [...p.open].sort(), scheduleVersion: p.scheduleVersion,
+      })),
+      nodes: [...this.nodes.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
+    };
+  }
+
+  restore(state: unknown): void {
     this.topologies.clear();
     this.policies.clear();
     this.nodes.clear();
-    this.dirtyNodes.clear();
-    this.deletedNodes.clear();
-    this.dirtyPolicies.clear();
     this.pending = [];
     this.removed = [];
-    for (const p of sql.iterate<Record<string, any>>('SELECT * FROM policies')) {
-      const document = JSON.parse(p.document);
-      this.policies.set(p.tenant_id, {
-        version: p.version, document, ...(p.text !== null ? { text: p.text } : {}), compiled: compileStoredPolicy(document),
-        open: new Set(JSON.parse(p.open_schedules)), scheduleVersion: p.schedule_version,
+    const s = (state as NodeConfigSnapshot | undefined) ?? { policies: [], nodes: [] };
+    for (const p of s.policies) {
+      this.policies.set(p.tenantId, {
+        version: p.version, document: p.document, ...(p.text !== undefined ? { text: p.text } : {}),
+        compiled: compileStoredPolicy(p.document), open: new Set(p.open), scheduleVersion: p.scheduleVersion,
       });
     }
-    for (const r of sql.iterate<Record<string, any>>('SELECT * FROM node_configs ORDER BY node_id')) {
-      const row: NodeConfigRow = {
-        id: r.node_id, tenantId: r.tenant_id, version: r.version, name: r.name, tags: JSON.parse(r.tags),
-        publicKey: r.public_key, address: r.address, endpoint: r.endpoint, listenPort: r.listen_port, ...JSON.parse(r.routing),
-      };
+    for (const row of s.nodes) {
       this.nodes.set(row.id, row);
       this.topology(row.tenantId).restoreNode(row);
     }
@@ -89,16 +88,14 @@ export class ConfigProjection implements Projection {
           ...(d.advertisedRoutes ? { advertisedRoutes: d.advertisedRoutes } : {}), ...(d.exitNode ? { exitNode: d.exitNode } : {}),
         };
         this.nodes.set(row.id, row);
-        this.markDirty(row.id);
         this.bump(this.topology(d.tenantId).addNode(row));
         return;
       }
       case 'NodeHeartbeatRecorded': {
-        const d = event.data as { nodeId: string; endpoint?: string };
-        const row = this.nodes.get(d.nodeId);
+        const d = upcastHeartbeat(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent).data as { endpoint?: string };
+        const row = this.nodes.get(nodeIdOfStream(event.streamId) ?? '');
         if (!row || d.endpoint === undefined || d.endpoint === row.endpoint) return;
         row.endpoint = d.endpoint;
-        this.markDirty(row.id);
         this.bump(this.topology(row.tenantId).updateEndpoint(row.id, d.endpoint));
         return;
       }
@@ -108,8 +105,6 @@ export class ConfigProjection implements Projection {
         if (!row) return;
         const changes = this.topology(row.tenantId).removeNode(row.id);
         this.nodes.delete(row.id);
-        this.dirtyNodes.delete(row.id);
-        this.deletedNodes.add(row.id);
         this.removed.push(row.id);
         this.bump(changes);
         return;
@@ -119,7 +114,6 @@ export class ConfigProjection implements Projection {
         const row = this.nodes.get(d.nodeId);
         if (!row) return;
         row.approvedRoutes = d.routes;
-        this.markDirty(row.id);
         const { advertisedRoutes, approvedRoutes, exitNode } = row;
         this.bump(this.topology(row.tenantId).updateNode(row.id, { advertisedRoutes, approvedRoutes, exitNode }));
         return;
@@ -129,7 +123,6 @@ export class ConfigProjection implements Projection {
         const compiled = compileStoredPolicy(d.policy);
         const previous = this.tenantPolicy(d.tenantId);
         this.policies.set(d.tenantId, { ...previous, version: d.version, document: d.policy, text: d.text, compiled });
-        this.dirtyPolicies.add(d.tenantId);
         this.bump(this.topology(d.tenantId).setPolicy(compiled));
         return;
       }
@@ -141,7 +134,6 @@ export class ConfigProjection implements Projection {
         else p.open.delete(e.data.schedule);
         p.scheduleVersion = e.streamVersion;
         this.policies.set(e.data.tenantId, p);
-        this.dirtyPolicies.add(e.data.tenantId);
         this.bump(this.topology(e.data.tenantId).setOpenSchedules(p.open));
         return;
       }
@@ -150,40 +142,12 @@ export class ConfigProjection implements Projection {
     }
   }
 
-  flush(sql: SqlRunner): void {
-    for (const id of this.deletedNodes) sql.run('DELETE FROM node_configs WHERE node_id = ?', [id]);
-    for (const id of this.dirtyNodes) {
-      const r = this.nodes.get(id)!;
-      sql.run(
-        `INSERT INTO node_configs (node_id, tenant_id, version, name, tags, public_key, address, endpoint, listen_port, routing)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (node_id) DO UPDATE SET version = excluded.version, endpoint = excluded.endpoint, routing = excluded.routing`,
-        [r.id, r.tenantId, r.version, r.name, JSON.stringify(r.tags), r.publicKey, r.address, r.endpoint, r.listenPort,
-          JSON.stringify({ advertisedRoutes: r.advertisedRoutes, approvedRoutes: r.approvedRoutes, exitNode: r.exitNode })],
-      );
-    }
-    for (const tenantId of this.dirtyPolicies) {
-      const p = this.policies.get(tenantId)!;
-      sql.run(
-        `INSERT INTO policies (tenant_id, version, document, text, open_schedules, schedule_version) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (tenant_id) DO UPDATE SET version = excluded.version, document = excluded.document, text = excluded.text,
-           open_schedules = excluded.open_schedules, schedule_version = excluded.schedule_version`,
-        [tenantId, p.version, JSON.stringify(p.document), p.text ?? null, JSON.stringify([...p.open].sort()), p.scheduleVersion],
-      );
-    }
-    this.deletedNodes.clear();
-    this.dirtyNodes.clear();
-    this.dirtyPolicies.clear();
-  }
-
-  afterCommit(): void {
-    if (this.pending.length === 0 && this.removed.length === 0) return;
-    const patches = this.pending;
-    const removed = this.removed;
+  /** What the events applied since the last call changed for nodes with an open stream (the push reactor sends it). */
+  drainPushes(): { patches: Array<{ nodeId: string; patch: ConfigPatch }>; removed: string[] } {
+    const pushes = { patches: this.pending, removed: this.removed };
     this.pending = [];
     this.removed = [];
-    for (const { nodeId, patch } of patches) this.subscribers.publish(nodeId, patch);
-    for (const nodeId of removed) this.subscribers.close(nodeId);
+    return pushes;
   }
 
   // ---- queries ----
@@ -194,7 +158,7 @@ export class ConfigProjection implements Projection {
 
   /** Tenants whose policy names schedules, or that have a window open (the scheduler's work list). */
   tenantsWithSchedules(): string[] {
-    return [...this.policies.entries()].filter(([, p]) => p.open.size > 0 || Object.keys(p.compiled.policy.schedules).length > 0).map(([t]) => t);
+    return [...this.policies.entries()].filter(([, p]) => p.open.size > 0 || p.compiled.policy.schedules.size > 0).map(([t]) => t);
   }
 
   /** The tenant's nodes as the policy sees them (for policy tests). */
@@ -209,6 +173,11 @@ export class ConfigProjection implements Projection {
 
   versionOf(nodeId: string): number | undefined {
     return this.nodes.get(nodeId)?.version;
+  }
+
+  arePeers(nodeId: string, otherId: string): boolean {
+    const row = this.nodes.get(nodeId);
+    return !!row && this.topology(row.tenantId).arePeers(nodeId, otherId);
   }
 
   /** The full config, built from the topology: O(peers of this node). */
@@ -232,10 +201,6 @@ export class ConfigProjection implements Projection {
     return t;
   }
 
-  private markDirty(nodeId: string): void {
-    this.dirtyNodes.add(nodeId);
-  }
-
   /** One version step for every node the change set touched, and a patch for those with an open stream. */
   private bump(changes: ChangeSet): void {
     for (const [nodeId, change] of changes) {
@@ -243,8 +208,7 @@ export class ConfigProjection implements Projection {
       if (!row || (change.upserted.size === 0 && change.removed.size === 0 && Object.keys(change.parts).length === 0)) continue;
       const baseVersion = row.version;
       row.version += 1;
-      this.markDirty(nodeId);
-      if (!this.subscribers.listening(nodeId)) continue;
+      if (!this.listening(nodeId)) continue;
       this.pending.push({
         nodeId,
         patch: { version: row.version, baseVersion, peersUpserted: [...change.upserted.values()], peersRemoved: [...change.removed], ...change.parts },

@@ -1,9 +1,10 @@
 import {
-  ipToInt, NodeEvent, NodeRegistered, NodeRoutesApproved, NodeState, RecordedEvent, TenantNodeIndex,
+  applyHeartbeat, emptyHeartbeatBaseline, HeartbeatBaseline, heartbeatAt, heartbeatBaselineFromJson, HeartbeatBaselineJson,
+  heartbeatBaselineToJson, ipToInt, NodeRegistered, NodeRoutesApproved, nodeIdOfStream, NodeState, RecordedEvent,
+  StoredHeartbeatEvent, TenantNodeIndex, upcastHeartbeat,
 } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
-import { SqlRunner } from '../database/sql.port';
-import { Projection } from './projection';
+import { View } from './view';
 
 export type NodeRowStatus = 'pending' | 'online' | 'offline' | 'removed';
 
@@ -25,6 +26,8 @@ export interface NodeRow {
   txBytes: number;
   enrollmentKeyId: string | null;
   routing: NodeRouting;
+  /** What its heartbeats last recorded: what the next one is compared with (see the domain's heartbeat.ts). */
+  heartbeat: HeartbeatBaseline;
 }
 
 /** What a node says about routing, and what an admin approved of it. */
@@ -42,70 +45,66 @@ interface TenantIndex {
 }
 
 /**
- * Nodes as the API lists them, held in memory (10,000 rows are a few MB) and written through to the `nodes` table.
- * The row also serves as the node aggregate's snapshot: a node stream grows by one heartbeat every interval, so
- * folding it on every request would cost O(heartbeats so far).
+ * Nodes as the API lists them, in memory (10,000 rows are a few MB), fed from the log in every replica. The row also
+ * serves as the node aggregate's state: a node stream grows by one heartbeat every interval, so folding it on every
+ * request would cost O(heartbeats so far).
  */
-export class NodesProjection implements Projection {
+export class NodesView implements View {
   readonly name = 'nodes';
-  readonly tables = ['nodes'];
   private byId = new Map<string, NodeRow>();
   private tenants = new Map<string, TenantIndex>();
-  private dirty = new Set<string>();
 
-  load(sql: SqlRunner): void {
+  snapshot(): Array<Omit<NodeRow, 'heartbeat'> & { heartbeat: HeartbeatBaselineJson }> {
+    return [...this.byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1))
+      .map((row) => ({ ...row, heartbeat: heartbeatBaselineToJson(row.heartbeat) }));
+  }
+
+  restore(state: unknown): void {
     this.byId.clear();
     this.tenants.clear();
-    this.dirty.clear();
-    for (const r of sql.iterate<Record<string, any>>('SELECT * FROM nodes')) {
-      this.index({
-        id: r.id, tenantId: r.tenant_id, name: r.name, publicKey: r.public_key, address: r.address, endpoint: r.endpoint,
-        listenPort: r.listen_port, tags: JSON.parse(r.tags), status: r.status, lastSeenAt: r.last_seen_at,
-        tokenHash: r.token_hash, streamVersion: r.stream_version, registeredAt: r.registered_at, rxBytes: r.rx_bytes,
-        txBytes: r.tx_bytes, enrollmentKeyId: r.enrollment_key_id, routing: JSON.parse(r.routing),
-      });
+    for (const row of (state as ReturnType<NodesView['snapshot']> | undefined) ?? []) {
+      this.index({ ...row, heartbeat: heartbeatBaselineFromJson(row.heartbeat) });
     }
   }
 
   apply(event: RecordedEvent): void {
-    const e = event as unknown as RecordedEvent<NodeEvent>;
-    switch (e.type) {
-      case 'NodeRegistered': {
-        const d = e.data as NodeRegistered['data'];
-        this.index({
-          id: d.nodeId, tenantId: d.tenantId, name: d.name, publicKey: d.publicKey, address: d.address,
-          endpoint: d.endpoint, listenPort: d.listenPort, tags: d.tags, status: 'pending', lastSeenAt: null,
-          tokenHash: d.tokenHash, streamVersion: e.streamVersion, registeredAt: e.recordedAt, rxBytes: 0, txBytes: 0,
-          enrollmentKeyId: d.enrollmentKeyId,
-          routing: { ...(d.advertisedRoutes ? { advertisedRoutes: d.advertisedRoutes } : {}), ...(d.exitNode ? { exitNode: d.exitNode } : {}) },
-        });
+    if (event.type === 'NodeRegistered') {
+      const d = event.data as NodeRegistered['data'];
+      this.index({
+        id: d.nodeId, tenantId: d.tenantId, name: d.name, publicKey: d.publicKey, address: d.address,
+        endpoint: d.endpoint, listenPort: d.listenPort, tags: d.tags, status: 'pending', lastSeenAt: null,
+        tokenHash: d.tokenHash, streamVersion: event.streamVersion, registeredAt: event.recordedAt, rxBytes: 0, txBytes: 0,
+        enrollmentKeyId: d.enrollmentKeyId,
+        routing: { ...(d.advertisedRoutes ? { advertisedRoutes: d.advertisedRoutes } : {}), ...(d.exitNode ? { exitNode: d.exitNode } : {}) },
+        heartbeat: emptyHeartbeatBaseline,
+      });
+      return;
+    }
+    const nodeId = nodeIdOfStream(event.streamId);
+    const row = nodeId === null ? undefined : this.byId.get(nodeId);
+    if (!row) return;
+    switch (event.type) {
+      case 'NodeRoutesApproved':
+        row.routing = { ...row.routing, approvedRoutes: (event.data as NodeRoutesApproved['data']).routes };
         break;
-      }
-      case 'NodeRoutesApproved': {
-        const row = this.byId.get(e.data.nodeId);
-        if (!row) return;
-        row.routing = { ...row.routing, approvedRoutes: (e.data as NodeRoutesApproved['data']).routes };
-        break;
-      }
+      case 'NodeSeen':
       case 'NodeHeartbeatRecorded': {
-        const row = this.byId.get(e.data.nodeId);
-        if (!row) return;
-        const d = e.data as { at: string; endpoint?: string; rxBytes?: number; txBytes?: number };
+        const heartbeat = upcastHeartbeat(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent);
         row.status = 'online';
-        row.lastSeenAt = d.at;
-        if (d.endpoint !== undefined) row.endpoint = d.endpoint;
-        if (d.rxBytes !== undefined) row.rxBytes = d.rxBytes;
-        if (d.txBytes !== undefined) row.txBytes = d.txBytes;
+        row.lastSeenAt = heartbeatAt(heartbeat);
+        if (heartbeat.type === 'NodeHeartbeatRecorded') {
+          const d = heartbeat.data;
+          if (d.endpoint !== undefined) row.endpoint = d.endpoint;
+          if (d.rxBytes !== undefined) row.rxBytes = d.rxBytes;
+          if (d.txBytes !== undefined) row.txBytes = d.txBytes;
+        }
+        row.heartbeat = applyHeartbeat(row.heartbeat, heartbeat);
         break;
       }
-      case 'NodeWentOffline': {
-        const row = this.byId.get(e.data.nodeId);
-        if (row) row.status = 'offline';
+      case 'NodeWentOffline':
+        row.status = 'offline';
         break;
-      }
       case 'NodeRemoved': {
-        const row = this.byId.get(e.data.nodeId);
-        if (!row) return;
         row.status = 'removed';
         const t = this.tenants.get(row.tenantId)!;
         t.live.delete(row.id);
@@ -116,28 +115,7 @@ export class NodesProjection implements Projection {
       default:
         return;
     }
-    const row = this.byId.get((e.data as { nodeId: string }).nodeId);
-    if (row) {
-      row.streamVersion = e.streamVersion;
-      this.dirty.add(row.id);
-    }
-  }
-
-  flush(sql: SqlRunner): void {
-    for (const id of this.dirty) {
-      const r = this.byId.get(id)!;
-      sql.run(
-        `INSERT INTO nodes (id, tenant_id, name, public_key, address, endpoint, listen_port, tags, status, last_seen_at,
-           token_hash, stream_version, registered_at, rx_bytes, tx_bytes, enrollment_key_id, routing)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET endpoint = excluded.endpoint, status = excluded.status,
-           last_seen_at = excluded.last_seen_at, stream_version = excluded.stream_version,
-           rx_bytes = excluded.rx_bytes, tx_bytes = excluded.tx_bytes, routing = excluded.routing`,
-        [r.id, r.tenantId, r.name, r.publicKey, r.address, r.endpoint, r.listenPort, JSON.stringify(r.tags), r.status,
-          r.lastSeenAt, r.tokenHash, r.streamVersion, r.registeredAt, r.rxBytes, r.txBytes, r.enrollmentKeyId, JSON.stringify(r.routing)],
-      );
-    }
-    this.dirty.clear();
+    row.streamVersion = event.streamVersion;
   }
 
   private index(row: NodeRow): void {
@@ -172,6 +150,11 @@ export class NodesProjection implements Projection {
     return [...t.live].map((id) => this.byId.get(id)!).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /** The live node of the tenant holding this WireGuard public key. */
+  idOfPublicKey(tenantId: string, publicKey: string): string | undefined {
+    return this.tenants.get(tenantId)?.byPublicKey.get(publicKey);
+  }
+
   tenantIndex(tenantId: string): TenantNodeIndex {
     const t = this.tenants.get(tenantId);
     return {
@@ -188,7 +171,7 @@ export class NodesProjection implements Projection {
     return {
       state: {
         status: row.status, lastSeenAt: row.lastSeenAt, endpoint: row.endpoint, publicKey: row.publicKey,
-        advertisedRoutes: row.routing.advertisedRoutes, approvedRoutes: row.routing.approvedRoutes,
+        advertisedRoutes: row.routing.advertisedRoutes, approvedRoutes: row.routing.approvedRoutes, heartbeat: row.heartbeat,
       },
       version: row.streamVersion,
     };

@@ -1,0 +1,229 @@
+import type { RecordedEvent } from '@meshgate/domain';
+import { Database, StorageFaultError, Transaction, UniqueViolationError } from '../storage/database.port';
+import { ConcurrencyError } from './concurrency.error';
+import { decodeEvent, encodeMetadata, EVENT_COLUMNS, EVENTS_FROM, EventRow } from './event-codec';
+import { AppendRequest, CommitParticipant, EventStore } from './event-store.port';
+import { chainHash, GENESIS_HASH } from './hash-chain';
+
+interface Pending {
+  request: AppendRequest;
+  resolve: (events: RecordedEvent[]) => void;
+  reject: (error: unknown) => void;
+}
+
+export interface SqlEventStoreOptions {
+  clock?: () => Date;
+  /** How long a batch may wait for more appends to join it (0: the next turn of the event loop). */
+  maxWaitMs?: number;
+}
+
+const PAGE = 10_000;
+const STREAM_KEY = 'events(stream_ref,stream_version)';
+
+/**
+ * The append-only log over either store, with group commit: appends that arrive while a transaction is being written
+ * wait and are written together in the next one, each in its own savepoint — its events and its inline projections —
+ * so that one request's conflict or failure fails that request alone. Positions and the chain head come from the
+ * `chain_head` row, locked by the transaction's first statement: appends from every replica form one chain, and
+ * positions become visible in order. A request's promise settles only after its transaction has committed and the
+ * participant has seen the commit (so the replica that acknowledged a write can read it at once).
+ */
+export class SqlEventStore implements EventStore {
+  private queue: Pending[] = [];
+  private flushing = false;
+  private scheduled = false;
+  private participant: CommitParticipant | null = null;
+  /** Stream name → its small integer reference in `streams`; refs never change once assigned. */
+  private readonly streamRefs = new Map<string, number>();
+  private storageFull: number | null = null;
+  private readonly clock: () => Date;
+  private readonly maxWaitMs: number;
+
+  constructor(private readonly db: Database, options: SqlEventStoreOptions = {}) {
+    this.clock = options.clock ?? (() => new Date());
+    this.maxWaitMs = options.maxWaitMs ?? 0;
+  }
+
+  setParticipant(participant: CommitParticipant): void {
+    this.participant = participant;
+  }
+
+  /** When the last write failed for lack of space, if none has committed since (readiness reports it). */
+  storageFullSince(): number | null {
+    return this.storageFull;
+  }
+
+  append(request: AppendRequest): Promise<RecordedEvent[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.flushing) return;
+    this.scheduled = true;
+    // setImmediate runs after pending I/O callbacks: requests parsed in this loop turn join the same transaction.
+    const run = () => { this.scheduled = false; void this.flush(); };
+    if (this.maxWaitMs > 0) setTimeout(run, this.maxWaitMs);
+    else setImmediate(run);
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    this.flushing = true;
+    try {
+      await this.writeBatch(batch);
+    } finally {
+      this.flushing = false;
+      if (this.queue.length > 0) this.schedule();
+    }
+  }
+
+  private async writeBatch(batch: Pending[]): Promise<void> {
+    const accepted: { pending: Pending; events: RecordedEvent[] }[] = [];
+    const rejected: { pending: Pending; error: unknown }[] = [];
+    const recordedAt = this.clock();
+    const newRefs: [string, number][] = [];
+    try {
+      await this.db.transaction(async (tx) => {
+        const head = (await tx.one<{ position: number; hash: Buffer | string }>(
+          'UPDATE chain_head SET position = position WHERE id = 1 RETURNING position, hash'))!;
+        let position = head.position;
+        let hash = toHex(head.hash);
+        for (const pending of batch) {
+          const saved = { position, hash, refs: newRefs.length };
+          try {
+            const events = await tx.savepoint(async () => {
+              const written: RecordedEvent[] = [];
+              for (const stream of pending.request.streams) {
+                const ref = await this.streamRef(tx, stream.streamId, newRefs);
+                const actual = (await tx.one<{ v: number | null }>('SELECT MAX(stream_version) AS v FROM events WHERE stream_ref = ?', [ref]))?.v ?? 0;
+                if (actual !== stream.expectedVersion) throw new ConcurrencyError(stream.streamId, stream.expectedVersion, actual);
+                let version = actual;
+                for (const event of stream.events) {
+                  const recorded: RecordedEvent = {
+                    position: ++position,
+                    tenantId: stream.tenantId === undefined ? pending.request.tenantId : stream.tenantId,
+                    streamId: stream.streamId,
+                    streamVersion: ++version,
+                    type: event.type,
+                    data: event.data,
+                    metadata: pending.request.metadata,
+                    recordedAt: recordedAt.toISOString(),
+                  };
+                  hash = chainHash(hash, recorded);
+                  await tx.execute(
+                    `INSERT INTO events (position, tenant_id, stream_ref, stream_version, type, data, metadata, recorded_at, hash)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+                    [recorded.position, recorded.tenantId, ref, recorded.streamVersion, recorded.type, JSON.stringify(recorded.data),
+                      encodeMetadata(recorded.streamId, recorded.metadata), recordedAt.getTime(), Buffer.from(hash, 'hex')],
+                  );
+                  written.push(recorded);
+                }
+              }
+              await this.participant?.applyInTransaction(tx, written);
+              return written;
+            });
+            accepted.push({ pending, events });
+          } catch (error) {
+            position = saved.position;
+            hash = saved.hash;
+            newRefs.length = saved.refs;
+            if (error instanceof StorageFaultError) throw error; // the database itself failed: the batch with it
+            rejected.push({ pending, error: translate(error) });
+          }
+        }
+        if (accepted.length > 0) {
+          await tx.execute('UPDATE chain_head SET position = ?, hash = ? WHERE id = 1', [position, Buffer.from(hash, 'hex')]);
+          await this.participant?.beforeCommit(tx, position);
+          await tx.announce(position);
+        }
+      });
+    } catch (error) {
+      if (error instanceof StorageFaultError && error.reason === 'full') this.storageFull = Date.now();
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    this.storageFull = null;
+    for (const [name, ref] of newRefs) this.streamRefs.set(name, ref);
+    const all = accepted.flatMap((a) => a.events);
+    try {
+      await this.participant?.afterCommit(all, batch.length);
+    } finally {
+      // Committed is committed: a failing read model never turns an acknowledged write into an error.
+      for (const { pending, events } of accepted) pending.resolve(events);
+      for (const { pending, error } of rejected) pending.reject(error);
+    }
+  }
+
+  /** The stream's reference, inserted on its first append (a lost race with another replica finds the winner's). */
+  private async streamRef(tx: Transaction, streamId: string, newRefs: [string, number][]): Promise<number> {
+    const known = this.streamRefs.get(streamId) ?? newRefs.find(([name]) => name === streamId)?.[1];
+    if (known !== undefined) return known;
+    await tx.execute('INSERT INTO streams (stream_id) VALUES (?) ON CONFLICT (stream_id) DO NOTHING', [streamId]);
+    const ref = (await tx.one<{ ref: number }>('SELECT ref FROM streams WHERE stream_id = ?', [streamId]))!.ref;
+    newRefs.push([streamId, ref]);
+    return ref;
+  }
+
+  async readStream(streamId: string): Promise<RecordedEvent[]> {
+    const rows = await this.db.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE s.stream_id = ? ORDER BY e.stream_version`, [streamId]);
+    return rows.map(decodeEvent);
+  }
+
+  async *readAll(after: number): AsyncIterable<RecordedEvent> {
+    let from = after;
+    for (;;) {
+      const rows = await this.db.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.position > ? ORDER BY e.position LIMIT ${PAGE}`, [from]);
+      if (rows.length === 0) return;
+      for (const row of rows) yield decodeEvent(row);
+      from = rows[rows.length - 1].position;
+    }
+  }
+
+  async head(): Promise<{ position: number; hash: string }> {
+    const row = (await this.db.one<{ position: number; hash: Buffer | string }>('SELECT position, hash FROM chain_head WHERE id = 1'))!;
+    return { position: row.position, hash: toHex(row.hash) };
+  }
+
+  async hashAt(position: number): Promise<string | null> {
+    if (position === 0) return GENESIS_HASH;
+    const row = await this.db.one<{ hash: Buffer | string }>('SELECT hash FROM events WHERE position = ?', [position]);
+    return row ? toHex(row.hash) : null;
+  }
+
+  async verifyChain(from: { position: number; hash: string } = { position: 0, hash: GENESIS_HASH }): Promise<number | null> {
+    let hash = from.hash;
+    let expected = from.position;
+    let from_ = from.position;
+    for (;;) {
+      const rows = await this.db.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.position > ? ORDER BY e.position LIMIT ${PAGE}`, [from_]);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        // A gap is a deleted event as surely as a wrong hash is an altered one.
+        if (row.position !== ++expected) return expected;
+        hash = chainHash(hash, decodeEvent(row));
+        if (hash !== toHex(row.hash)) return row.position;
+      }
+      from_ = rows[rows.length - 1].position;
+    }
+    const head = await this.head();
+    return head.position === expected && head.hash === hash ? null : expected + 1;
+  }
+}
+
+function toHex(hash: Buffer | string): string {
+  return typeof hash === 'string' ? hash : hash.toString('hex');
+}
+
+/** A lost race on a stream's version is a 409 the caller may retry. */
+function translate(error: unknown): unknown {
+  if (error instanceof UniqueViolationError && error.key === STREAM_KEY) return new ConcurrencyError('?', -1, -1);
+  return error;
+}

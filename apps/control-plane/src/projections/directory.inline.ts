@@ -1,0 +1,65 @@
+import type {
+  EnrollmentKeyCreated, InvitationAccepted, MemberAdded, MemberInvited, MemberRemoved, RecordedEvent, TenantCreated,
+  UserRegistered,
+} from '@meshgate/domain';
+import { SqlExecutor } from '../storage/database.port';
+import { InlineProjection } from './inline-projection';
+
+/** Users, tenants, memberships, invitations and enrollment keys: small tables, written in the append transaction. */
+export class DirectoryProjection implements InlineProjection {
+  readonly name = 'directory';
+  readonly tables = ['users', 'tenants', 'memberships', 'invitations', 'enrollment_keys'];
+
+  async apply(event: RecordedEvent, sql: SqlExecutor): Promise<void> {
+    switch (event.type) {
+      case 'UserRegistered': {
+        const d = event.data as UserRegistered['data'];
+        await sql.execute('INSERT INTO users (id, email, password_hash, registered_at) VALUES (?, ?, ?, ?)',
+          [d.userId, d.email, d.passwordHash, event.recordedAt]);
+        return;
+      }
+      case 'TenantCreated': {
+        const d = event.data as TenantCreated['data'];
+        await sql.execute('INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)', [d.tenantId, d.name, event.recordedAt]);
+        return;
+      }
+      case 'MemberAdded':
+      case 'InvitationAccepted': {
+        const d = event.data as MemberAdded['data'] | InvitationAccepted['data'];
+        if ('email' in d) await sql.execute('DELETE FROM invitations WHERE tenant_id = ? AND email = ?', [d.tenantId, d.email]);
+        await sql.execute('INSERT INTO memberships (tenant_id, user_id, role, stream_version) VALUES (?, ?, ?, ?)',
+          [d.tenantId, d.userId, d.role, event.streamVersion]);
+        return;
+      }
+      case 'MemberInvited': {
+        const d = event.data as MemberInvited['data'];
+        await sql.execute('INSERT INTO invitations (tenant_id, email, role) VALUES (?, ?, ?)', [d.tenantId, d.email, d.role]);
+        return;
+      }
+      case 'MemberRemoved': {
+        const d = event.data as MemberRemoved['data'];
+        await sql.execute('DELETE FROM memberships WHERE tenant_id = ? AND user_id = ?', [d.tenantId, d.userId]);
+        return;
+      }
+      case 'EnrollmentKeyCreated': {
+        const d = event.data as EnrollmentKeyCreated['data'];
+        await sql.execute(
+          `INSERT INTO enrollment_keys (id, tenant_id, secret_hash, reusable, expires_at, tags, uses, revoked, created_at, stream_version)
+           VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)`,
+          [d.keyId, d.tenantId, d.secretHash, d.reusable ? 1 : 0, d.expiresAt, JSON.stringify(d.tags), event.recordedAt, event.streamVersion],
+        );
+        return;
+      }
+      case 'EnrollmentKeyUsed':
+        await sql.execute('UPDATE enrollment_keys SET uses = uses + 1, stream_version = ? WHERE id = ?',
+          [event.streamVersion, (event.data as { keyId: string }).keyId]);
+        return;
+      case 'EnrollmentKeyRevoked':
+        await sql.execute('UPDATE enrollment_keys SET revoked = 1, stream_version = ? WHERE id = ?',
+          [event.streamVersion, (event.data as { keyId: string }).keyId]);
+        return;
+      default:
+        return;
+    }
+  }
+}

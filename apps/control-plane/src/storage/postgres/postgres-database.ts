@@ -1,0 +1,210 @@
+import { createHash } from 'node:crypto';
+import { Client, Pool, PoolClient, types } from 'pg';
+import { DataSource } from 'typeorm';
+import { Database, Leadership, SqlExecutor, StorageFaultError, Transaction, UniqueViolationError } from '../database.port';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations';
+
+// BIGINT (positions) as numbers: exact up to 2^53, which no log reaches.
+types.setTypeParser(types.builtins.INT8, (value: string) => Number(value));
+
+const CHANNEL = 'meshgate_log';
+
+/** `?` placeholders, as the portable SQL writes them, numbered the PostgreSQL way; cached per statement text. */
+const numbered = new Map<string, string>();
+function toPostgres(sql: string): string {
+  let text = numbered.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    numbered.set(sql, text);
+  }
+  return text;
+}
+
+function translate(error: unknown): unknown {
+  const e = error as { code?: string; table?: string; detail?: string } | null;
+  const code = e?.code;
+  if (code === '23505') {
+    // detail: 'Key (tenant_id, name)=(…) already exists.'
+    const columns = /Key \(([^)]*)\)/.exec(e!.detail ?? '')?.[1]?.replace(/\s+/g, '') ?? '?';
+    return new UniqueViolationError(`${e!.table}(${columns})`);
+  }
+  if (code === '53100' || code === '53200') return new StorageFaultError('full', code);
+  if (code === '55P03' || code === '40P01') return new StorageFaultError('busy', code);
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01' || code === '57P03' || code?.startsWith('08')) {
+    return new StorageFaultError('unavailable', code);
+  }
+  return error;
+}
+
+class PostgresExecutor implements SqlExecutor {
+  constructor(protected readonly target: Pool | PoolClient) {}
+  async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    try {
+      return (await this.target.query(toPostgres(sql), params as unknown[])).rows as T[];
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+  async one<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    return (await this.query<T>(sql, params))[0];
+  }
+  async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
+    try {
+      return (await this.target.query(toPostgres(sql), params as unknown[])).rowCount ?? 0;
+    } catch (error) {
+      throw translate(error);
+    }
+  }
+}
+
+class PostgresTransaction extends PostgresExecutor implements Transaction {
+  private depth = 0;
+  async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    const name = `sp${++this.depth}`;
+    await this.target.query(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn();
+      await this.target.query(`RELEASE SAVEPOINT ${name}`);
+      return result;
+    } catch (error) {
+      await this.target.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      throw error;
+    } finally {
+      this.depth--;
+    }
+  }
+  async announce(position: number): Promise<void> {
+    // Delivered by PostgreSQL only when (and if) this transaction commits.
+    await this.target.query('SELECT pg_notify($1, $2)', [CHANNEL, String(position)]);
+  }
+}
+
+/** A 64-bit advisory-lock key for a leadership name. */
+function lockKey(name: string): string {
+  return createHash('sha256').update(`meshgate:${name}`).digest().readBigInt64BE(0).toString();
+}
+
+/**
+ * PostgreSQL through TypeORM (migrations, the pool) and pg. Several replicas share one database: their appends
+ * serialise on the chain-head row, commits are announced with NOTIFY, and once-per-deployment jobs are led by whoever
+ * holds a session advisory lock.
+ */
+export class PostgresDatabase extends PostgresExecutor implements Database {
+  readonly dialect = 'postgres';
+  private readonly sessions = new Set<Client>();
+  private closed = false;
+
+  private constructor(private readonly dataSource: DataSource, pool: Pool, private readonly url: string) {
+    super(pool);
+  }
+
+  /**
+   * Migrates with `migrationUrl` (the schema owner) when given, then serves with `url`. An app role that does not
+   * own the schema gets only SELECT and INSERT on the log, so not even a bug of ours can rewrite it.
+   */
+  static async open(url: string, options: { migrationUrl?: string; poolSize?: number } = {}): Promise<PostgresDatabase> {
+    if (options.migrationUrl && options.migrationUrl !== url) {
+      const owner = new DataSource({ type: 'postgres', url: options.migrationUrl, migrations: POSTGRES_MIGRATIONS });
+      await owner.initialize();
+      try {
+        await owner.runMigrations({ transaction: 'each' });
+        const role = new URL(url).username;
+        await owner.query(`GRANT SELECT, INSERT ON events TO "${role}"`);
+        await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${APP_TABLES.join(', ')} TO "${role}"`);
+      } finally {
+        await owner.destroy();
+      }
+    }
+    const dataSource = new DataSource({
+      type: 'postgres', url, migrations: POSTGRES_MIGRATIONS, poolSize: options.poolSize ?? 10,
+    });
+    await dataSource.initialize();
+    if (!options.migrationUrl || options.migrationUrl === url) await dataSource.runMigrations({ transaction: 'each' });
+    const pool = (dataSource.driver as unknown as { master: Pool }).master;
+    return new PostgresDatabase(dataSource, pool, url);
+  }
+
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await (this.target as Pool).connect();
+    } catch (error) {
+      throw translate(error);
+    }
+    try {
+      await client.query('BEGIN');
+      const result = await fn(new PostgresTransaction(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw translate(error);
+    } finally {
+      client.release();
+    }
+  }
+
+  async onAnnounce(listener: () => void): Promise<void> {
+    const connect = async (): Promise<void> => {
+      const client = await this.session(() => { if (!this.closed) setTimeout(() => void connect().catch(() => undefined), 1000); });
+      client.on('notification', (message) => { if (message.channel === CHANNEL) listener(); });
+      await client.query(`LISTEN ${CHANNEL}`);
+      listener(); // (re)connected: what was announced while we were away is caught up by position
+    };
+    await connect();
+  }
+
+  async leadership(name: string, pollMs: number): Promise<Leadership> {
+    let client: Client | null = null;
+    let leader = false;
+    let timer: NodeJS.Timeout | null = null;
+    const key = lockKey(name);
+    const attempt = async () => {
+      try {
+        client ??= await this.session(() => { client = null; leader = false; });
+        if (!leader) leader = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key])).rows[0].ok;
+      } catch {
+        leader = false;
+      }
+    };
+    await attempt();
+    const loop = () => { timer = setTimeout(() => void attempt().finally(() => { if (!this.closed && timer) loop(); }), pollMs); };
+    loop();
+    return {
+      isLeader: () => leader,
+      release: async () => {
+        if (timer) clearTimeout(timer);
+        timer = null;
+        leader = false;
+        if (client) await this.endSession(client);
+      },
+    };
+  }
+
+  /** A dedicated connection (LISTEN and advisory locks live in a session, not in the pool). */
+  private async session(onLost: () => void): Promise<Client> {
+    const client = new Client({ connectionString: this.url });
+    client.on('error', () => undefined);
+    client.on('end', () => { this.sessions.delete(client); onLost(); });
+    await client.connect();
+    this.sessions.add(client);
+    return client;
+  }
+
+  private async endSession(client: Client): Promise<void> {
+    this.sessions.delete(client);
+    client.removeAllListeners('end');
+    await client.end().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const client of [...this.sessions]) await this.endSession(client);
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}
+
+/** The read-model tables the app writes (everything but the log). */
+const APP_TABLES = ['chain_head', 'projection_checkpoints', 'users', 'tenants', 'memberships', 'invitations', 'enrollment_keys',
+  'node_identities', 'audit_log', 'view_snapshots'];

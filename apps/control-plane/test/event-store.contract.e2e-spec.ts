@@ -1,0 +1,179 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import type { Event, RecordedEvent } from '@meshgate/domain';
+import { ConcurrencyError } from '../src/event-store/concurrency.error';
+import { AppendRequest, CommitParticipant } from '../src/event-store/event-store.port';
+import { SqlEventStore } from '../src/event-store/sql-event-store';
+import { Database, Transaction } from '../src/storage/database.port';
+import { freshStore, StoreUnderTest } from './support/stores';
+
+jest.setTimeout(60_000);
+
+const DIST = join(__dirname, '..', '..', '..', 'dist', 'apps', 'control-plane');
+
+const actor = { kind: 'system' as const, id: 'contract' };
+const request = (streamId: string, expectedVersion: number, ...events: Event[]): AppendRequest =>
+  ({ tenantId: null, streams: [{ streamId, expectedVersion, events }], metadata: { actor } });
+const event = (type: string, data: unknown = {}): Event => ({ type, data });
+
+async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for await (const e of iterable) out.push(e);
+  return out;
+}
+
+/** Writes a marker row per request inside its savepoint, and fails any request carrying a `Poison` event. */
+class MarkingParticipant implements CommitParticipant {
+  committed: RecordedEvent[] = [];
+  async applyInTransaction(tx: Transaction, events: readonly RecordedEvent[]): Promise<void> {
+    for (const e of events) {
+      await tx.execute('INSERT INTO projection_checkpoints (name, position) VALUES (?, ?)', [`mark-${e.position}`, e.position]);
+      if (e.type === 'Poison') throw new Error('projection failed');
+    }
+  }
+  async beforeCommit(): Promise<void> {}
+  async afterCommit(events: readonly RecordedEvent[]): Promise<void> {
+    this.committed.push(...events);
+  }
+}
+
+describe.each(['sqlite', 'postgres'] as const)('the event store on %s', (kind) => {
+  let store: StoreUnderTest;
+  let db: Database;
+  let log: SqlEventStore;
+
+  beforeEach(async () => {
+    store = await freshStore(kind);
+    db = await store.open();
+    log = new SqlEventStore(db);
+  });
+  afterEach(async () => {
+    await db.close();
+    await store.dispose();
+  });
+
+  it('assigns contiguous positions in order and reads streams and the log back as written', async () => {
+    await log.append(request('a-1', 0, event('A', { n: 1 }), event('A', { n: 2 })));
+    await Promise.all([log.append(request('b-1', 0, event('B'))), log.append(request('c-1', 0, event('C', { text: 'ü ✓' })))]);
+    await log.append(request('a-1', 2, event('A', { n: 3 })));
+    const all = await collect(log.readAll(0));
+    expect(all.map((e) => e.position)).toEqual([1, 2, 3, 4, 5]);
+    expect((await log.readStream('a-1')).map((e) => [e.streamVersion, e.data])).toEqual([[1, { n: 1 }], [2, { n: 2 }], [3, { n: 3 }]]);
+    expect(all.find((e) => e.type === 'C')!.data).toEqual({ text: 'ü ✓' });
+    expect((await collect(log.readAll(3))).map((e) => e.position)).toEqual([4, 5]);
+    expect(await log.head()).toEqual({ position: 5, hash: await log.hashAt(5) });
+  });
+
+  it('refuses a stale expected version with a ConcurrencyError and appends nothing of that request', async () => {
+    await log.append(request('s-1', 0, event('A')));
+    const results = await Promise.allSettled([log.append(request('s-1', 1, event('B'))), log.append(request('s-1', 1, event('C')))]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(refused.reason).toBeInstanceOf(ConcurrencyError);
+    expect((await log.readStream('s-1')).map((e) => e.streamVersion)).toEqual([1, 2]);
+  });
+
+  it('fails a request whose inline projection fails, alone: its neighbours in the batch commit, its writes are undone', async () => {
+    const participant = new MarkingParticipant();
+    log.setParticipant(participant);
+    const results = await Promise.allSettled([
+      log.append(request('n-1', 0, event('A'))),
+      log.append(request('n-2', 0, event('Poison'))),
+      log.append(request('n-3', 0, event('B'))),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    const all = await collect(log.readAll(0));
+    expect(all.map((e) => [e.position, e.type])).toEqual([[1, 'A'], [2, 'B']]);
+    expect(participant.committed.map((e) => e.type)).toEqual(['A', 'B']);
+    const marks = await db.query<{ name: string }>("SELECT name FROM projection_checkpoints WHERE name LIKE 'mark-%' ORDER BY name");
+    expect(marks.map((m) => m.name)).toEqual(['mark-1', 'mark-2']);
+    expect(await log.verifyChain()).toBeNull();
+  });
+
+  it('detects an altered, a removed and an appended-behind-its-back event in the hash chain', async () => {
+    for (let i = 0; i < 5; i++) await log.append(request(`h-${i}`, 0, event('H', { i })));
+    expect(await log.verifyChain()).toBeNull();
+    const from = { position: 2, hash: (await log.hashAt(2))! };
+    expect(await log.verifyChain(from)).toBeNull();
+    if (kind === 'sqlite') {
+      await store.superuser(`DROP TRIGGER events_no_update; UPDATE events SET data = '{"i":9}' WHERE position = 3`);
+    } else {
+      await store.superuser(`ALTER TABLE events DISABLE TRIGGER USER; UPDATE events SET data = '{"i":9}' WHERE position = 3`);
+    }
+    expect(await log.verifyChain()).toBe(3);
+    expect(await log.verifyChain(from)).toBe(3);
+  });
+
+  it('refuses UPDATE, DELETE (and on PostgreSQL TRUNCATE) of the log whoever asks', async () => {
+    await log.append(request('x-1', 0, event('X')));
+    expect((await db.query('SELECT position FROM events')).length).toBe(1);
+    await expect(store.superuser('UPDATE events SET type = \'Y\'')).rejects.toThrow(/append-only/);
+    await expect(store.superuser('DELETE FROM events')).rejects.toThrow(/append-only/);
+    if (kind === 'postgres') await expect(store.superuser('TRUNCATE events')).rejects.toThrow(/append-only/);
+    expect(await collect(log.readAll(0))).toHaveLength(1);
+  });
+
+  it('loses no acknowledged event when the appending process is killed -9 mid-stream', async () => {
+    // The built store (npm test builds first), appending one event per request, 8 requests in flight, printing each
+    // position once its append has resolved — that is, once it was acknowledged.
+    const child = spawn(process.execPath, ['-e', `
+      const { SqlEventStore } = require(${JSON.stringify(join(DIST, 'event-store', 'sql-event-store.js'))});
+      const { openDatabase } = require(${JSON.stringify(join(DIST, 'storage', 'open-database.js'))});
+      (async () => {
+        const db = await openDatabase({ databasePath: process.env.DATABASE_PATH, databaseUrl: process.env.DATABASE_URL, writeBusyWaitMs: 5000 });
+        const log = new SqlEventStore(db);
+        let i = 0;
+        const worker = async () => {
+          for (;;) {
+            const n = i++;
+            const [e] = await log.append({ tenantId: null, streams: [{ streamId: 'crash-' + n, expectedVersion: 0, events: [{ type: 'C', data: { n } }] }], metadata: { actor: { kind: 'system', id: 'crash' } } });
+            process.stdout.write(e.position + '\\n');
+          }
+        };
+        await Promise.all(Array.from({ length: 8 }, worker));
+      })().catch((error) => { console.error(error); process.exit(1); });
+    `], { env: { ...process.env, ...store.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const acknowledged: number[] = [];
+    let buffer = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) if (line) acknowledged.push(Number(line));
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => { if (acknowledged.length >= 200) { clearInterval(timer); resolve(); } }, 20);
+      child.on('exit', (code) => { clearInterval(timer); reject(new Error(`appender exited (${code})`)); });
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    await db.close();
+    db = await store.open();
+    log = new SqlEventStore(db);
+    const positions = new Set((await collect(log.readAll(0))).map((e) => e.position));
+    for (const p of acknowledged) expect(positions.has(p)).toBe(true);
+    expect(await log.verifyChain()).toBeNull();
+    await log.append(request('after-crash', 0, event('A')));
+    expect(await log.verifyChain()).toBeNull();
+  });
+
+  it('lets a second replica of the same store append to one chain and catch up by position', async () => {
+    const otherDb = await store.open();
+    const other = new SqlEventStore(otherDb);
+    try {
+      if (kind === 'sqlite') {
+        // One process serves a SQLite file; a second connection still appends after the first, never beside it.
+        await log.append(request('r-1', 0, event('A')));
+        await other.append(request('r-2', 0, event('B')));
+      } else {
+        await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? log : other).append(request(`r-${i}`, 0, event('R', { i })))));
+      }
+      const all = await collect(other.readAll(0));
+      expect(all.map((e) => e.position)).toEqual(all.map((_, i) => i + 1));
+      expect(await log.verifyChain()).toBeNull();
+      expect(await other.head()).toEqual(await log.head());
+    } finally {
+      await otherDb.close();
+    }
+  });
+});
