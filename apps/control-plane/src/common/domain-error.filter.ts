@@ -2,6 +2,8 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpStatus } from '@nestjs/commo
 import { DomainError, DomainErrorKind } from '@meshgate/domain';
 import type { FastifyReply } from 'fastify';
 import { ConcurrencyError } from '../event-store/concurrency.error';
+import { identityConflict } from '../projections/node-identities.inline';
+import { UniqueViolationError } from '../storage/database.port';
 
 const STATUS: Record<DomainErrorKind, number> = {
   NOT_FOUND: HttpStatus.NOT_FOUND,
@@ -15,10 +17,16 @@ const NAMES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 412: 'Precondition Failed',
 };
 
-/** Expected refusals from deciders, and lost optimistic-concurrency races, as the API's error shape. */
-@Catch(DomainError, ConcurrencyError)
+/**
+ * Expected refusals from deciders, lost optimistic-concurrency races, and lost races on a unique index (another
+ * request, maybe on another replica, took the name or key first), as the API's error shape.
+ */
+@Catch(DomainError, ConcurrencyError, UniqueViolationError)
 export class DomainErrorFilter implements ExceptionFilter {
-  catch(error: DomainError | ConcurrencyError, host: ArgumentsHost): void {
+  catch(caught: DomainError | ConcurrencyError | UniqueViolationError, host: ArgumentsHost): void {
+    const error = caught instanceof UniqueViolationError
+      ? identityConflict(caught) ?? new DomainError('ALREADY_EXISTS', 'CONFLICT', 'it already exists')
+      : caught;
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const statusCode = error instanceof DomainError ? STATUS[error.kind] : HttpStatus.CONFLICT;
     const message = error instanceof DomainError

@@ -17,14 +17,12 @@ import { ProjectionRunner } from '../projections/projection-runner';
 import { ViewFeeder } from '../projections/view-feeder';
 import { ViewSnapshots } from '../projections/view-snapshots';
 import { CLOCK, ManualClock, SystemClock } from '../policies/clock';
-import { DATABASE, Database, Leadership } from '../storage/database.port';
+import { DATABASE, Database, LEADERSHIP, Leadership } from '../storage/database.port';
 import { openDatabase } from '../storage/open-database';
 import { ConfigPushReactor } from '../stream/config-push.reactor';
 import { StreamHub } from '../stream/stream-hub';
 import { SnapshotTaker } from './snapshot-taker';
 
-/** Held by the replica that runs once-per-deployment jobs (offline sweeper, schedule windows, snapshots). */
-export const LEADERSHIP = Symbol('LEADERSHIP');
 /** How often a replica that does not lead tries to take over (a dead leader's lock goes with its session). */
 const LEADERSHIP_POLL_MS = 2_000;
 

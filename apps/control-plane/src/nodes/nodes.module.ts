@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { LiveStats } from './live-stats';
 import { ApproveRoutesHandler } from './commands/approve-routes.handler';
 import { RecordHeartbeatHandler } from './commands/record-heartbeat.handler';
 import { RegisterNodeHandler } from './commands/register-node.handler';
@@ -8,5 +9,5 @@ import { OfflineSweeper } from './offline-sweeper';
 
 export const nodeHandlers = [RegisterNodeHandler, RecordHeartbeatHandler, RemoveNodeHandler, ApproveRoutesHandler];
 
-@Module({ controllers: [NodesController], providers: [...nodeHandlers, OfflineSweeper], exports: [OfflineSweeper] })
+@Module({ controllers: [NodesController], providers: [...nodeHandlers, OfflineSweeper, LiveStats], exports: [OfflineSweeper] })
 export class NodesModule {}

@@ -2,11 +2,13 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { decideNode, streams } from '@meshgate/domain';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
+import { LEADERSHIP, Leadership } from '../storage/database.port';
 import { NodesView } from '../projections/nodes.view';
 
 /**
  * The wall clock enters the log here, not in projections: a node silent for N heartbeat intervals gets a
- * NodeWentOffline event, so a replay shows the same status history the live system showed.
+ * NodeWentOffline event, so a replay shows the same status history the live system showed. Only the leading replica
+ * sweeps (the others would race it for the same events); a successor takes over within the leadership poll.
  */
 @Injectable()
 export class OfflineSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -18,6 +20,7 @@ export class OfflineSweeper implements OnApplicationBootstrap, OnApplicationShut
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly nodes: NodesView,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LEADERSHIP) private readonly leadership: Leadership,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -30,7 +33,7 @@ export class OfflineSweeper implements OnApplicationBootstrap, OnApplicationShut
   }
 
   async sweep(now = new Date()): Promise<number> {
-    if (this.running) return 0;
+    if (this.running || !this.leadership.isLeader()) return 0;
     this.running = true;
     try {
       const offlineBefore = new Date(now.getTime() - this.config.heartbeatIntervalSeconds * this.config.offlineAfterMissedHeartbeats * 1000);

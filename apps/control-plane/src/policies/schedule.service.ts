@@ -1,9 +1,12 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { decideScheduleWindows, policyEngine, streams } from '@meshgate/domain';
+import { decideScheduleWindows, PolicyUpdated, policyEngine, RecordedEvent, streams } from '@meshgate/domain';
 import { KeyedMutex } from '../common/keyed-mutex';
 import { ConcurrencyError } from '../event-store/concurrency.error';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { NodeConfigView } from '../projections/node-config.view';
+import { Reactor } from '../projections/view';
+import { ViewFeeder } from '../projections/view-feeder';
+import { LEADERSHIP, Leadership } from '../storage/database.port';
 import { CLOCK, Clock } from './clock';
 
 /** Re-check at least this often, so a suspended host or a changed zone database is caught up within a minute. */
@@ -13,10 +16,11 @@ const LOOKAHEAD_MS = 8 * 24 * 3600 * 1000;
 /**
  * The wall clock enters the log here: when a named window of a tenant's policy opens or closes, this appends
  * ScheduleWindowOpened/Closed, and configs change on those events. It sleeps until the next boundary of any
- * tenant (at most a minute); with the manual clock it acts only when the test clock is set.
+ * tenant (at most a minute); with the manual clock it acts only when the test clock is set. Every replica plans (its
+ * views hold every policy); only the leading one appends, and a new leader catches up at once.
  */
 @Injectable()
-export class ScheduleService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ScheduleService implements OnApplicationBootstrap, OnApplicationShutdown, Reactor {
   private readonly logger = new Logger(ScheduleService.name);
   private readonly locks = new KeyedMutex();
   private timer: NodeJS.Timeout | null = null;
@@ -28,10 +32,21 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly configs: NodeConfigView,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LEADERSHIP) private readonly leadership: Leadership,
+    private readonly views: ViewFeeder,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    this.views.subscribe(this);
     await this.syncAll();
+    this.leadership.onAcquired(() => void this.syncAll());
+  }
+
+  /** A policy changed, on whichever replica: its windows are re-planned (and, on the leader, opened or closed). */
+  react(events: readonly RecordedEvent[]): void {
+    const tenants = new Set<string>();
+    for (const e of events) if (e.type === 'PolicyUpdated') tenants.add((e.data as PolicyUpdated['data']).tenantId);
+    for (const tenantId of tenants) void this.syncTenant(tenantId);
   }
 
   onApplicationShutdown(): void {
@@ -49,7 +64,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
   /** Appends the window changes due now for one tenant (after its policy changed, or at a boundary). */
   async syncTenant(tenantId: string, rearm = true): Promise<void> {
     await this.locks.run(tenantId, async () => {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1; this.leadership.isLeader(); attempt++) {
         const p = this.configs.policyOf(tenantId);
         const events = decideScheduleWindows(tenantId, p.compiled.policy, p.open, this.clock.now());
         if (!events.length) break;
@@ -66,6 +81,7 @@ export class ScheduleService implements OnApplicationBootstrap, OnApplicationShu
             this.logger.error(`schedule sync for tenant ${tenantId} failed: ${(error as Error).message}`);
             break;
           }
+          await this.views.catchUp();
         }
       }
       this.planNext(tenantId);

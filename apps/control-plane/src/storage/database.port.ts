@@ -21,6 +21,8 @@ export interface Transaction extends SqlExecutor {
 /** Held while this process is the one replica that runs a once-per-deployment job. */
 export interface Leadership {
   isLeader(): boolean;
+  /** Called each time this process becomes the leader (at once, if it already is). */
+  onAcquired(listener: () => void): void;
   release(): Promise<void>;
 }
 
@@ -39,6 +41,8 @@ export interface Database extends SqlExecutor {
 }
 
 export const DATABASE = Symbol('DATABASE');
+/** Held by the replica that runs once-per-deployment jobs (offline sweeper, schedule windows, snapshots). */
+export const LEADERSHIP = Symbol('LEADERSHIP');
 
 /**
  * A unique index refused a row: another writer (maybe on another replica) took the value first. `key` names it the

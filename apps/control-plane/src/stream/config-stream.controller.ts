@@ -12,6 +12,7 @@ import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { NodeConfigView } from '../projections/node-config.view';
 import { NodesView } from '../projections/nodes.view';
+import { ViewFeeder } from '../projections/view-feeder';
 import { StreamHub } from './stream-hub';
 
 function frame(event: string, id: number, data: unknown): string {
@@ -32,19 +33,24 @@ export class ConfigStreamController {
     private readonly configs: NodeConfigView,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly views: ViewFeeder,
   ) {}
 
   @Get(':id/config/stream')
   @Allow({ node: true })
   @ApiProduces('text/event-stream')
-  stream(
+  async stream(
     @Param('id', UUID_PARAM) id: string,
     @Headers('last-event-id') lastEventId: string | undefined,
     @CurrentPrincipal() p: Principal,
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
-  ): void {
+  ): Promise<void> {
     assertNodeAccess(p, id, this.nodes);
+    let sent = /^[0-9]{1,15}$/.test(lastEventId ?? '') ? Number(lastEventId) : -1;
+    // The agent saw a version this replica has not applied yet (it streamed from another replica): catch up first,
+    // or it would be sent an older config than the one it holds.
+    if (sent > (this.configs.versionOf(id) ?? 0)) await this.views.catchUp();
     // Each stream holds a socket and a subscription for hours: a node needs one (a few while reconnecting), and the
     // server as many as it has nodes. Checked and subscribed in the same tick, so concurrent connects cannot overshoot.
     const retryAfter = this.config.heartbeatIntervalSeconds;
@@ -77,7 +83,6 @@ export class ConfigStreamController {
     };
     this.metrics.sseStreams.inc();
     request.raw.on('close', end);
-    let sent = /^[0-9]{1,15}$/.test(lastEventId ?? '') ? Number(lastEventId) : -1;
     const sendFull = () => {
       const full: NodeConfig | undefined = this.configs.configOf(id);
       if (!full) return end();

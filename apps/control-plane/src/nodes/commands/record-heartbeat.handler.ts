@@ -6,6 +6,8 @@ import { ConcurrencyError } from '../../event-store/concurrency.error';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
 import { NodeConfigView } from '../../projections/node-config.view';
 import { NodesView } from '../../projections/nodes.view';
+import { ViewFeeder } from '../../projections/view-feeder';
+import { LiveStats } from '../live-stats';
 import { RecordHeartbeatCommand } from './record-heartbeat.command';
 
 /** A heartbeat has no precondition a client could fix: losing a race on the node's stream is retried, not a 409. */
@@ -23,6 +25,8 @@ export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCo
     private readonly nodes: NodesView,
     private readonly configs: NodeConfigView,
     private readonly locks: KeyedMutex,
+    private readonly views: ViewFeeder,
+    private readonly live: LiveStats,
   ) {}
 
   execute(command: RecordHeartbeatCommand): Promise<void> {
@@ -32,6 +36,8 @@ export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCo
           return await this.record(command);
         } catch (error) {
           if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
+          // The other writer may be another replica: decide again on the state the log now holds.
+          await this.views.catchUp();
         }
       }
     });
@@ -39,12 +45,20 @@ export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCo
 
   private async record({ tenantId, nodeId, dto, meta }: RecordHeartbeatCommand): Promise<void> {
     const { state, version } = this.nodes.stateOf(nodeId, tenantId);
-    const events = decideNode({
-      type: 'RecordHeartbeat', nodeId, endpoint: dto.endpoint, rxBytes: dto.rxBytes, txBytes: dto.txBytes,
+    const now = new Date();
+    const report = {
+      endpoint: dto.endpoint, rxBytes: dto.rxBytes, txBytes: dto.txBytes,
       peers: dto.peers?.map((p) => ({ publicKey: p.publicKey, lastHandshakeAt: p.lastHandshakeAt ?? null, rxBytes: p.rxBytes, txBytes: p.txBytes })),
-      knownPeers: { has: (publicKey) => this.isPeer(tenantId, nodeId, publicKey) },
-    }, state, { now: new Date() });
-    await this.store.append({ tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: meta });
+    };
+    const events = decideNode({
+      type: 'RecordHeartbeat', nodeId, ...report, knownPeers: { has: (publicKey) => this.isPeer(tenantId, nodeId, publicKey) },
+    }, state, { now });
+    // Only the actor: a request id on every heartbeat would be most of a steady-state heartbeat's bytes in the log
+    // (the request log keeps it).
+    await this.store.append({
+      tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: { actor: meta.actor },
+    });
+    this.live.record(nodeId, report, now);
   }
 
   private isPeer(tenantId: string, nodeId: string, publicKey: string): boolean {

@@ -159,11 +159,15 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
     let client: Client | null = null;
     let leader = false;
     let timer: NodeJS.Timeout | null = null;
+    const listeners: Array<() => void> = [];
     const key = lockKey(name);
     const attempt = async () => {
       try {
         client ??= await this.session(() => { client = null; leader = false; });
-        if (!leader) leader = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key])).rows[0].ok;
+        if (!leader) {
+          leader = (await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key])).rows[0].ok;
+          if (leader) for (const listener of listeners) listener();
+        }
       } catch {
         leader = false;
       }
@@ -173,6 +177,10 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
     loop();
     return {
       isLeader: () => leader,
+      onAcquired: (listener) => {
+        listeners.push(listener);
+        if (leader) listener();
+      },
       release: async () => {
         if (timer) clearTimeout(timer);
         timer = null;

@@ -154,7 +154,7 @@ export class SqliteDatabase extends SqliteExecutor implements Database {
   }
 
   async leadership(): Promise<Leadership> {
-    return { isLeader: () => true, release: async () => undefined };
+    return { isLeader: () => true, onAcquired: (listener) => listener(), release: async () => undefined };
   }
 
   async close(): Promise<void> {
