@@ -3,7 +3,8 @@
  * SQLite to PostgreSQL (`--from ./data/meshgate.sqlite --to postgres://…`), or back. A store is a `postgres://` (or
  * `postgresql://`) URL, else a SQLite file. Run it with the servers stopped.
  *
- * - The source's hash chain is verified first; a broken chain is refused before the target is touched.
+ * - The source is opened as a server opens it (an older SQLite file is upgraded first) and its hash chain is verified
+ *   from position 0; a broken chain is refused before the target is touched.
  * - The target is opened as a server opens it (its schema migrated) and must be empty: no events, streams, inline
  *   rows, checkpoints or snapshots. A non-empty target is refused and left as it was.
  * - The log is copied in position order, a batch per transaction: each batch inserts the streams it first names

@@ -5,6 +5,8 @@ import { ConcurrencyError } from '../src/event-store/concurrency.error';
 import { AppendRequest, CommitParticipant } from '../src/event-store/event-store.port';
 import { SqlEventStore } from '../src/event-store/sql-event-store';
 import { Database, Transaction } from '../src/storage/database.port';
+import { PostgresDatabase } from '../src/storage/postgres/postgres-database';
+import { createAppRole, createTestDatabase, requirePostgres, uniqueDatabaseName } from './support/postgres';
 import { freshStore, StoreUnderTest } from './support/stores';
 
 jest.setTimeout(60_000);
@@ -174,6 +176,29 @@ describe.each(['sqlite', 'postgres'] as const)('the event store on %s', (kind) =
       expect(await other.head()).toEqual(await log.head());
     } finally {
       await otherDb.close();
+    }
+  });
+});
+
+describe('PostgreSQL with an app role that does not own the schema', () => {
+  it('migrates as the owner, appends and reads as the app role, and the app role cannot rewrite the log', async () => {
+    const admin = requirePostgres();
+    const name = uniqueDatabaseName('approle');
+    await createTestDatabase(admin, name);
+    const ownerUrl = await createAppRole(admin, name, `${name}_owner`, 'owner-password', { owner: true });
+    const appUrl = await createAppRole(admin, name, `${name}_app`, 'app-password');
+    const db = await PostgresDatabase.open(appUrl, { migrationUrl: ownerUrl });
+    try {
+      const log = new SqlEventStore(db);
+      await log.append(request('role-1', 0, event('A')));
+      await log.append(request('role-1', 1, event('B')));
+      expect((await collect(log.readAll(0))).map((e) => e.type)).toEqual(['A', 'B']);
+      await expect(db.execute("UPDATE events SET type = 'Z'")).rejects.toThrow(/permission denied/);
+      await expect(db.execute('DELETE FROM events')).rejects.toThrow(/permission denied/);
+      await expect(db.execute("UPDATE streams SET stream_id = 'x'")).rejects.toThrow(/permission denied/);
+      expect(await log.verifyChain()).toBeNull();
+    } finally {
+      await db.close();
     }
   });
 });

@@ -110,8 +110,9 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
       try {
         await owner.runMigrations({ transaction: 'each' });
         const role = new URL(url).username;
-        await owner.query(`GRANT SELECT, INSERT ON events TO "${role}"`);
+        await owner.query(`GRANT SELECT, INSERT ON events, streams TO "${role}"`);
         await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${APP_TABLES.join(', ')} TO "${role}"`);
+        await owner.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${role}"`);
       } finally {
         await owner.destroy();
       }

@@ -1,4 +1,5 @@
 import { InitialSchema1733000000000 } from './migrations/1733000000000-initial-schema';
+import { IdentityAccess1733120000000 } from './migrations/1733120000000-identity-access';
 
 /** In order; TypeORM records which have run in the database's `migrations` table. */
-export const POSTGRES_MIGRATIONS = [InitialSchema1733000000000];
+export const POSTGRES_MIGRATIONS = [InitialSchema1733000000000, IdentityAccess1733120000000];
