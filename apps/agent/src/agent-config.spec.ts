@@ -30,16 +30,23 @@ describe('loadAgentConfig', () => {
       exitNode: null,
       stateDir: '/var/lib/meshgate',
       logLevel: 'info',
+      keyRotationMargin: 7 * 24 * 3600,
     });
+  });
+
+  it('reads key_rotation_margin in seconds and refuses a negative one', () => {
+    expect(loadAgentConfig(file({ ...minimal, key_rotation_margin: 3600 }), {}, 'host').keyRotationMargin).toBe(3600);
+    expect(() => loadAgentConfig(file({ ...minimal, key_rotation_margin: -1 }), {}, 'host')).toThrow(/key_rotation_margin/);
   });
 
   it('lets MESHGATE_* variables override file keys, parsing numbers and comma lists', () => {
     const config = loadAgentConfig(
       file({ ...minimal, listen_port: 1000, tags: ['a'] }),
-      { MESHGATE_LISTEN_PORT: '51821', MESHGATE_TAGS: 'web, db', MESHGATE_HEARTBEAT_INTERVAL: '0.5', PATH: '/bin' },
+      { MESHGATE_LISTEN_PORT: '51821', MESHGATE_TAGS: 'tag:web, db', MESHGATE_HEARTBEAT_INTERVAL: '0.5', PATH: '/bin' },
       'host',
     );
-    expect(config).toMatchObject({ listenPort: 51821, tags: ['web', 'db'], heartbeatInterval: 0.5 });
+    // Tailscale's tag syntax; a bare name is read as the tag it names.
+    expect(config).toMatchObject({ listenPort: 51821, tags: ['tag:web', 'tag:db'], heartbeatInterval: 0.5 });
   });
 
   it('reads the routes a subnet router advertises and the exit node to use', () => {

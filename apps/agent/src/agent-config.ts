@@ -28,6 +28,8 @@ export interface AgentConfig {
   exitNode: string | null;
   stateDir: string;
   logLevel: LogLevel;
+  /** Seconds before its key expires (the config's `key.expiresAt`) that the agent rotates it. */
+  keyRotationMargin: number;
 }
 
 /** A bad setting; the message names the key so the user knows what to fix. Exit code 2. */
@@ -88,7 +90,9 @@ const listOf = (pattern: RegExp, what: string, bad: (item: string) => string): P
   });
 };
 
-const tags = listOf(TAG_PATTERN, 'tags', (tag) => `tag ${tag} must be lowercase letters, digits and dashes`);
+/** Tailscale's `tag:web`; a bare `web` is read as `tag:web`. */
+const tagList = listOf(TAG_PATTERN, 'tags', (tag) => `tag ${tag} must be "tag:<name>" (or a bare <name>), the name lowercase letters, digits and dashes`);
+const tags: Parser<string[]> = (raw, key) => [...new Set(tagList(raw, key).map((t) => (t.startsWith('tag:') ? t : `tag:${t}`)))];
 const prefixes = listOf(CIDR_PATTERN, 'prefixes such as 10.1.0.0/24', (p) => `${p} is not a prefix such as 10.1.0.0/24`);
 
 const absolutePath: Parser<string> = (raw, key) => {
@@ -119,6 +123,7 @@ const KEYS = {
   exit_node: { field: 'exitNode', parse: matching(NODE_NAME_PATTERN, 'a node name') },
   state_dir: { field: 'stateDir', parse: absolutePath },
   log_level: { field: 'logLevel', parse: level },
+  key_rotation_margin: { field: 'keyRotationMargin', parse: number(0, 365 * 24 * 3600, false) },
 } as const satisfies Record<string, { field: keyof AgentConfig; parse: Parser<unknown> }>;
 
 type Key = keyof typeof KEYS;
@@ -183,5 +188,6 @@ export function loadAgentConfig(fileText: string | null, env: NodeJS.ProcessEnv,
     exitNode: parse('exit_node') ?? null,
     stateDir: parse('state_dir') ?? '/var/lib/meshgate',
     logLevel: parse('log_level') ?? 'info',
+    keyRotationMargin: parse('key_rotation_margin') ?? 7 * 24 * 3600,
   };
 }

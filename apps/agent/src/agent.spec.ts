@@ -48,7 +48,7 @@ describe('Agent', () => {
     const wg = new MemoryWireGuard();
     const cfg: AgentConfig = {
       controlPlaneUrls: ['http://cp'], tenantId: null, authToken: 'enroll', interfaceName: wg.interfaceName, heartbeatInterval: 30,
-      reconcileInterval: 30, nodeName: 'n1', endpoint: null, listenPort: 51820, tags: [], advertiseRoutes: [], exitNode: null, stateDir, logLevel: 'error',
+      reconcileInterval: 30, nodeName: 'n1', endpoint: null, listenPort: 51820, tags: [], advertiseRoutes: [], exitNode: null, stateDir, logLevel: 'error', keyRotationMargin: 604800,
     };
     const make = () => new Agent({ config: cfg, downOnExit: false, logger: createLogger({ level: 'error', write: () => undefined }), client, wireGuard: () => wg });
     return { calls, wg, make };

@@ -26,6 +26,10 @@ export interface AgentOptions {
   wireGuard?: (privateKeyPath: string) => WireGuardPort;
   /** Builds the policy enforcement adapter for the interface; the Linux one by default. */
   enforcement?: (interfaceName: string) => EnforcementPort;
+  /** Rotate the node key once started (`--rotate-key`). */
+  rotateKey?: boolean;
+  /** The clock the key's expiry is compared with (tests). */
+  now?: () => number;
 }
 
 /**
@@ -44,6 +48,8 @@ export class Agent {
   private stream: ConfigStream | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private heartbeatRunning = false;
+  private store: StateStore | null = null;
+  private rotating: Promise<void> | null = null;
   /** Saves of the applied config, chained so they land in order and stop() can wait for the last one. */
   private saving: Promise<void> = Promise.resolve();
 
@@ -60,8 +66,17 @@ export class Agent {
   async start(): Promise<void> {
     const { config } = this.options;
     const store = new StateStore(config.stateDir);
-    const { publicKey, created } = await store.loadOrCreateKey();
-    if (created) this.log.info('generated a new key pair', { publicKey, stateDir: config.stateDir });
+    this.store = store;
+    const loaded = await store.loadOrCreateKey();
+    let publicKey = loaded.publicKey;
+    if (loaded.created) this.log.info('generated a new key pair', { publicKey, stateDir: config.stateDir });
+    // A rotation interrupted after the control plane accepted the key and node.json recorded it: finish it.
+    const pending = await store.pendingNextKey();
+    if (pending !== null && (await store.loadIdentity())?.publicKey === pending) {
+      await store.promoteNextKey();
+      publicKey = pending;
+      this.log.info('finished an interrupted key rotation', { publicKey });
+    }
     const identity = await this.loadOrRegister(store, publicKey);
     if (identity === null) return;
     this.identity = identity;
@@ -101,12 +116,73 @@ export class Agent {
     });
     this.stream.start();
     this.every(config.reconcileInterval, () => reconciler.request('drift-check'));
-    this.every(config.heartbeatInterval, () => this.heartbeat());
+    this.every(config.heartbeatInterval, async () => {
+      await this.heartbeat();
+      this.checkKeyExpiry();
+    });
+    // A key made for a rotation that did not finish (the control plane may or may not have it): offer it again.
+    if (this.options.rotateKey || (await store.pendingNextKey()) !== null) void this.rotateKey(this.options.rotateKey ? 'requested' : 'resumed');
+  }
+
+  /**
+   * Replaces the node's WireGuard key without touching the interface otherwise: a new private key is written (0600)
+   * beside the current one, the control plane is told its public key (which patches every peer's config), then the
+   * new key becomes the key file and is set on the live interface (`wg set private-key`). A crash at any step is
+   * finished or retried with the same key at the next start. Concurrent requests share one rotation.
+   */
+  rotateKey(reason: string): Promise<void> {
+    this.rotating ??= this.rotate(reason)
+      .catch((err) => this.log.error('key rotation failed; will retry', { reason, err }))
+      .finally(() => {
+        this.rotating = null;
+      });
+    return this.rotating;
+  }
+
+  private async rotate(reason: string): Promise<void> {
+    const store = this.store;
+    const identity = this.identity;
+    if (store === null || identity === null || this.stopController.signal.aborted) return;
+    const { publicKey } = await store.loadOrCreateNextKey();
+    this.log.info('rotating the node key', { reason, publicKey });
+    try {
+      await this.client.rotateKey(identity.nodeId, identity.nodeToken, publicKey);
+    } catch (err) {
+      // Taken by another node (or refused outright): that key is useless, the next attempt makes another.
+      if (err instanceof HttpError && err.status >= 400 && err.status < 500) await store.discardNextKey();
+      throw err;
+    }
+    const rotated = { ...identity, publicKey };
+    await store.saveIdentity(rotated);
+    await store.promoteNextKey();
+    this.identity = rotated;
+    this.reconciler?.setOwnPublicKey(publicKey);
+    await this.reconciler?.request('key-rotated');
+    this.log.info('node key rotated', { publicKey, previous: identity.publicKey });
+  }
+
+  /**
+   * Rotates before the key expires: `key_rotation_margin` ahead of `expiresAt`, or at half the key's lifetime when
+   * that is shorter (a tenant expiry shorter than the margin must not make the agent rotate on every config), and at
+   * once when the control plane says it expired.
+   */
+  private checkKeyExpiry(): void {
+    const key = this.desired?.key;
+    if (!key || this.rotating || (!key.expired && key.expiresAt === null)) return;
+    if (key.expired) {
+      void this.rotateKey('key expired');
+      return;
+    }
+    const expiresAt = Date.parse(key.expiresAt!);
+    const lifetime = expiresAt - Date.parse(key.issuedAt);
+    const margin = Math.min(this.options.config.keyRotationMargin * 1000, Number.isFinite(lifetime) ? lifetime / 2 : Infinity);
+    if ((this.options.now ?? Date.now)() >= expiresAt - margin) void this.rotateKey('key expires soon');
   }
 
   /** Stops the loops; keeps the interface (and so the mesh) unless asked to take it down. */
   async stop(): Promise<void> {
     this.stopController.abort();
+    await this.rotating;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await this.stream?.stop();
@@ -124,6 +200,7 @@ export class Agent {
     this.log.info('received config', { version: config.version, peers: config.peers.length });
     this.desired = normalizeNodeConfig(config);
     void this.reconciler?.request('config');
+    this.checkKeyExpiry();
   }
 
   private async onPatch(patch: ConfigPatch): Promise<void> {
@@ -133,6 +210,7 @@ export class Agent {
       this.log.info('received patch', { version: patch.version, upserted: patch.peersUpserted.length, removed: patch.peersRemoved.length });
       this.desired = applyPatch(current, patch);
       void this.reconciler?.request('patch');
+      this.checkKeyExpiry();
       return;
     }
     this.log.warn('patch does not follow the config held, fetching the full config', {

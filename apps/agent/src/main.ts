@@ -7,15 +7,17 @@ import { ConfigError, loadAgentConfig } from './agent-config';
 import { InsecureStateError } from './identity/state-store';
 import { createLogger } from './logger';
 
-const USAGE = 'usage: meshgate-agent [--config FILE] [--down-on-exit]';
+const USAGE = 'usage: meshgate-agent [--config FILE] [--down-on-exit] [--rotate-key]\n' +
+  '  --rotate-key  rotate the node key once started (a running agent rotates on SIGUSR1)';
 
 /** Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration or unsafe state files. */
 async function main(): Promise<number> {
   let configPath: string | undefined;
   let downOnExit = false;
+  let rotateKey = false;
   try {
     const { values } = parseArgs({
-      options: { config: { type: 'string' }, 'down-on-exit': { type: 'boolean' }, help: { type: 'boolean' } },
+      options: { config: { type: 'string' }, 'down-on-exit': { type: 'boolean' }, 'rotate-key': { type: 'boolean' }, help: { type: 'boolean' } },
       strict: true,
     });
     if (values.help) {
@@ -24,6 +26,7 @@ async function main(): Promise<number> {
     }
     configPath = values.config;
     downOnExit = values['down-on-exit'] ?? false;
+    rotateKey = values['rotate-key'] ?? false;
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     return 2;
@@ -50,7 +53,8 @@ async function main(): Promise<number> {
   }
 
   const logger = createLogger({ level: config.logLevel, base: { node: config.nodeName } });
-  const agent = new Agent({ config, downOnExit, logger });
+  const agent = new Agent({ config, downOnExit, logger, rotateKey });
+  process.on('SIGUSR1', () => void agent.rotateKey('SIGUSR1'));
   let stopping: Promise<number> | null = null;
   const stop = (signal: string) => {
     stopping ??= (async () => {

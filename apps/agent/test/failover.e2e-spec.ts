@@ -100,7 +100,7 @@ describe('agent failover between control-plane URLs (real control plane, in-proc
     const config: AgentConfig = {
       controlPlaneUrls, tenantId: null, authToken: enrollmentKey, interfaceName: wg.interfaceName, heartbeatInterval: 0.2,
       reconcileInterval: 30, nodeName: name, endpoint: null, listenPort: 51820, tags: [], advertiseRoutes: [], exitNode: null,
-      stateDir, logLevel: 'debug',
+      stateDir, logLevel: 'debug', keyRotationMargin: 604800,
     };
     const agent = new Agent({ config, downOnExit: false, wireGuard: () => wg, logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
     cleanups.push(() => agent.stop());

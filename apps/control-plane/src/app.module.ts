@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { JwtModule } from '@nestjs/jwt';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditController } from './audit/audit.controller';
 import { AuditLogReadModel } from './audit/audit-log.read-model';
 import { AuthModule } from './auth/auth.module';
@@ -35,6 +36,7 @@ export class AppModule {
         TenantsModule,
         NodesModule,
         EnrollmentKeysModule,
+        ApiKeysModule,
         PoliciesModule.forRoot(config),
       ],
       controllers: [AuditController, ConfigStreamController, HealthController],

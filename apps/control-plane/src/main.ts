@@ -16,7 +16,14 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   await app.listen(config.port, config.host);
-  process.stdout.write(JSON.stringify({ level: 'log', message: `MeshGate control plane listening on http://${config.host}:${config.port} (database ${config.databasePath})` }) + '\n');
+  process.stdout.write(JSON.stringify({ level: 'log', message: `MeshGate control plane listening on http://${config.host}:${config.port} (database ${databaseName(config.databaseUrl, config.databasePath)})` }) + '\n');
+}
+
+/** The store in use, fit for a log line: the SQLite file, or the PostgreSQL URL without credentials or parameters. */
+function databaseName(databaseUrl: string | null, databasePath: string): string {
+  if (databaseUrl === null) return databasePath;
+  const url = new URL(databaseUrl);
+  return `${url.protocol}//${url.host}${url.pathname}`;
 }
 
 void main();

@@ -1,12 +1,13 @@
 import type { AuditPage, NodeConfig, NodeView, RegisteredNode } from '@meshgate/contracts';
 import {
   ALLOW_ALL, addMember, client, createNode, eventCount, eventually, putPolicy, request, setupTenant, sleep, startServer,
-  TenantSession, TestServer, uniqueEmail, wgKey,
+  tagOwners, TenantSession, TestServer, uniqueEmail, wgKey,
 } from './support/server';
 import { SseClient, sseUrl } from './support/sse';
 
 jest.setTimeout(30_000);
 
+const TAGS = tagOwners('ci', 'web', 'feed-web', 'feed-db', 'feed-ops');
 const keysOf = (peers: { publicKey: string }[]) => peers.map((p) => p.publicKey).sort();
 
 describe('control plane API (one server)', () => {
@@ -27,6 +28,8 @@ describe('control plane API (one server)', () => {
     api = client(server);
     owner = await setupTenant(server.baseUrl, 'api-co');
     [member, auditor] = await Promise.all([addMember(server.baseUrl, owner, 'member'), addMember(server.baseUrl, owner, 'auditor')]);
+    // Tags must be declared and owned (tagOwners) before anyone may put them on a node or an enrollment key.
+    expect((await putPolicy(server.baseUrl, owner.token, { tagOwners: TAGS, acls: [] })).status).toBe(200);
   });
 
   afterAll(async () => {
@@ -42,12 +45,12 @@ describe('control plane API (one server)', () => {
     it('a single-use key enrols one node with the key\u2019s tags, then answers 401', async () => {
       const created = await api('POST', '/api/v1/enrollment-keys', { token: owner.token, body: { tags: ['ci', 'web'] } });
       expect(created.status).toBe(201);
-      expect(created.body).toEqual({ id: expect.any(String), key: expect.stringMatching(/^mgk\./), reusable: false, expiresAt: null, tags: ['ci', 'web'] });
+      expect(created.body).toEqual({ id: expect.any(String), key: expect.stringMatching(/^mgk\./), reusable: false, expiresAt: null, tags: ['tag:ci', 'tag:web'], ephemeral: false });
       expect(created.body.key.split('.')[1]).toBe(created.body.id);
       const first = await enroll(created.body.key);
       expect(first.status).toBe(201);
-      expect(first.body.tags).toEqual(['ci', 'web']);
-      expect((await api<NodeView>('GET', `/api/v1/nodes/${first.body.id}`, { token: owner.token })).body.tags).toEqual(['ci', 'web']);
+      expect(first.body.tags).toEqual(['tag:ci', 'tag:web']); // bare names are answered in tag: syntax
+      expect((await api<NodeView>('GET', `/api/v1/nodes/${first.body.id}`, { token: owner.token })).body.tags).toEqual(['tag:ci', 'tag:web']);
       // The enrolled node's token works for its own node.
       expect((await api('POST', `/api/v1/nodes/${first.body.id}/heartbeat`, { token: first.body.nodeToken, body: {} })).status).toBe(202);
       const events = eventCount(server.databasePath);
@@ -107,7 +110,7 @@ describe('control plane API (one server)', () => {
 
     beforeAll(async () => {
       const policy = await api('GET', '/api/v1/policies', { token: owner.token });
-      const put = await putPolicy(server.baseUrl, owner.token, { acls: [{ action: 'accept', src: ['tag:feed-web'], dst: ['tag:feed-db'] }] }, policy.body.version);
+      const put = await putPolicy(server.baseUrl, owner.token, { tagOwners: TAGS, acls: [{ action: 'accept', src: ['tag:feed-web'], dst: ['tag:feed-db'] }] }, policy.body.version);
       expect(put.status).toBe(200);
       w1 = await createNode(server.baseUrl, owner.token, { name: 'feed-w1', tags: ['feed-web'] });
       d1 = await createNode(server.baseUrl, owner.token, { name: 'feed-d1', tags: ['feed-db'], endpoint: '203.0.113.1:51820' });

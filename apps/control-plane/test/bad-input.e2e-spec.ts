@@ -95,7 +95,9 @@ const cases: Case[] = [
     ['endpoint a URL', { name: 'n1', publicKey: validKey, endpoint: 'http://198.51.100.1:80/' }],
     ['tags a string', { name: 'n1', publicKey: validKey, tags: 'web' }],
     ['tags with capitals', { name: 'n1', publicKey: validKey, tags: ['Web'] }],
-    ['tags with a prefix', { name: 'n1', publicKey: validKey, tags: ['tag:web'] }],
+    // `tag:web` and a bare `web` are both fine (issue 12); a prefix with no name or twice is not.
+    ['tags with an empty name', { name: 'n1', publicKey: validKey, tags: ['tag:'] }],
+    ['tags with a double prefix', { name: 'n1', publicKey: validKey, tags: ['tag:tag:web'] }],
     ['tags numbers', { name: 'n1', publicKey: validKey, tags: [1] }],
     ['tags nested', { name: 'n1', publicKey: validKey, tags: [['web']] }],
     ['too many tags', { name: 'n1', publicKey: validKey, tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }],
@@ -107,13 +109,16 @@ const cases: Case[] = [
   { name: 'nodes: unscoped user token', method: 'POST', path: '/api/v1/nodes', auth: 'user', body: { name: 'n1', publicKey: wgKey() }, status: 403 },
   // ids
   ...(['GET', 'DELETE'] as const).flatMap((method): Case[] => [
-    { name: `${method} /nodes/:id: not a uuid`, method, path: '/api/v1/nodes/not-a-uuid', auth: 'tenant', status: 400 },
-    { name: `${method} /nodes/:id: a number`, method, path: '/api/v1/nodes/1', auth: 'tenant', status: 400 },
+    // `:id` is an id or a name (issue 12): a name no node has is a 404, a shape neither can have a 400.
+    { name: `${method} /nodes/:id: neither a uuid nor a name`, method, path: '/api/v1/nodes/Not_A_Node', auth: 'tenant', status: 400 },
+    { name: `${method} /nodes/:id: a fraction`, method, path: '/api/v1/nodes/1.5', auth: 'tenant', status: 400 },
+    { name: `${method} /nodes/:id: an unknown name`, method, path: '/api/v1/nodes/no-such-node', auth: 'tenant', status: 404 },
     { name: `${method} /nodes/:id: sql-ish`, method, path: `/api/v1/nodes/${encodeURIComponent("1' OR '1'='1")}`, auth: 'tenant', status: 400 },
     { name: `${method} /nodes/:id: unknown uuid`, method, path: `/api/v1/nodes/${unknownId}`, auth: 'tenant', status: 404 },
     { name: `${method} /nodes/:id: nil uuid`, method, path: '/api/v1/nodes/00000000-0000-0000-0000-000000000000', auth: 'tenant', status: 400 },
   ]),
-  { name: 'GET /nodes/:id/config: not a uuid', method: 'GET', path: '/api/v1/nodes/abc/config', auth: 'tenant', status: 400 },
+  { name: 'GET /nodes/:id/config: neither a uuid nor a name', method: 'GET', path: '/api/v1/nodes/ABC/config', auth: 'tenant', status: 400 },
+  { name: 'GET /nodes/:id/config: an unknown name', method: 'GET', path: '/api/v1/nodes/abc/config', auth: 'tenant', status: 404 },
   { name: 'GET /nodes/:id/config: unknown uuid', method: 'GET', path: `/api/v1/nodes/${unknownId}/config`, auth: 'tenant', status: 404 },
   { name: 'GET /nodes/:id/config: other node with node token', method: 'GET', path: `/api/v1/nodes/${unknownId}/config`, auth: 'node', status: 403 },
   { name: 'GET /nodes/:id/config/stream: not a uuid', method: 'GET', path: '/api/v1/nodes/abc/config/stream', auth: 'node', status: 400 },

@@ -79,7 +79,7 @@ describe('concurrency', () => {
   it('concurrent PUT /policies with the same If-Match: one wins, the others get 412 or 409, and retries lose no update', async () => {
     const { version } = (await api('GET', '/api/v1/policies', { token: owner.token })).body;
     const writers = 6;
-    const policy = (i: number) => ({ acls: [{ action: 'accept', src: [`tag:writer-${i}`], dst: ['*'] }] });
+    const policy = (i: number) => ({ tagOwners: { [`tag:writer-${i}`]: [] }, acls: [{ action: 'accept', src: [`tag:writer-${i}`], dst: ['*'] }] });
     const replies = await Promise.all(Array.from({ length: writers }, (_, i) => putPolicy(server.baseUrl, owner.token, policy(i), version)));
     const statuses = replies.map((r) => r.status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);

@@ -109,6 +109,10 @@ describe.each(['sqlite', 'postgres'] as const)('the event store on %s', (kind) =
   it('refuses UPDATE, DELETE (and on PostgreSQL TRUNCATE) of the log whoever asks', async () => {
     await log.append(request('x-1', 0, event('X')));
     expect((await db.query('SELECT position FROM events')).length).toBe(1);
+    if (kind === 'sqlite') {
+      const triggers = await db.query<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events' ORDER BY name");
+      expect(triggers.map((t) => t.name)).toEqual(['events_no_delete', 'events_no_update']);
+    }
     await expect(store.superuser('UPDATE events SET type = \'Y\'')).rejects.toThrow(/append-only/);
     await expect(store.superuser('DELETE FROM events')).rejects.toThrow(/append-only/);
     if (kind === 'postgres') await expect(store.superuser('TRUNCATE events')).rejects.toThrow(/append-only/);

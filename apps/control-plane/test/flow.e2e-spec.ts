@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeConfig, NodeView, RegisteredNode } from '@meshgate/contracts';
 import {
-  client, createNode, eventCount, login, PASSWORD, putPolicy, request, setupTenant, startServer, TenantSession,
-  TestServer,
+  client, countEvents, createNode, login, PASSWORD, putPolicy, request, setupTenant, startServer, StoreKind, tagOwners,
+  TenantSession, TestServer,
 } from './support/server';
 import { SseClient, sseUrl } from './support/sse';
 
@@ -13,9 +13,11 @@ jest.setTimeout(30_000);
 const ROOT = join(__dirname, '..', '..', '..');
 const REPLAY = join(ROOT, 'dist', 'apps', 'control-plane', 'replay.js');
 
-function runReplay(databasePath: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `npm run replay -- --full` as a child process on the server's store (DATABASE_PATH, or DATABASE_URL). */
+function runReplay(storeEnv: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [REPLAY, '--full'], { env: { ...process.env, DATABASE_PATH: databasePath }, cwd: ROOT });
+    const env = { ...process.env, DATABASE_PATH: '', DATABASE_URL: '', ...storeEnv };
+    const child = spawn(process.execPath, [REPLAY, '--full'], { env, cwd: ROOT });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -26,8 +28,10 @@ function runReplay(databasePath: string): Promise<{ code: number | null; stdout:
 }
 
 const ip = (address: string) => address.split('/')[0];
+/** Tags are declared and owned (tagOwners) before anyone may put them on a node. */
+const TAGS = tagOwners('web', 'db');
 
-describe('the whole flow: tenant, nodes, policy, heartbeats, live configs, restart and replay', () => {
+describe.each<StoreKind>(['sqlite', 'postgres'])('the whole flow on %s: tenant, nodes, policy, heartbeats, live configs, restart and replay', (store) => {
   let server: TestServer;
   let api: ReturnType<typeof client>;
   let owner: TenantSession;
@@ -36,16 +40,18 @@ describe('the whole flow: tenant, nodes, policy, heartbeats, live configs, resta
   const streams: SseClient[] = [];
 
   beforeAll(async () => {
-    server = await startServer();
+    server = await startServer({}, { store });
     api = client(server);
   });
 
   afterAll(async () => {
     await Promise.all(streams.map((s) => s.close()));
-    await server.dispose();
+    await server?.dispose();
   });
 
   it('registers a user, creates a tenant, and logs in scoped to it', async () => {
+    // On the store this run names: DATABASE_URL overrides the SQLite file, which is then never created.
+    expect(existsSync(server.databasePath)).toBe(store === 'sqlite');
     owner = await setupTenant(server.baseUrl, 'flow-co');
     const scoped = await api('POST', '/api/v1/auth/login', { body: { email: owner.email, password: PASSWORD, tenantId: owner.tenantId } });
     expect(scoped.status).toBe(200);
@@ -57,20 +63,21 @@ describe('the whole flow: tenant, nodes, policy, heartbeats, live configs, resta
     expect((await api('GET', '/api/v1/nodes', { token: owner.userToken })).status).toBe(403);
   });
 
-  it('registers two nodes with distinct overlay addresses; under the default deny-all policy they are not peers', async () => {
+  it('registers two nodes with distinct overlay addresses; under a policy that declares their tags but allows nothing they are not peers', async () => {
+    expect((await putPolicy(server.baseUrl, owner.token, { tagOwners: TAGS, acls: [] })).status).toBe(200);
     a = await createNode(server.baseUrl, owner.token, { name: 'alpha', endpoint: '198.51.100.1:51820', tags: ['web'] });
     b = await createNode(server.baseUrl, owner.token, { name: 'bravo', endpoint: '198.51.100.2:51820', tags: ['db'] });
     expect(a.nodeToken).toMatch(new RegExp(`^mgn\\.${a.id}\\.[A-Za-z0-9_-]{43}$`));
     expect(ip(a.address)).toMatch(/^100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.\d+\.\d+$/);
     expect(ip(a.address)).not.toBe(ip(b.address));
-    expect(a.tags).toEqual(['web']);
+    expect(a.tags).toEqual(['tag:web']); // bare names are answered in tag: syntax
     const nodes = await api<NodeView[]>('GET', '/api/v1/nodes', { token: owner.token });
     expect(nodes.status).toBe(200);
     expect(nodes.body.map((n) => n.name).sort()).toEqual(['alpha', 'bravo']);
     expect(nodes.body.every((n) => n.status === 'pending' && n.lastSeenAt === null)).toBe(true);
     const policy = await api('GET', '/api/v1/policies', { token: owner.token });
     expect(policy.status).toBe(200);
-    expect(policy.body.policy).toEqual({ acls: [] });
+    expect(policy.body.policy).toEqual({ tagOwners: TAGS, acls: [] });
     const config = await api<NodeConfig>('GET', `/api/v1/nodes/${a.id}/config`, { token: a.nodeToken });
     expect(config.status).toBe(200);
     expect(config.body.peers).toEqual([]);
@@ -88,7 +95,7 @@ describe('the whole flow: tenant, nodes, policy, heartbeats, live configs, resta
 
     const before = await api('GET', '/api/v1/policies', { token: owner.token });
     const started = performance.now();
-    const put = await putPolicy(server.baseUrl, owner.token, { acls: [{ action: 'accept', src: ['tag:web'], dst: ['tag:db'] }] }, before.body.version);
+    const put = await putPolicy(server.baseUrl, owner.token, { tagOwners: TAGS, acls: [{ action: 'accept', src: ['tag:web'], dst: ['tag:db'] }] }, before.body.version);
     expect(put.status).toBe(200);
     expect(put.body.version).toBe(before.body.version + 1);
     expect(put.headers.get('etag')).toBe(`"${put.body.version}"`);
@@ -166,13 +173,13 @@ describe('the whole flow: tenant, nodes, policy, heartbeats, live configs, resta
   };
 
   it('a restart (even with streams open) keeps every event and the same read models, and tokens stay valid', async () => {
-    const events = eventCount(server.databasePath);
+    const events = await countEvents(server);
     const before = await readModels();
     expect(before.audit.length).toBeGreaterThan(5);
     const open = streams[0];
     await server.restart();
     await open.waitForEnd(2000);
-    expect(eventCount(server.databasePath)).toBe(events);
+    expect(await countEvents(server)).toBe(events);
     expect(await readModels()).toEqual(before);
     // Node tokens and JWTs survive (same secret, same log); a resumed stream is told it is up to date.
     expect((await api('POST', `/api/v1/nodes/${b.id}/heartbeat`, { token: b.nodeToken, body: {} })).status).toBe(202);
@@ -186,16 +193,16 @@ describe('the whole flow: tenant, nodes, policy, heartbeats, live configs, resta
 
   it('`npm run replay` rebuilds every read model from position 0 and finds them identical', async () => {
     expect(existsSync(REPLAY)).toBe(true);
-    const events = eventCount(server.databasePath);
+    const events = await countEvents(server);
     await server.stop();
-    const result = await runReplay(server.databasePath);
+    const result = await runReplay(server.storeEnv);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`replayed ${events} events into the inline projections`));
     expect(result.stdout).toMatch(new RegExp(`replayed ${events} events into the views from position 0`));
     expect(result.stdout).toContain('hash chain intact');
     expect(result.stdout).toContain('read models identical');
-    expect(eventCount(server.databasePath)).toBe(events);
+    expect(await countEvents(server)).toBe(events);
     // The models replay rebuilt serve the same answers.
     await server.restart();
     const after = await request(server.baseUrl, 'GET', `/api/v1/nodes/${a.id}/config`, { token: a.nodeToken });

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import type { RegisteredNode } from '@meshgate/contracts';
 import { MAX_BODY_DEPTH } from '../src/common/body-guard';
 import {
-  client, createNode, eventCount, PASSWORD, Reply, RequestOptions, setupTenant, startServer, TenantSession, TestServer, uniqueEmail, wgKey,
+  client, createNode, eventCount, PASSWORD, putPolicy, Reply, RequestOptions, setupTenant, startServer, tagOwners, TenantSession, TestServer,
+  uniqueEmail, wgKey,
 } from './support/server';
 
 jest.setTimeout(60_000);
@@ -91,6 +92,8 @@ describe('hardening: bad input is refused at the edge', () => {
     api = client(server);
     [attacker, neighbour] = await Promise.all([setupTenant(server.baseUrl, 'attacker'), setupTenant(server.baseUrl, 'neighbour')]);
     attackerNode = await createNode(server.baseUrl, attacker.token, { name: 'attacker-node' });
+    // The neighbour's enrollment keys carry tag:ci: declared and owned first (issue 12).
+    expect((await putPolicy(server.baseUrl, neighbour.token, { tagOwners: tagOwners('ci'), acls: [] })).status).toBe(200);
     neighbourNodes = await Promise.all([1, 2, 3].map((i) => createNode(server.baseUrl, neighbour.token, { name: `neighbour-${i}` })));
   });
 

@@ -1,8 +1,10 @@
 import type { AuditPage, NodeConfig, NodeView, RegisteredNode } from '@meshgate/contracts';
-import { ALLOW_ALL, client, createNode, eventCount, PASSWORD, putPolicy, setupTenant, startServer, TenantSession, TestServer } from './support/server';
+import { ALLOW_ALL, client, createNode, eventCount, PASSWORD, putPolicy, setupTenant, startServer, tagOwners, TenantSession, TestServer } from './support/server';
 import { SseClient, sseUrl } from './support/sse';
 
 jest.setTimeout(30_000);
+
+const POLICY_A = { ...ALLOW_ALL, tagOwners: tagOwners('web') };
 
 describe('tenant isolation', () => {
   let server: TestServer;
@@ -18,11 +20,12 @@ describe('tenant isolation', () => {
     server = await startServer();
     api = client(server);
     [a, b] = await Promise.all([setupTenant(server.baseUrl, 'tenant-a'), setupTenant(server.baseUrl, 'tenant-b')]);
+    // Tags are declared and owned before they are put on nodes (issue 12).
+    expect((await putPolicy(server.baseUrl, a.token, POLICY_A)).status).toBe(200);
+    expect((await putPolicy(server.baseUrl, b.token, { tagOwners: tagOwners('web'), acls: [{ action: 'accept', src: ['tag:web'], dst: ['tag:web'] }] })).status).toBe(200);
     nodeA = await createNode(server.baseUrl, a.token, { name: 'shared-name', tags: ['web'] });
     nodeA2 = await createNode(server.baseUrl, a.token, { name: 'a-two', tags: ['web'] });
     nodeB = await createNode(server.baseUrl, b.token, { name: 'shared-name', tags: ['web'], endpoint: '192.0.2.77:51820' });
-    expect((await putPolicy(server.baseUrl, a.token, ALLOW_ALL)).status).toBe(200);
-    expect((await putPolicy(server.baseUrl, b.token, { acls: [{ action: 'accept', src: ['tag:web'], dst: ['tag:web'] }] })).status).toBe(200);
     keyB = (await api('POST', '/api/v1/enrollment-keys', { token: b.token, body: { tags: ['web'] } })).body;
   });
 
@@ -55,8 +58,8 @@ describe('tenant isolation', () => {
     expect(nodes.body.map((n) => n.id).sort()).toEqual([nodeA.id, nodeA2.id].sort());
     const policyA = await api('GET', '/api/v1/policies', { token: a.token });
     const policyB = await api('GET', '/api/v1/policies', { token: b.token });
-    expect(policyA.body.policy).toEqual(ALLOW_ALL);
-    expect(policyB.body.policy).not.toEqual(ALLOW_ALL);
+    expect(policyA.body.policy).toEqual(POLICY_A);
+    expect(policyB.body.policy).not.toEqual(POLICY_A);
     const audit = await api<AuditPage>('GET', '/api/v1/audit?limit=500', { token: a.token });
     const text = JSON.stringify(audit.body);
     for (const secret of [nodeB.id, nodeB.publicKey, b.tenantId, b.userId, keyB.id, b.email]) expect(text).not.toContain(secret);

@@ -6,9 +6,12 @@ import { SseClient, sseUrl } from './support/sse';
 
 jest.setTimeout(60_000);
 
+const TAGS = { 'tag:web': ['autogroup:owner'], 'tag:db': ['autogroup:owner'], 'tag:ops': ['autogroup:owner'] };
+
 const HUJSON = `{
   // web reaches the database; nobody else does
   "groups": { "group:dba": ["dba@example.com"] },
+  "tagOwners": { "tag:web": ["autogroup:owner"], "tag:db": ["autogroup:owner"], "tag:ops": ["autogroup:owner"] },
   "acls": [
     { "action": "accept", "src": ["tag:web"], "proto": "tcp", "dst": ["tag:db:5432"] },
     { "action": "accept", "src": ["tag:ops"], "dst": ["*:22"] },
@@ -33,6 +36,8 @@ describe('policies: the Tailscale/headscale format, preview, routes and schedule
     server = await startServer({ SCHEDULER_CLOCK: 'manual' });
     api = client(server);
     owner = await setupTenant(server.baseUrl, 'policies');
+    // Version 1 declares the tags (and who owns them): nobody may put an undeclared tag on a node.
+    expect((await api('PUT', '/api/v1/policies', { token: owner.token, body: { tagOwners: TAGS, acls: [] } })).status).toBe(200);
     web = await createNode(server.baseUrl, owner.token, { name: 'web-1', tags: ['web'] });
     db = await createNode(server.baseUrl, owner.token, { name: 'db-1', tags: ['db'] });
     ops = await createNode(server.baseUrl, owner.token, { name: 'ops-1', tags: ['ops'] });
@@ -45,13 +50,13 @@ describe('policies: the Tailscale/headscale format, preview, routes and schedule
   it('takes a HuJSON document, warns about keys it does not enforce, and serves it back as JSON or as written', async () => {
     const reply = await put(HUJSON);
     expect(reply.status).toBe(200);
-    expect(reply.body.version).toBe(1);
+    expect(reply.body.version).toBe(2);
     expect(reply.body.warnings).toEqual([expect.stringMatching(/^ssh: accepted but not enforced/)]);
     const json = await api('GET', '/api/v1/policies', { token: owner.token });
     expect(json.body.policy.acls[0]).toEqual({ action: 'accept', src: ['tag:web'], proto: 'tcp', dst: ['tag:db:5432'] });
     const text = await api('GET', '/api/v1/policies', { token: owner.token, headers: { accept: 'application/hujson' } });
     expect(text.text).toBe(HUJSON);
-    expect(text.headers.get('etag')).toBe('"1"');
+    expect(text.headers.get('etag')).toBe('"2"');
   });
 
   it('turns it into per-node firewall rules naming the source groups, with ports', async () => {
@@ -73,7 +78,7 @@ describe('policies: the Tailscale/headscale format, preview, routes and schedule
     expect(reply.status).toBe(400);
     expect(reply.body.message).toEqual([expect.stringMatching(/^tests\[0\]\.deny\[0\]: tag:web \(web-1\) should not reach tag:db:22 \(db-1\) on tcp:22/)]);
     expect(eventCount(server.databasePath)).toBe(before);
-    expect((await api('GET', '/api/v1/policies', { token: owner.token })).body.version).toBe(1);
+    expect((await api('GET', '/api/v1/policies', { token: owner.token })).body.version).toBe(2);
   });
 
   it('refuses an unknown key naming it, so a typo never opens or closes access', async () => {
@@ -87,7 +92,7 @@ describe('policies: the Tailscale/headscale format, preview, routes and schedule
     const candidate = HUJSON.replace('"dst": ["tag:db:5432"]', '"dst": ["tag:db:5432,6432"]').replace('{ "action": "accept", "src": ["tag:ops"], "dst": ["*:22"] },', '');
     const reply = await api<PolicyPreviewView>('POST', '/api/v1/policies/preview', { token: owner.token, raw: candidate, headers: { 'content-type': 'application/hujson' } });
     expect(reply.status).toBe(200);
-    expect(reply.body.baseVersion).toBe(1);
+    expect(reply.body.baseVersion).toBe(2);
     expect(reply.body.gained).toEqual([{ src: 'web-1', dst: 'db-1', reach: 'tcp:6432' }]);
     expect(reply.body.lost).toEqual(expect.arrayContaining([
       // No proto means TCP, UDP and ICMP, as in Tailscale; ICMP has no ports, so the rule opened it whole.
@@ -130,6 +135,7 @@ describe('policies: the Tailscale/headscale format, preview, routes and schedule
   it('opens and closes schedule windows as events when the clock passes them, and configs follow', async () => {
     const policy = {
       schedules: { office: { timeZone: 'Europe/Berlin', days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' } },
+      tagOwners: TAGS,
       acls: [{ action: 'accept', src: ['tag:web'], proto: 'tcp', dst: ['tag:db:5432'], schedule: 'office' }],
     };
     await api('PUT', '/api/v1/test-clock', { token: owner.token, body: { now: '2026-11-23T06:00:00Z' } }); // 07:00 Berlin

@@ -13,6 +13,14 @@ export class LoginDto {
   @IsEmail() @MaxLength(254) email!: string;
   @IsString() @MaxLength(256) password!: string;
   @IsOmittable() @IsUUID() tenantId?: string;
+  /** The tenant by name instead of id: a name two of the user's tenants share is a 409 asking for the id. */
+  @IsOmittable() @IsString() @Length(1, 100) tenant?: string;
+}
+
+/** `GET /api/v1/auth/oidc/login`'s query: the tenant the single sign-on's token is to be scoped to, as for LoginDto. */
+export class OidcLoginQueryDto {
+  @IsOmittable() @IsUUID() tenantId?: string;
+  @IsOmittable() @IsString() @Length(1, 100) tenant?: string;
 }
 
 export class CreateTenantDto {
@@ -21,6 +29,10 @@ export class CreateTenantDto {
 
 export class AddMemberDto {
   @IsEmail() @MaxLength(254) email!: string;
+  @IsIn(ROLES) role!: RoleName;
+}
+
+export class ChangeMemberRoleDto {
   @IsIn(ROLES) role!: RoleName;
 }
 

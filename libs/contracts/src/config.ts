@@ -50,6 +50,13 @@ export interface FirewallRule {
 /** Egress limit on the interface: traffic from this node to these destinations shares `rateMbit`. */
 export interface QosRule { dstGroups: string[]; dst: string[]; rateMbit: number }
 
+/**
+ * The node's WireGuard key as the control plane sees it: registered or last rotated at `issuedAt`, expiring at
+ * `expiresAt` (null: expiry disabled for this node); the agent rotates before then (POST /api/v1/nodes/:id/key). An expired node has no peers and is in no
+ * peer's config until it rotates.
+ */
+export interface NodeKeyStatus { issuedAt: string; expiresAt: string | null; expired: boolean }
+
 export interface NodeConfig {
   version: number;
   interface: InterfaceConfig;
@@ -59,6 +66,8 @@ export interface NodeConfig {
   servedRoutes: string[];
   firewall: FirewallRule[];
   qos: QosRule[];
+  /** Always sent by this control plane; absent from older ones. */
+  key?: NodeKeyStatus;
 }
 
 /** A change from `baseVersion` to `version`; a client not at `baseVersion` must fetch the full config. */
@@ -73,6 +82,7 @@ export interface ConfigPatch {
   servedRoutes?: string[];
   firewall?: FirewallRule[];
   qos?: QosRule[];
+  key?: NodeKeyStatus;
 }
 
 /** SSE event names on GET /api/v1/nodes/:id/config/stream. `id:` of each event is the config version. */
@@ -99,5 +109,6 @@ export function applyPatch(config: NodeConfig, patch: ConfigPatch): NodeConfig {
     servedRoutes: patch.servedRoutes ?? config.servedRoutes ?? [],
     firewall: patch.firewall ?? config.firewall,
     qos: patch.qos ?? config.qos,
+    ...(patch.key ?? config.key ? { key: patch.key ?? config.key } : {}),
   };
 }

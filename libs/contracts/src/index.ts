@@ -2,6 +2,8 @@ export * from './config';
 export * from './omittable.decorator';
 export * from './timestamp.decorator';
 export * from './auth.dto';
+export * from './api-keys.dto';
 export * from './nodes.dto';
+export * from './tenant-settings.dto';
 export * from './audit.dto';
 export * from './policy.dto';

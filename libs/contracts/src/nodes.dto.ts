@@ -7,7 +7,9 @@ import { IsTimestamp } from './timestamp.decorator';
 export const WG_KEY_PATTERN = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 /** DNS-label-like node names: they appear in policies. */
 export const NODE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-export const TAG_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Tailscale's tag syntax, `tag:web`; a bare `web` is read as `tag:web` (and answered so). */
+export const TAG_PATTERN = /^(tag:)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+export const TAG_MESSAGE = 'each tag must be "tag:<name>" (or a bare <name>), the name lowercase letters, digits and dashes';
 /** An IPv4 or IPv6 prefix; the domain canonicalises and checks it further. */
 export const CIDR_PATTERN = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)\/\d{1,3}$/;
 /** host:port, host being an IPv4 address, a bracketed IPv6 address or a DNS name. */
@@ -23,7 +25,7 @@ export class RegisterNodeDto {
   endpoint?: string;
   @IsOmittable() @IsInt() @Min(1) @Max(65535) listenPort?: number;
   @IsOmittable() @IsArray() @ArrayMaxSize(32)
-  @Matches(TAG_PATTERN, { each: true, message: 'each tag must be lowercase letters, digits and dashes' })
+  @Matches(TAG_PATTERN, { each: true, message: TAG_MESSAGE })
   tags?: string[];
   /** Prefixes this node offers to route for the mesh (subnet router), or 0.0.0.0/0 (exit node). */
   @IsOmittable() @IsArray() @ArrayMaxSize(64)
@@ -60,10 +62,37 @@ export class HeartbeatDto {
 
 export class CreateEnrollmentKeyDto {
   @IsOmittable() @IsBoolean() reusable?: boolean;
+  /** Nodes enrolled with it are removed once inactive (offline, or never seen) for EPHEMERAL_NODE_TTL_SECONDS. */
+  @IsOmittable() @IsBoolean() ephemeral?: boolean;
   @IsOmittable() @IsInt() @Min(60) @Max(365 * 24 * 3600) expiresInSeconds?: number;
   @IsOmittable() @IsArray() @ArrayMaxSize(32)
-  @Matches(TAG_PATTERN, { each: true, message: 'each tag must be lowercase letters, digits and dashes' })
+  @Matches(TAG_PATTERN, { each: true, message: TAG_MESSAGE })
   tags?: string[];
+}
+
+/** PUT /api/v1/nodes/:id/tags (owner/admin): the node's whole tag set; each new tag must be the caller's per tagOwners. */
+export class RetagNodeDto {
+  @IsArray() @ArrayMaxSize(32)
+  @Matches(TAG_PATTERN, { each: true, message: TAG_MESSAGE })
+  tags!: string[];
+}
+
+/** POST /api/v1/nodes/:id/key (node token): the node's new WireGuard public key. */
+export class RotateNodeKeyDto {
+  @IsString() @Matches(WG_KEY_PATTERN, { message: 'publicKey must be a base64 WireGuard key (32 bytes)' })
+  publicKey!: string;
+}
+
+/** PUT /api/v1/nodes/:id/key-expiry (owner/admin): `disabled: true` exempts the node from key expiry. */
+export class SetNodeKeyExpiryDto {
+  @IsBoolean() disabled!: boolean;
+}
+
+export interface NodeKeyView {
+  publicKey: string;
+  /** null: expiry disabled for this node. */
+  keyExpiresAt: string | null;
+  keyExpired: boolean;
 }
 
 export type NodeStatus = 'pending' | 'online' | 'offline';
@@ -74,12 +103,20 @@ export interface NodeView {
   publicKey: string;
   address: string;
   endpoint: string | null;
+  /** `tag:web`. */
   tags: string[];
+  /** Id of the user who owns the node; null for one no user owns (enrolled with a tagged key, or registered before owners were recorded). */
+  owner: string | null;
   status: NodeStatus;
   lastSeenAt: string | null;
   advertisedRoutes: string[];
   approvedRoutes: string[];
   exitNode?: string;
+  /** When the node's key expires (null: expiry disabled for it), and whether it has (the node is then out of the mesh). */
+  keyExpiresAt: string | null;
+  keyExpired: boolean;
+  keyExpiryDisabled: boolean;
+  ephemeral: boolean;
 }
 
 export interface RegisteredNode {
@@ -97,5 +134,6 @@ export interface EnrollmentKeyCreated {
   reusable: boolean;
   expiresAt: string | null;
   tags: string[];
+  ephemeral: boolean;
 }
 

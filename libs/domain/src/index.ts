@@ -4,21 +4,24 @@ export * from './shared/streams';
 export * from './shared/prng';
 export * from './user/user';
 export * from './tenant/tenant';
+export * from './tenant/tenant-settings';
 export * from './node/node';
 export * from './node/heartbeat';
 export * from './node/ipam';
 export * from './enrollment-key/enrollment-key';
-export * from './policy/policy-document';
+export * from './api-key/api-key';
 export * from './policy/policy';
-export * from './policy/compiled-policy';
 export * from './topology/topology';
 export * from './topology/policy-preview';
 
 import type { UserEvent } from './user/user';
 import type { TenantEvent } from './tenant/tenant';
+import type { TenantSettingsUpdated } from './tenant/tenant-settings';
 import type { StoredNodeEvent } from './node/node';
 import type { EnrollmentKeyEvent } from './enrollment-key/enrollment-key';
+import type { ApiKeyEvent } from './api-key/api-key';
 import type { PolicyEvent, ScheduleEvent } from './policy/policy';
 /** Every event the log can hold. */
-export type DomainEvent = UserEvent | TenantEvent | StoredNodeEvent | EnrollmentKeyEvent | PolicyEvent | ScheduleEvent;
-export * as policyEngine from './policy-engine';
+export type DomainEvent = UserEvent | TenantEvent | TenantSettingsUpdated | StoredNodeEvent | EnrollmentKeyEvent | ApiKeyEvent | PolicyEvent | ScheduleEvent;
+/** The policy engine (the policy file, evaluation, tests, tag ownership), beside the policy decider in policy/. */
+export * as policyEngine from './policy';

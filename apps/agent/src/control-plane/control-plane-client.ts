@@ -1,4 +1,4 @@
-import type { HeartbeatDto, NodeConfig, RegisteredNode, RegisterNodeDto } from '../contracts';
+import type { HeartbeatDto, NodeConfig, NodeKeyView, RegisteredNode, RegisterNodeDto } from '../contracts';
 import type { Logger } from '../logger';
 
 /** A non-2xx answer. 401 on node routes means the node token was revoked (the node was removed). */
@@ -114,6 +114,11 @@ export class ControlPlaneClient {
 
   getConfig(nodeId: string, nodeToken: string): Promise<NodeConfig> {
     return this.json<NodeConfig>('GET', `/api/v1/nodes/${encodeURIComponent(nodeId)}/config`, nodeToken, undefined, 'fetch config');
+  }
+
+  /** Tells the control plane the node's new WireGuard public key (POST /api/v1/nodes/:id/key, node token). */
+  rotateKey(nodeId: string, nodeToken: string, publicKey: string): Promise<NodeKeyView> {
+    return this.json<NodeKeyView>('POST', `/api/v1/nodes/${encodeURIComponent(nodeId)}/key`, nodeToken, { publicKey }, 'rotate key');
   }
 
   async heartbeat(nodeId: string, nodeToken: string, body: HeartbeatDto): Promise<void> {

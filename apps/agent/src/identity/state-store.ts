@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NodeConfig } from '../contracts';
 import { normalizeNodeConfig } from '../node-config';
@@ -17,6 +17,8 @@ export interface NodeIdentity {
 export class InsecureStateError extends Error {}
 
 const PRIVATE_KEY_FILE = 'private.key';
+/** A key being rotated to: made before the control plane is told, promoted once it accepted it. */
+const NEXT_PRIVATE_KEY_FILE = 'private.key.next';
 const IDENTITY_FILE = 'node.json';
 const CONFIG_FILE = 'config.json';
 
@@ -45,6 +47,53 @@ export class StateStore {
     const raw = Buffer.from((await readFile(this.privateKeyPath, 'utf8')).trim(), 'base64');
     if (raw.length !== 32) throw new InsecureStateError(`${this.privateKeyPath} does not hold a WireGuard private key`);
     return { publicKey: publicKeyOf(raw).toString('base64'), created };
+  }
+
+  get nextPrivateKeyPath(): string {
+    return join(this.dir, NEXT_PRIVATE_KEY_FILE);
+  }
+
+  /**
+   * The key to rotate to: the one a rotation interrupted earlier left (so that a retry offers the control plane the
+   * same key), or a new one, written 0600 before anyone is told about it. Returns its base64 public key.
+   */
+  async loadOrCreateNextKey(): Promise<{ publicKey: string; created: boolean }> {
+    let created = false;
+    try {
+      await writeFile(this.nextPrivateKeyPath, generatePrivateKey().toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+      created = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    return { publicKey: await this.publicKeyIn(this.nextPrivateKeyPath), created };
+  }
+
+  /** The public key of an interrupted rotation's key, or null when none is pending. */
+  async pendingNextKey(): Promise<string | null> {
+    try {
+      return await this.publicKeyIn(this.nextPrivateKeyPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** The control plane accepted the next key: it becomes the key (an atomic rename, mode 0600 kept). */
+  async promoteNextKey(): Promise<void> {
+    await this.assertPrivate(this.nextPrivateKeyPath);
+    await rename(this.nextPrivateKeyPath, this.privateKeyPath);
+  }
+
+  /** Drops the next key (the control plane refused it). */
+  async discardNextKey(): Promise<void> {
+    await rm(this.nextPrivateKeyPath, { force: true });
+  }
+
+  private async publicKeyIn(path: string): Promise<string> {
+    await this.assertPrivate(path);
+    const raw = Buffer.from((await readFile(path, 'utf8')).trim(), 'base64');
+    if (raw.length !== 32) throw new InsecureStateError(`${path} does not hold a WireGuard private key`);
+    return publicKeyOf(raw).toString('base64');
   }
 
   async loadIdentity(): Promise<NodeIdentity | null> {

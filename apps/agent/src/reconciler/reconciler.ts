@@ -38,12 +38,20 @@ export class Reconciler {
 
   constructor(
     private readonly port: WireGuardPort,
-    private readonly ownPublicKey: string,
+    private ownPublicKey: string,
     private readonly desired: () => NodeConfig | null,
     private readonly logger: Logger,
     /** Firewall, NAT, forwarding and QoS for the interface; without it only WireGuard is reconciled. */
     private readonly enforcement?: EnforcementPort,
   ) {}
+
+  /**
+   * The node's key was rotated (the private key file holds the new one): the next run sets it on the interface
+   * with `wg set private-key`, without recreating the interface.
+   */
+  setOwnPublicKey(publicKey: string): void {
+    this.ownPublicKey = publicKey;
+  }
 
   /** Called after each successful run (used to persist the applied config and by tests). */
   onApplied(listener: (outcome: ReconcileOutcome) => void): void {
@@ -93,6 +101,8 @@ export class Reconciler {
       recreated = true;
     }
     const steps = desired === null ? bootstrapSteps(live, this.ownPublicKey) : planReconcile(desired, live, this.ownPublicKey, this.applied);
+    // Policy before peers: a peer added first would be reachable on every port until its rules followed.
+    if (desired !== null && this.enforcement) await this.enforce(desired, live, reason);
     if (steps.length > 0) {
       await this.port.apply(steps);
       this.logger.info('applied changes to interface', {
@@ -101,7 +111,6 @@ export class Reconciler {
         steps: summarize(steps),
       });
     }
-    if (desired !== null && this.enforcement) await this.enforce(desired, live, reason);
     if (desired !== null) this.applied = desired;
     const outcome = { config: desired, steps, recreated: recreated && reason !== 'start' };
     for (const listener of this.listeners) listener(outcome);

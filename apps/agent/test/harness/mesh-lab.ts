@@ -2,28 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { AdminApi } from './admin-api';
+import type { AdminApi } from './admin-api';
+import { ControlPlaneProcess, HUB_ADDRESS } from './control-plane-process';
 import { ManagedProcess } from './managed-process';
 import { inNs, NamespaceSet, sh } from './netns';
 import { assertNetworkTestPrerequisites } from './preflight';
 
+export { sleep, waitFor } from './wait';
+
 const ROOT = resolve(__dirname, '../../../..');
 export const CONTROL_PLANE_MAIN = join(ROOT, 'dist/apps/control-plane/main.js');
 export const AGENT_MAIN = join(ROOT, 'dist/apps/agent/main.js');
-const HUB_ADDRESS = '198.18.0.1';
 const CONTROL_PLANE_PORT = 8080;
-
-/** Joins a Unix socket to a TCP port on the hub's loopback; run with `node -e` inside the hub namespace. */
-const FORWARDER = `
-const net = require('net'); const fs = require('fs');
-const [sock, port] = process.argv.slice(1);
-fs.rmSync(sock, { force: true });
-net.createServer((c) => {
-  const u = net.connect(Number(port), '127.0.0.1');
-  c.pipe(u); u.pipe(c);
-  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
-}).listen(sock);
-`;
 
 export interface LabNode {
   name: string;
@@ -39,18 +29,6 @@ export interface LabNode {
   overlay?: string;
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns true; throws `describe()` (e.g. with log tails) on timeout. Returns elapsed ms. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, describe: () => string, everyMs = 25): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await check()) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms: ${describe()}`);
-    await sleep(everyMs);
-  }
-}
-
 /**
  * A small real network: a hub namespace with a bridge (the underlay, 198.18.0.0/24 out of 198.18.0.0/15) where the
  * control plane runs, and one namespace per node plugged into it by a veth, each running a real agent that drives
@@ -60,13 +38,16 @@ export class MeshLab {
   readonly tag = `mgt${process.pid % 1000}`;
   readonly hub = `${this.tag}hub`;
   readonly dir = mkdtempSync(join(tmpdir(), 'mg-mesh-e2e-'));
-  readonly api = new AdminApi(join(this.dir, 'control-plane.sock'));
   readonly nodes = new Map<string, LabNode>();
-  controlPlane: ManagedProcess | null = null;
+  /** Every control-plane process of the lab (stopped by teardown): the standalone one, and any a spec added. */
+  private readonly controlPlanes: ControlPlaneProcess[] = [];
   private readonly extra: ManagedProcess[] = [];
-  private forwarder: ManagedProcess | null = null;
   private readonly namespaces = new NamespaceSet();
   private readonly jwtSecret = randomBytes(32).toString('hex');
+  /** The SQLite control plane of startControlPlane(). */
+  private readonly standalone = this.addControlPlane('control-plane', CONTROL_PLANE_PORT);
+  /** Where the lab's admin calls (bootstrapTenant, putPolicy) go: the standalone control plane unless a spec says. */
+  api: AdminApi = this.standalone.api;
 
   static preflight(): void {
     assertNetworkTestPrerequisites();
@@ -75,8 +56,31 @@ export class MeshLab {
     }
   }
 
+  /** What writeAgentConfig gives the agents unless told otherwise. */
   get controlPlaneUrl(): string {
-    return `http://${HUB_ADDRESS}:${CONTROL_PLANE_PORT}`;
+    return this.standalone.url;
+  }
+
+  /**
+   * A control plane of the spec's own in the hub (e.g. one replica of several on PostgreSQL), on its own port, not
+   * started yet; start(env) it with controlPlaneEnv(...). Teardown stops it, and tails() shows its log.
+   */
+  addControlPlane(label: string, port: number): ControlPlaneProcess {
+    const controlPlane = new ControlPlaneProcess({ label, ns: this.hub, port, dir: this.dir, main: CONTROL_PLANE_MAIN });
+    this.controlPlanes.push(controlPlane);
+    return controlPlane;
+  }
+
+  /** The environment every lab control plane gets (one JWT secret for all, so a token works on every replica). */
+  controlPlaneEnv(env: Record<string, string> = {}): Record<string, string> {
+    return {
+      DATABASE_PATH: join(this.dir, 'db', 'meshgate.sqlite'),
+      JWT_SECRET: this.jwtSecret,
+      HEARTBEAT_INTERVAL_SECONDS: '2',
+      AUTH_RATE_LIMIT: '100000',
+      REGISTRATION: 'open', // labs register several users
+      ...env,
+    };
   }
 
   async createNetwork(names: string[]): Promise<void> {
@@ -130,38 +134,11 @@ export class MeshLab {
   }
 
   async startControlPlane(env: Record<string, string> = {}): Promise<void> {
-    this.controlPlane = new ManagedProcess(
-      'control-plane',
-      join(this.dir, 'control-plane.log'),
-      'ip',
-      ['netns', 'exec', this.hub, process.execPath, CONTROL_PLANE_MAIN],
-      {
-        PATH: process.env.PATH,
-        PORT: String(CONTROL_PLANE_PORT),
-        HOST: '0.0.0.0',
-        DATABASE_PATH: join(this.dir, 'db', 'meshgate.sqlite'),
-        JWT_SECRET: this.jwtSecret,
-        HEARTBEAT_INTERVAL_SECONDS: '2',
-        AUTH_RATE_LIMIT: '100000',
-        ...env,
-      },
-    );
-    this.forwarder ??= new ManagedProcess('forwarder', join(this.dir, 'forwarder.log'), 'ip',
-      ['netns', 'exec', this.hub, process.execPath, '-e', FORWARDER, join(this.dir, 'control-plane.sock'), String(CONTROL_PLANE_PORT)],
-      { PATH: process.env.PATH });
-    await waitFor(
-      async () => {
-        if (!this.controlPlane!.running) throw new Error(`control plane exited:\n${this.controlPlane!.tail()}`);
-        return (await this.api.call('GET', '/health').catch(() => ({ status: 0 }))).status === 200;
-      },
-      30_000,
-      () => `control plane not healthy:\n${this.controlPlane!.tail()}`,
-      100,
-    );
+    await this.standalone.start(this.controlPlaneEnv(env));
   }
 
   async killControlPlane(): Promise<void> {
-    await this.controlPlane?.stop('SIGKILL');
+    await this.standalone.kill();
   }
 
   /** Registers an admin, makes a tenant and returns a reusable enrollment key; leaves api.token tenant-scoped. */
@@ -178,18 +155,18 @@ export class MeshLab {
     return key.body.key;
   }
 
-  /** PUTs `{acls}`, or a whole policy document; returns the new version. */
-  async putPolicy(policy: Array<{ action: 'accept' | 'deny'; src: string[]; dst: string[] }> | Record<string, unknown>): Promise<number> {
-    const res = await this.api.call('PUT', '/api/v1/policies', Array.isArray(policy) ? { acls: policy } : policy);
+  /** PUTs `{acls}`, or a whole policy document (through `api`: the lab's by default); returns the new version. */
+  async putPolicy(policy: Array<{ action: 'accept' | 'deny'; src: string[]; dst: string[] }> | Record<string, unknown>, api = this.api): Promise<number> {
+    const res = await api.call('PUT', '/api/v1/policies', Array.isArray(policy) ? { acls: policy } : policy);
     if (res.status !== 200) throw new Error(`PUT policy: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.version;
   }
 
-  /** Short intervals by default so the tests see heartbeats and drift repair quickly. */
-  writeAgentConfig(name: string, enrollmentKey: string, intervals = { heartbeat: 1, reconcile: 1 }): void {
+  /** Short intervals by default so the tests see heartbeats and drift repair quickly; one URL per replica, in order. */
+  writeAgentConfig(name: string, enrollmentKey: string, intervals = { heartbeat: 1, reconcile: 1 }, controlPlaneUrls = [this.controlPlaneUrl]): void {
     const node = this.node(name);
     writeFileSync(node.configPath, JSON.stringify({
-      control_plane_url: this.controlPlaneUrl,
+      ...(controlPlaneUrls.length === 1 ? { control_plane_url: controlPlaneUrls[0] } : { control_plane_urls: controlPlaneUrls }),
       auth_token: enrollmentKey,
       interface_name: node.ifname,
       node_name: name,
@@ -247,14 +224,13 @@ export class MeshLab {
   /** The lab's view of the logs, for failure messages. */
   tails(): string {
     return [...this.nodes.values()].map((n) => `--- ${n.name}\n${n.agent?.tail(8) ?? '(not started)'}`).join('\n')
-      + `\n--- control plane\n${this.controlPlane?.tail(8) ?? ''}`;
+      + this.controlPlanes.filter((c) => c.process !== null).map((c) => `\n--- ${c.label}\n${c.tail(8)}`).join('');
   }
 
   async teardown(): Promise<void> {
     await Promise.all(this.extra.map((p) => p.stop('SIGKILL', 2_000)));
     await Promise.all([...this.nodes.values()].map((n) => n.agent?.stop('SIGTERM', 5_000)));
-    await this.controlPlane?.stop('SIGTERM', 5_000);
-    await this.forwarder?.stop('SIGTERM', 2_000);
+    await Promise.all(this.controlPlanes.map((c) => c.stop()));
     this.namespaces.teardownSync();
     if (process.env.KEEP_E2E_LOGS) process.stdout.write(`e2e logs kept in ${this.dir}\n`);
     else rmSync(this.dir, { recursive: true, force: true });

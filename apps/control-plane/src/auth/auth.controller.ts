@@ -36,7 +36,7 @@ export class AuthController {
   @RateLimit('auth')
   @UseGuards(RateLimitGuard)
   login(@Body() dto: LoginDto): Promise<LoginResponse> {
-    return this.auth.login(dto.email, dto.password, dto.tenantId);
+    return this.auth.login(dto.email, dto.password, { tenantId: dto.tenantId, tenant: dto.tenant });
   }
 
   @Post('tenants')

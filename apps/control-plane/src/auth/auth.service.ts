@@ -1,4 +1,4 @@
-import { HttpStatus, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { BadRequestException, ConflictException, HttpStatus, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import * as argon2 from 'argon2';
 import { normalizeEmail } from '@meshgate/domain';
@@ -10,6 +10,12 @@ import { DirectoryReadModel } from './directory.read-model';
 import { LoginFailures } from './login-failures';
 
 const BAD_CREDENTIALS = 'invalid email or password';
+
+/** Which tenant a login is scoped to: by id, or by name (a name is unique only among the user's own tenants). */
+export interface TenantChoice {
+  tenantId?: string;
+  tenant?: string;
+}
 
 @Injectable()
 export class AuthService {
@@ -23,23 +29,37 @@ export class AuthService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async login(email: string, password: string, tenantId?: string): Promise<LoginResponse> {
+  async login(email: string, password: string, choice: TenantChoice = {}): Promise<LoginResponse> {
+    if (choice.tenantId !== undefined && choice.tenant !== undefined) {
+      throw new BadRequestException(['give either tenant (a name) or tenantId, not both']);
+    }
     const account = normalizeEmail(email);
     const wait = this.failures.retryAfterSeconds(account);
     if (wait > 0) throw new RetryLaterException(HttpStatus.TOO_MANY_REQUESTS, 'too many failed logins for this account; retry later', wait);
     this.failures.countAttempt(account);
     const user = await this.directory.userByEmail(account);
-    const ok = await argon2.verify(user?.passwordHash ?? (await this.decoyHash), password);
+    // A single sign-on user has no password (an empty hash): the decoy is verified instead, and the login fails.
+    const hash = user?.passwordHash ? user.passwordHash : await this.decoyHash;
+    const ok = (await argon2.verify(hash, password)) && !!user?.passwordHash;
     if (!user || !ok) throw new UnauthorizedException(BAD_CREDENTIALS);
     this.failures.succeeded(account);
-    const memberships = await this.directory.memberships(user.id);
-    const claims: JwtClaims = { sub: user.id };
-    if (tenantId !== undefined) {
-      const membership = memberships.find((m) => m.tenantId === tenantId);
+    return this.issue(user.id, choice);
+  }
+
+  /** A token for the user, scoped to the chosen tenant if one was asked for (password login and single sign-on). */
+  async issue(userId: string, choice: TenantChoice = {}): Promise<LoginResponse> {
+    const memberships = await this.directory.memberships(userId);
+    const claims: JwtClaims = { sub: userId };
+    const candidates = choice.tenantId !== undefined ? memberships.filter((m) => m.tenantId === choice.tenantId)
+      : choice.tenant !== undefined ? memberships.filter((m) => m.tenantName === choice.tenant) : null;
+    if (candidates !== null) {
       // Same answer as a wrong password: a login never reveals which tenants exist.
-      if (!membership) throw new UnauthorizedException(BAD_CREDENTIALS);
-      claims.tid = tenantId;
-      claims.role = membership.role;
+      if (candidates.length === 0) throw new UnauthorizedException(BAD_CREDENTIALS);
+      if (candidates.length > 1) {
+        throw new ConflictException(`you belong to ${candidates.length} tenants named "${choice.tenant}": log in with tenantId (one of ${candidates.map((m) => m.tenantId).join(', ')})`);
+      }
+      claims.tid = candidates[0].tenantId;
+      claims.role = candidates[0].role;
     }
     return {
       accessToken: await this.jwt.signAsync(claims, { expiresIn: this.config.jwtExpiresInSeconds }),

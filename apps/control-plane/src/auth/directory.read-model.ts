@@ -22,6 +22,27 @@ export class DirectoryReadModel {
       .map((r) => r.tenant_id);
   }
 
+  /** Whether anyone has registered yet (the first user may always register: see REGISTRATION in app-config). */
+  async hasUsers(): Promise<boolean> {
+    return (await this.db.one('SELECT id FROM users LIMIT 1')) !== undefined;
+  }
+
+  /** The user a single sign-on identity (the IdP's issuer and subject) was provisioned as. */
+  async userByIdentity(issuer: string, subject: string): Promise<UserRecord | undefined> {
+    const r = await this.db.one<{ id: string; email: string; password_hash: string }>(
+      'SELECT u.* FROM user_identities i JOIN users u ON u.id = i.user_id WHERE i.issuer = ? AND i.subject = ?', [issuer, subject]);
+    return r && { id: r.id, email: r.email, passwordHash: r.password_hash };
+  }
+
+  /**
+   * The user's IdP groups as of their latest single sign-on, sorted (none for a password user). Policy refers to
+   * them as `idp:<group>` (README, "Single sign-on").
+   */
+  async groupsOf(userId: string): Promise<string[]> {
+    return (await this.db.query<{ group_name: string }>('SELECT group_name FROM user_groups WHERE user_id = ? ORDER BY group_name', [userId]))
+      .map((r) => r.group_name);
+  }
+
   async userByEmail(email: string): Promise<UserRecord | undefined> {
     const r = await this.db.one<{ id: string; email: string; password_hash: string }>('SELECT * FROM users WHERE email = ?', [email]);
     return r && { id: r.id, email: r.email, passwordHash: r.password_hash };

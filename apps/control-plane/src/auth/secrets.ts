@@ -1,12 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
- * Node tokens and enrollment keys are `<prefix>.<id>.<secret>`: the id finds the record, the secret proves
+ * Node tokens, enrollment keys and API keys are `<prefix>.<id>.<secret>`: the id finds the record, the secret proves
  * possession. Secrets are 256 random bits, so a plain sha256 is a safe verifier (argon2 is for low-entropy passwords)
  * and keeps the heartbeat path cheap.
  */
 export const NODE_TOKEN_PREFIX = 'mgn';
 export const ENROLLMENT_KEY_PREFIX = 'mgk';
+export const API_KEY_PREFIX = 'mga';
 
 export function newSecret(): string {
   return randomBytes(32).toString('base64url');

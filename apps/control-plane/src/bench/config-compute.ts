@@ -18,10 +18,10 @@ export interface ConfigBenchOptions {
   seed?: number;
 }
 
-export function compilePolicy(document: unknown): policyEngine.CompiledPolicyV2 {
-  const parsed = policyEngine.parsePolicyV2(document);
+export function compilePolicy(document: unknown): policyEngine.CompiledPolicy {
+  const parsed = policyEngine.parsePolicyFile(document);
   if (!parsed.ok) throw new Error(`generated policy is invalid: ${parsed.errors.slice(0, 5).join('; ')}`);
-  return new policyEngine.CompiledPolicyV2(parsed.policy);
+  return new policyEngine.CompiledPolicy(parsed.policy);
 }
 
 const MB = 1024 * 1024;

@@ -5,7 +5,7 @@ describe('generateConfigTenant (bench part d)', () => {
   const tenant = generateConfigTenant({ nodes: 10_000, acls: 1000 });
 
   it('generates a policy document the engine accepts, with the ACLs asked for', () => {
-    const parsed = policyEngine.parsePolicyV2(tenant.document);
+    const parsed = policyEngine.parsePolicyFile(tenant.document);
     expect(parsed.ok ? [] : parsed.errors).toEqual([]);
     if (!parsed.ok) return;
     expect(parsed.policy.acls).toHaveLength(1000);

@@ -8,7 +8,14 @@ export interface LoadResult { requests: number; errors: number; seconds: number;
  * request than the server under test, and on two cores it would measure itself. Loopback only, bounded in time.
  */
 export async function closedLoop(
-  target: { port: number; path: (loop: number) => string; headers: (loop: number) => Record<string, string>; body: string },
+  target: {
+    /** The server's port, or each loop's (load spread over replicas). */
+    port: number | ((loop: number) => number);
+    path: (loop: number) => string;
+    headers: (loop: number) => Record<string, string>;
+    /** The request body, or each loop's (each node reports its own peers). */
+    body: string | ((loop: number) => string);
+  },
   concurrency: number,
   seconds: number,
 ): Promise<LoadResult> {
@@ -17,11 +24,12 @@ export async function closedLoop(
   let errors = 0;
   const started = process.hrtime.bigint();
   const loop = (i: number) => new Promise<void>((done) => {
-    const headers = { host: '127.0.0.1', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(target.body)), ...target.headers(i) };
+    const body = typeof target.body === 'string' ? target.body : target.body(i);
+    const headers = { host: '127.0.0.1', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...target.headers(i) };
     const request = Buffer.from(
-      `POST ${target.path(i)} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${target.body}`,
+      `POST ${target.path(i)} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`,
     );
-    const socket: Socket = connect(target.port, '127.0.0.1');
+    const socket: Socket = connect(typeof target.port === 'number' ? target.port : target.port(i), '127.0.0.1');
     socket.setNoDelay(true);
     let buffer = Buffer.alloc(0);
     let sentAt = process.hrtime.bigint();

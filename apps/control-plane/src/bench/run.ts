@@ -1,89 +1,124 @@
 /**
  * `npm run bench`: the control plane's figures, measured on this machine in one run.
- *  (a) heartbeats/s over HTTP with 64 concurrent clients, against a bare endpoint of the same adapter;
+ *  (a) heartbeats/s over HTTP with 64 concurrent clients (one reported peer), against a bare endpoint of the same adapter;
  *  (b) time from a policy change until 1,000 SSE clients in a full mesh have the new version (p50, p99), bytes each;
- *  (c) replay speed over 1,000,000 events;
+ *  (c) replay speed over 1,000,000 events built through the append path (SQLite);
  *  (d) config computation on the domain topology: 10,000 nodes and 1,000 ACLs (rebuild, joins, a policy edit, a
- *      schedule window), in process.
- * Servers run as child processes on loopback so the load generator does not share their event loop.
- * BENCH_PARTS picks parts (default "abcd"; e.g. BENCH_PARTS=d); (b) needs the server (a) starts, not its figures.
+ *      schedule window), in process;
+ *  (e) heartbeats of nodes with 100 peers in steady state (NodeSeen): heartbeats/s and bytes on disk per heartbeat on
+ *      SQLite, on PostgreSQL with one replica and with three (aggregate), each against the bare endpoint with as
+ *      many processes (peer-heartbeats.ts);
+ *  (f) policy change → 10,000 SSE clients spread over three replicas on one PostgreSQL: p50/p99 (fan-out.ts);
+ *  (g) replica start-up from a view snapshot on a 10M-event log, and `replay --full` events/s, on SQLite and on
+ *      PostgreSQL (start-up.ts; the log is written by load-log.ts's bulk loader, see there);
+ *  (h) log growth per day at 10,000 nodes heartbeating every 30 s, from (e)'s bytes per heartbeat (printed with (e);
+ *      BENCH_PARTS=h runs (e)).
+ * Servers run as child processes on loopback so the load generator does not share their event loop. PostgreSQL:
+ * BENCH_PG_ADMIN_URL (a superuser URL; the bench creates and drops its own databases), else a throwaway cluster
+ * started for the run (postgres.ts). Every child process, database and temp dir is removed at the end, also on
+ * Ctrl-C.
+ *
+ * Sizes (env; defaults are the issue's sizes):
+ *   BENCH_PARTS                 parts to run, default "abcdefgh" (e.g. BENCH_PARTS=eg); (b) needs (a)'s server, not its figures
+ *   BENCH_HEARTBEAT_SECONDS     (a), and (e) unless BENCH_PEER_SECONDS is set: seconds of load per measurement, 10
+ *   BENCH_SSE_CLIENTS           (b) clients (and nodes), 1000
+ *   BENCH_POLICY_CHANGES        (b) and (f) policy changes, 6
+ *   BENCH_REPLAY_EVENTS         (c) events, 1,000,000
+ *   BENCH_CONFIG_NODES / BENCH_CONFIG_ACLS / BENCH_CONFIG_JOINS    (d) 10,000 / 1,000 / 200
+ *   BENCH_LAYOUTS               (e) store layouts, "sqlite,pg1,pg3" (pg3: BENCH_REPLICAS replicas)
+ *   BENCH_REPLICAS              (e) pg3 and (f): replicas on one PostgreSQL, 3
+ *   BENCH_PEERS                 (e) peers per node (BENCH_PEERS + 1 nodes are registered), 100
+ *   BENCH_PEER_SECONDS          (e) seconds of steady-state load per layout (and as long on the bare endpoint), 10
+ *   BENCH_PEER_CONCURRENCY      (e) concurrent clients (one node each), 64
+ *   BENCH_BUSY_ROUNDS           (e) rounds of heartbeats that record every peer's counters, 5
+ *   BENCH_BYTES_MIN_EVENTS      (e) bytes per heartbeat are measured over at least this many heartbeats, 5,000
+ *   BENCH_FANOUT_CLIENTS        (f) SSE clients (and registered nodes), 10,000
+ *   BENCH_FANOUT_HUBS           (f) hubs every node may reach, 10
+ *   BENCH_REGISTER_CONCURRENCY  (f) registrations in flight, spread over the replicas, 24
+ *   BENCH_FANOUT_WAVE           (f) clients connecting at once, 500
+ *   BENCH_FANOUT_TIMEOUT_MS     (f) longest wait for a config or a change, 30,000
+ *   BENCH_STARTUP_STORES        (g) "sqlite,postgres"
+ *   BENCH_STARTUP_EVENTS        (g) events in the log, 10,000,000
+ *   BENCH_STARTUP_TAIL          (g) events after the snapshot, 100,000 (SNAPSHOT_EVERY_EVENTS' default: the worst case)
+ *   BENCH_STARTUP_NODES         (g) nodes in the log, 1,000
+ *   BENCH_STARTUP_RUNS          (g) start-ups timed per store, 2
+ *   BENCH_GROWTH_NODES / BENCH_GROWTH_INTERVAL_SECONDS             (h) 10,000 / 30
+ *   BENCH_PG_ADMIN_URL          a PostgreSQL superuser URL to use instead of a throwaway cluster
+ *   BENCH_SERVER_NODE_ARGS      extra node flags for the servers, e.g. --cpu-prof
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { COUNTER_MAX_AGE_MS } from '@meshgate/domain';
 import { replay } from '../replay';
 import { buildLog, publicKey } from './build-log';
 import { runConfigBench } from './config-compute';
+import { hubName, hubPolicy, runFanOut, spokeName } from './fan-out';
 import { closedLoop } from './http-load';
+import { Layout, PeerHeartbeatFigures, runPeerHeartbeats } from './peer-heartbeats';
+import { BenchPostgres, createBenchDatabase, startBenchPostgres } from './postgres';
+import {
+  api, fmt, freePort, pct, Processes, registerNodes, SERVER_ENV, setupTenant, startControlPlane, startReplicas, waitFor, waitForNodes,
+} from './servers';
 import { SseClient } from './sse-client';
+import { runStartUp } from './start-up';
+import { postgresProbe, sqliteProbe, StoreProbe } from './store-probe';
 
-const HEARTBEAT_SECONDS = Number(process.env.BENCH_HEARTBEAT_SECONDS ?? 10);
-const SSE_CLIENTS = Number(process.env.BENCH_SSE_CLIENTS ?? 1000);
-const POLICY_CHANGES = Number(process.env.BENCH_POLICY_CHANGES ?? 6);
-const REPLAY_EVENTS = Number(process.env.BENCH_REPLAY_EVENTS ?? 1_000_000);
-const CONFIG_NODES = Number(process.env.BENCH_CONFIG_NODES ?? 10_000);
-const CONFIG_ACLS = Number(process.env.BENCH_CONFIG_ACLS ?? 1000);
-const CONFIG_JOINS = Number(process.env.BENCH_CONFIG_JOINS ?? 200);
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'abcd').toLowerCase());
+const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const list = (name: string, fallback: string) => (process.env[name] ?? fallback).split(',').map((s) => s.trim()).filter(Boolean);
 
-const freePort = () => new Promise<number>((resolve) => {
-  const server = createServer().listen(0, '127.0.0.1', () => {
-    const { port } = server.address() as { port: number };
-    server.close(() => resolve(port));
-  });
-});
-
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch { /* not up yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-async function api<T>(port: number, method: string, path: string, token?: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
-    method,
-    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${await res.text()}`);
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
-
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
+const HEARTBEAT_SECONDS = int('BENCH_HEARTBEAT_SECONDS', 10);
+const SSE_CLIENTS = int('BENCH_SSE_CLIENTS', 1000);
+const POLICY_CHANGES = int('BENCH_POLICY_CHANGES', 6);
+const REPLAY_EVENTS = int('BENCH_REPLAY_EVENTS', 1_000_000);
+const CONFIG_NODES = int('BENCH_CONFIG_NODES', 10_000);
+const CONFIG_ACLS = int('BENCH_CONFIG_ACLS', 1000);
+const CONFIG_JOINS = int('BENCH_CONFIG_JOINS', 200);
+const LAYOUTS = list('BENCH_LAYOUTS', 'sqlite,pg1,pg3');
+const REPLICAS = int('BENCH_REPLICAS', 3);
+const PEERS = int('BENCH_PEERS', 100);
+const PEER_SECONDS = int('BENCH_PEER_SECONDS', HEARTBEAT_SECONDS);
+const PEER_CONCURRENCY = int('BENCH_PEER_CONCURRENCY', 64);
+const BUSY_ROUNDS = int('BENCH_BUSY_ROUNDS', 5);
+const BYTES_MIN_EVENTS = int('BENCH_BYTES_MIN_EVENTS', 5000);
+const FANOUT_CLIENTS = int('BENCH_FANOUT_CLIENTS', 10_000);
+const FANOUT_HUBS = int('BENCH_FANOUT_HUBS', 10);
+const REGISTER_CONCURRENCY = int('BENCH_REGISTER_CONCURRENCY', 24);
+const FANOUT_WAVE = int('BENCH_FANOUT_WAVE', 500);
+const FANOUT_TIMEOUT_MS = int('BENCH_FANOUT_TIMEOUT_MS', 30_000);
+const STARTUP_STORES = list('BENCH_STARTUP_STORES', 'sqlite,postgres');
+const STARTUP_EVENTS = int('BENCH_STARTUP_EVENTS', 10_000_000);
+const STARTUP_TAIL = int('BENCH_STARTUP_TAIL', 100_000);
+const STARTUP_NODES = int('BENCH_STARTUP_NODES', 1000);
+const STARTUP_RUNS = int('BENCH_STARTUP_RUNS', 2);
+const GROWTH_NODES = int('BENCH_GROWTH_NODES', 10_000);
+const GROWTH_INTERVAL_SECONDS = int('BENCH_GROWTH_INTERVAL_SECONDS', 30);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'abcdefgh').toLowerCase());
+if (PARTS.has('h')) PARTS.add('e');
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'meshgate-bench-'));
-  const children: ChildProcess[] = [];
-  const start = (script: string, env: Record<string, string>) => {
-    const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []; // e.g. --cpu-prof
-    const child = spawn(process.execPath, [...nodeArgs, join(__dirname, script)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-    children.push(child);
-    return child;
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+  const procs = new Processes();
+  const cluster: { pg: BenchPostgres | null } = { pg: null };
+  const pg = async () => (cluster.pg ??= await startBenchPostgres());
+  // Each part's figures go to stderr as soon as it is done (a long run that fails later keeps them), and all of
+  // them to stdout at the end.
+  const started = Date.now();
+  const report = {
+    blocks: [] as string[],
+    push(block: string) {
+      this.blocks.push(block);
+      process.stderr.write(`[bench +${((Date.now() - started) / 60_000).toFixed(1)} min]\n${block}\n`);
+    },
   };
-  const report: string[] = [];
   try {
     if (PARTS.has('a') || PARTS.has('b')) {
       // ---- (a) heartbeats ----
-      const port = await freePort();
-      const cp = start('../main.js', {
-        PORT: String(port), HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'bench.sqlite'), LOG_LEVEL: 'warn',
-        AUTH_RATE_LIMIT: '100000', HEARTBEAT_INTERVAL_SECONDS: '3600', JWT_SECRET: 'bench-secret-bench-secret-bench-secret-xx',
-        // The bench measures throughput, not the per-principal budgets.
-        WRITE_RATE_LIMIT: '10000000', HEARTBEAT_RATE_LIMIT: '1000000',
-        METRICS_PORT: '0', // the bench does not scrape; a free port keeps it from clashing with a running server's
-      });
-      await waitFor(`http://127.0.0.1:${port}/health`, cp);
-      await api(port, 'POST', '/api/v1/auth/register', undefined, { email: 'bench@example.com', password: 'bench-password' });
-      const userLogin = await api<{ accessToken: string }>(port, 'POST', '/api/v1/auth/login', undefined, { email: 'bench@example.com', password: 'bench-password' });
-      const tenant = await api<{ id: string }>(port, 'POST', '/api/v1/auth/tenants', userLogin.accessToken, { name: 'bench' });
-      const { accessToken: admin } = await api<{ accessToken: string }>(port, 'POST', '/api/v1/auth/login', undefined, { email: 'bench@example.com', password: 'bench-password', tenantId: tenant.id });
+      const { port, child: cp } = await startControlPlane(procs, { DATABASE_PATH: join(dir, 'bench.sqlite') });
+      const { admin } = await setupTenant(port);
       await api(port, 'PUT', '/api/v1/policies', admin, { acls: [{ action: 'accept', src: ['*'], dst: ['*'] }] });
 
       const nodes: { id: string; nodeToken: string; name: string }[] = [];
@@ -99,20 +134,20 @@ async function main(): Promise<void> {
       const body = JSON.stringify({ rxBytes: 123456, txBytes: 654321, peers: [{ publicKey: reportedPeer, lastHandshakeAt: new Date().toISOString(), rxBytes: 1, txBytes: 2 }] });
       const heartbeatTarget = {
         port, body,
-        path: (i: number) => `/api/v1/nodes/${nodes[i].id}/heartbeat`,
-        headers: (i: number) => ({ authorization: `Bearer ${nodes[i].nodeToken}` }),
+        path: (i: number) => `/api/v1/nodes/${nodes[i % nodes.length].id}/heartbeat`,
+        headers: (i: number) => ({ authorization: `Bearer ${nodes[i % nodes.length].nodeToken}` }),
       };
       if (PARTS.has('a')) {
         await closedLoop(heartbeatTarget, 64, 2); // warm-up
         const hb = await closedLoop(heartbeatTarget, 64, HEARTBEAT_SECONDS);
 
         const barePort = await freePort();
-        const bare = start('bare-server.js', { PORT: String(barePort) });
-        await new Promise((r) => setTimeout(r, 1500));
-        const bareTarget = { ...heartbeatTarget, port: barePort, path: (i: number) => `/bare/${nodes[i].id}/heartbeat` };
+        const bare = procs.start('bare-server.js', { PORT: String(barePort) });
+        await waitFor(`http://127.0.0.1:${barePort}/`, bare, { anyStatus: true });
+        const bareTarget = { ...heartbeatTarget, port: barePort, path: (i: number) => `/bare/${nodes[i % nodes.length].id}/heartbeat` };
         await closedLoop(bareTarget, 64, 2);
         const bareResult = await closedLoop(bareTarget, 64, HEARTBEAT_SECONDS);
-        bare.kill('SIGTERM');
+        await procs.stop(bare);
         const ratio = hb.perSecond / bareResult.perSecond;
         report.push(`(a) heartbeats, 64 concurrent clients, ${HEARTBEAT_SECONDS} s:
     control plane: ${hb.perSecond.toFixed(0)} heartbeats/s (p50 ${hb.p50Ms.toFixed(1)} ms, p99 ${hb.p99Ms.toFixed(1)} ms, ${hb.errors} errors of ${hb.requests})
@@ -149,8 +184,7 @@ async function main(): Promise<void> {
     bytes per client per change: median ${pct(patchBytes, 0.5)}, max ${pct(patchBytes, 1)} (full config on connect: ${fullConfigBytes.toFixed(0)} bytes)
     (registering the ${clients.length} nodes one by one into the full mesh took ${registerSeconds.toFixed(1)} s)`);
       }
-      cp.kill('SIGTERM');
-      await new Promise((r) => cp.once('exit', r));
+      await procs.stop(cp);
     }
 
     if (PARTS.has('c')) {
@@ -163,6 +197,7 @@ async function main(): Promise<void> {
     ${lines.join('\n    ')}
     target ≥ 100,000 events/s`);
       if (!ok) process.exitCode = 1;
+      rmSync(replayPath, { force: true });
     }
 
     if (PARTS.has('d')) {
@@ -172,15 +207,154 @@ async function main(): Promise<void> {
       if (!d.ok) process.exitCode = 1;
     }
 
+    if (PARTS.has('e')) {
+      // ---- (e) heartbeats with 100 peers, bytes per heartbeat; (h) log growth ----
+      const figures: PeerHeartbeatFigures[] = [];
+      for (const kind of LAYOUTS) {
+        const layout = await startLayout(procs, kind, dir, pg);
+        figures.push(await runPeerHeartbeats(procs, layout, { peers: PEERS, seconds: PEER_SECONDS, concurrency: PEER_CONCURRENCY, busyRounds: BUSY_ROUNDS, minBytesEvents: BYTES_MIN_EVENTS }));
+      }
+      report.push(peerHeartbeatReport(figures).join('\n'));
+      report.push(growthReport(figures).join('\n'));
+    }
+
+    if (PARTS.has('f')) {
+      // ---- (f) policy change → 10,000 SSE clients over three replicas ----
+      const db = await createBenchDatabase((await pg()).adminUrl, 'f');
+      const replicas = await startReplicas(procs, REPLICAS, db.url, join(dir, 'f'));
+      try {
+        const ports = replicas.map((r) => r.port);
+        const { admin } = await setupTenant(ports[0]);
+        const policy = await api<{ version: number }>(ports[0], 'PUT', '/api/v1/policies', admin, hubPolicy(FANOUT_HUBS, false));
+        const registration = await registerNodes(ports, admin, FANOUT_CLIENTS, REGISTER_CONCURRENCY, (i) => (i < FANOUT_HUBS ? hubName(i) : spokeName(i)));
+        await waitForNodes(ports, admin, FANOUT_CLIENTS);
+        report.push((await runFanOut(ports, admin, registration, policy.version, {
+          clients: FANOUT_CLIENTS, hubs: FANOUT_HUBS, changes: POLICY_CHANGES, connectWave: FANOUT_WAVE, timeoutMs: FANOUT_TIMEOUT_MS,
+        })).join('\n'));
+      } finally {
+        await Promise.all(replicas.map((r) => procs.stop(r.child)));
+        await db.drop();
+      }
+    }
+
+    if (PARTS.has('g')) {
+      // ---- (g) replica start-up from a snapshot at 10M events; replay events/s ----
+      const lines = [`(g) start-up from a view snapshot on a ${fmt(STARTUP_EVENTS)}-event log (steady-state heartbeats), and replay --full:`];
+      for (const store of STARTUP_STORES) {
+        const gDir = join(dir, `g-${store}`);
+        mkdirSync(gDir, { recursive: true });
+        const databasePath = join(gDir, 'meshgate.sqlite');
+        const options = { events: STARTUP_EVENTS, tail: STARTUP_TAIL, nodes: STARTUP_NODES, runs: STARTUP_RUNS };
+        if (store === 'sqlite') {
+          const result = await runStartUp(procs, 'SQLite', { databasePath }, { DATABASE_PATH: databasePath }, async () => sqliteProbe(databasePath), options);
+          lines.push(...result.lines);
+          if (!result.ok) process.exitCode = 1;
+        } else if (store === 'postgres') {
+          const db = await createBenchDatabase((await pg()).adminUrl, 'g');
+          try {
+            const result = await runStartUp(procs, 'PostgreSQL', { databasePath, databaseUrl: db.url }, { DATABASE_URL: db.url, DATABASE_PATH: databasePath },
+              () => postgresProbe(db.url), options);
+            lines.push(...result.lines);
+            if (!result.ok) process.exitCode = 1;
+          } finally {
+            await db.drop();
+          }
+        } else throw new Error(`BENCH_STARTUP_STORES: unknown store ${store} (sqlite, postgres)`);
+        rmSync(gDir, { recursive: true, force: true });
+      }
+      report.push(lines.join('\n'));
+    }
+
     console.log(`
 MeshGate control-plane benchmark (${new Date().toISOString()}, node ${process.version})
-${report.join('\n')}
+${report.blocks.join('\n')}
+(${((Date.now() - started) / 60_000).toFixed(0)} min)
 `);
   } finally {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
+    procs.killAll();
+    await cluster.pg?.stop();
+    removeDir();
   }
 }
+
+/** A store layout for (e), serving an allow-all tenant with BENCH_PEERS + 1 registered nodes. */
+async function startLayout(procs: Processes, kind: string, dir: string, pg: () => Promise<BenchPostgres>): Promise<Layout> {
+  // No snapshot during the measurement: the whole-database figure is then the log's alone.
+  const env = { SNAPSHOT_EVERY_EVENTS: '100000000' };
+  let children: ChildProcess[];
+  let ports: number[];
+  let probe: StoreProbe;
+  let drop = async (): Promise<void> => undefined;
+  let label: string;
+  if (kind === 'sqlite') {
+    const databasePath = join(dir, 'e-sqlite', 'meshgate.sqlite');
+    const server = await startControlPlane(procs, { ...env, DATABASE_PATH: databasePath });
+    children = [server.child];
+    ports = [server.port];
+    probe = sqliteProbe(databasePath);
+    label = 'SQLite';
+  } else if (kind === 'pg1' || kind === 'pg3') {
+    const replicas = kind === 'pg1' ? 1 : REPLICAS;
+    const db = await createBenchDatabase((await pg()).adminUrl, 'e');
+    const servers = await startReplicas(procs, replicas, db.url, join(dir, `e-${kind}`), env);
+    children = servers.map((s) => s.child);
+    ports = servers.map((s) => s.port);
+    probe = await postgresProbe(db.url);
+    drop = db.drop;
+    label = replicas === 1 ? 'PostgreSQL, 1 replica' : `PostgreSQL, ${replicas} replicas (aggregate)`;
+  } else throw new Error(`BENCH_LAYOUTS: unknown layout ${kind} (sqlite, pg1, pg3)`);
+  const { admin } = await setupTenant(ports[0]);
+  await api(ports[0], 'PUT', '/api/v1/policies', admin, { acls: [{ action: 'accept', src: ['*'], dst: ['*'] }] });
+  const registration = await registerNodes(ports, admin, PEERS + 1, 8, (i) => `p${String(i).padStart(4, '0')}`);
+  await waitForNodes(ports, admin, PEERS + 1);
+  const p = probe;
+  return {
+    label, ports, admin, registration, probe: p,
+    async stop() {
+      await p.close();
+      await Promise.all(children.map((c) => procs.stop(c)));
+      await drop();
+    },
+  };
+}
+
+function peerHeartbeatReport(figures: PeerHeartbeatFigures[]): string[] {
+  const lines = [`(e) heartbeats of nodes with ${PEERS} peers in steady state (identical reports: NodeSeen), ${PEER_CONCURRENCY} concurrent clients, ${PEER_SECONDS} s per layout, each against the bare endpoint with as many processes:`];
+  for (const f of figures) {
+    const ratio = f.load.perSecond / f.bare.perSecond;
+    const seen = f.types.NodeSeen ?? 0;
+    const others = Object.entries(f.types).filter(([t]) => t !== 'NodeSeen').map(([t, n]) => `${t} ${fmt(n)}`);
+    lines.push(
+      `  ${f.label}:`,
+      `    ${fmt(f.load.perSecond)} heartbeats/s (p50 ${f.load.p50Ms.toFixed(1)} ms, p99 ${f.load.p99Ms.toFixed(1)} ms, ${f.load.errors} errors of ${fmt(f.load.requests)}); bare endpoint ×${f.processes}: ${fmt(f.bare.perSecond)}/s → ${(ratio * 100).toFixed(1)}% of bare`,
+      `    on disk per steady-state heartbeat, over ${fmt(f.appended)} of them (${(100 * seen / Math.max(1, f.appended)).toFixed(1)}% NodeSeen${others.length ? `; NOT all: ${others.join(', ')}` : ''}): ${f.seenBytes.log.toFixed(0)} bytes (events + indexes + streams), whole database ${f.seenBytes.total.toFixed(0)} bytes      target ≤ 200 bytes: ${f.seenBytes.log <= 200 ? 'met' : 'NOT met'}`,
+      `    registering the ${f.registration.nodes} nodes, 8 at a time: ${fmt(f.registration.nodes / f.registration.seconds)}/s${f.registration.retries ? ` (${f.registration.retries} sent again after a lost race)` : ''}`,
+      `    first heartbeat (coming online, ${PEERS} handshakes and counters): ${fmt(f.firstBytes)} bytes on disk (${fmt(f.firstDataBytes)} bytes of data); one recording ${PEERS} peers' counters (the 5-min/10% bucket crossed): ${fmt(f.busyBytes)} bytes on disk (${fmt(f.busyDataBytes)} of data, over ${f.busyEvents} heartbeats)`,
+    );
+  }
+  return lines;
+}
+
+function growthReport(figures: PeerHeartbeatFigures[]): string[] {
+  const perDay = GROWTH_NODES * (86_400 / GROWTH_INTERVAL_SECONDS);
+  const perBucket = Math.max(1, Math.round(COUNTER_MAX_AGE_MS / 1000 / GROWTH_INTERVAL_SECONDS));
+  const gb = (bytes: number) => `${fmt(bytes / 1e9, 1)} GB`;
+  const lines = [
+    `(h) log growth at ${fmt(GROWTH_NODES)} nodes heartbeating every ${GROWTH_INTERVAL_SECONDS} s (${fmt(perDay)} heartbeats/day), from (e)'s bytes on disk:`,
+  ];
+  for (const f of figures) {
+    const idle = perDay * f.seenBytes.log;
+    // Busy links: each peer's counters recorded once per COUNTER_MAX_AGE_MS (the bucket's bound), in one heartbeat
+    // out of perBucket; the others NodeSeen.
+    const busy = perDay * ((perBucket - 1) * f.seenBytes.log + f.busyBytes) / perBucket;
+    lines.push(`  ${f.label}: ${gb(idle)}/day when nothing material changes; ${gb(busy)}/day when every link carries traffic (each peer's counters recorded every ${COUNTER_MAX_AGE_MS / 60_000} min: 1 heartbeat in ${perBucket} records all ${PEERS})`);
+  }
+  lines.push(`  (before the compact log: ~0.7 TB/day, every heartbeat 23.8 KB on disk)`);
+  return lines;
+}
+
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
 
 main().catch((error) => {
   console.error(error);

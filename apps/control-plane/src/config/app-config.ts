@@ -21,6 +21,8 @@ export interface AppConfig {
   /** A node that missed this many heartbeat intervals is marked offline. */
   offlineAfterMissedHeartbeats: number;
   sweepIntervalMs: number;
+  /** An ephemeral node (enrolled with an ephemeral key) inactive this long is removed by the sweeper. */
+  ephemeralNodeTtlSeconds: number;
   authRateLimitPerMinute: number;
   /** Failed logins per account (email) in 15 minutes, from any address, before its logins answer 429. */
   loginFailureLimit: number;
@@ -56,6 +58,29 @@ export interface AppConfig {
    * a test can open and close schedule windows without waiting for them. Never use `manual` in production.
    */
   schedulerClock: 'system' | 'manual';
+  /**
+   * REGISTRATION: `invite` (default) lets an email register only while a tenant has a pending invitation for it
+   * (made by adding a member); `open` lets anyone register. The first user may always register.
+   */
+  registration: 'open' | 'invite';
+  /** Single sign-on with an OpenID Connect provider (authorization code with PKCE), or null when OIDC_ISSUER is unset. */
+  oidc: OidcConfig | null;
+}
+
+export interface OidcConfig {
+  /** OIDC_ISSUER: the provider's issuer URL (its /.well-known/openid-configuration is read on first use). */
+  issuer: string;
+  clientId: string;
+  /** OIDC_CLIENT_SECRET, or null for a public client (PKCE alone). */
+  clientSecret: string | null;
+  /** OIDC_ALLOWED_DOMAINS: the email domains that may sign in (lower case), or `*` for any. */
+  allowedDomains: string[] | '*';
+  /** OIDC_REDIRECT_URL: this control plane's callback as the provider sees it (…/api/v1/auth/oidc/callback). */
+  redirectUrl: string;
+  /** OIDC_SCOPES, space separated (default `openid email profile`; add the provider's groups scope if it has one). */
+  scopes: string;
+  /** OIDC_GROUPS_CLAIM: the claim listing the user's IdP groups (default `groups`). */
+  groupsClaim: string;
 }
 
 export class ConfigError extends Error {}
@@ -133,6 +158,51 @@ function schedulerClock(env: NodeJS.ProcessEnv): AppConfig['schedulerClock'] {
   return value;
 }
 
+function registration(env: NodeJS.ProcessEnv): AppConfig['registration'] {
+  const value = env.REGISTRATION || 'invite';
+  if (value !== 'open' && value !== 'invite') throw new ConfigError('REGISTRATION must be open|invite');
+  return value;
+}
+
+function httpUrl(env: NodeJS.ProcessEnv, name: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw === '') throw new ConfigError(`${name} is required when OIDC_ISSUER is set`);
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  return raw;
+}
+
+function oidc(env: NodeJS.ProcessEnv): OidcConfig | null {
+  if (env.OIDC_ISSUER === undefined || env.OIDC_ISSUER === '') return null;
+  const clientId = env.OIDC_CLIENT_ID;
+  if (clientId === undefined || clientId === '') throw new ConfigError('OIDC_CLIENT_ID is required when OIDC_ISSUER is set');
+  const domains = (env.OIDC_ALLOWED_DOMAINS ?? '').split(',').map((d) => d.trim().toLowerCase()).filter((d) => d !== '');
+  if (domains.length === 0) throw new ConfigError('OIDC_ALLOWED_DOMAINS is required when OIDC_ISSUER is set (a comma-separated list of email domains, or *)');
+  for (const domain of domains) {
+    if (domain !== '*' && !/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(domain)) {
+      throw new ConfigError(`OIDC_ALLOWED_DOMAINS must list email domains (or *), got "${domain}"`);
+    }
+  }
+  const scopes = (env.OIDC_SCOPES || 'openid email profile').trim();
+  if (!scopes.split(/\s+/).includes('openid')) throw new ConfigError('OIDC_SCOPES must include openid');
+  const groupsClaim = env.OIDC_GROUPS_CLAIM || 'groups';
+  if (!/^[A-Za-z0-9_:./-]{1,100}$/.test(groupsClaim)) throw new ConfigError(`OIDC_GROUPS_CLAIM must be a claim name, got "${groupsClaim}"`);
+  return {
+    issuer: httpUrl(env, 'OIDC_ISSUER'),
+    clientId,
+    clientSecret: env.OIDC_CLIENT_SECRET || null,
+    allowedDomains: domains.includes('*') ? '*' : domains,
+    redirectUrl: httpUrl(env, 'OIDC_REDIRECT_URL'),
+    scopes,
+    groupsClaim,
+  };
+}
+
 function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | null {
   const raw = env[name];
   if (raw === undefined || raw === '') return null;
@@ -164,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     heartbeatIntervalSeconds,
     offlineAfterMissedHeartbeats: int(env, 'OFFLINE_AFTER_MISSED_HEARTBEATS', 3, 1, 100),
     sweepIntervalMs: int(env, 'SWEEP_INTERVAL_MS', Math.min(heartbeatIntervalSeconds * 1000, 10_000), 100, 3_600_000),
+    ephemeralNodeTtlSeconds: int(env, 'EPHEMERAL_NODE_TTL_SECONDS', 1800, 1, 365 * 24 * 3600),
     authRateLimitPerMinute: int(env, 'AUTH_RATE_LIMIT', 20, 1, 1_000_000),
     loginFailureLimit: int(env, 'LOGIN_FAILURE_LIMIT', 10, 1, 1_000_000),
     writeRateLimitPerMinute: int(env, 'WRITE_RATE_LIMIT', 600, 1, 10_000_000),
@@ -183,6 +254,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
     metricsToken: metricsToken(env),
     schedulerClock: schedulerClock(env),
+    registration: registration(env),
+    oidc: oidc(env),
   };
 }
 

@@ -1,12 +1,14 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig, APP_CONFIG } from '../config/app-config';
 import { KeyedMutex } from '../common/keyed-mutex';
+import { ApiKeysReadModel } from '../api-keys/api-keys.read-model';
 import { DirectoryReadModel } from '../auth/directory.read-model';
 import { EnrollmentKeysReadModel } from '../enrollment-keys/enrollment-keys.read-model';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { SqlEventStore } from '../event-store/sql-event-store';
 import { MetricsService } from '../metrics/metrics.service';
 import { AuditLogProjection } from '../projections/audit-log.inline';
+import { ApiKeysProjection } from '../projections/api-keys.inline';
 import { DirectoryProjection } from '../projections/directory.inline';
 import { InlineProjections } from '../projections/inline-projections';
 import { MembershipsView } from '../projections/memberships.view';
@@ -82,7 +84,7 @@ export class CoreModule {
           provide: ProjectionRunner,
           inject: [DATABASE, EVENT_STORE, ViewFeeder, ViewSnapshots, MetricsService],
           useFactory: async (db: Database, store: EventStore, feeder: ViewFeeder, snapshots: ViewSnapshots, metrics: MetricsService) => {
-            const inline = new InlineProjections(db, store, [new DirectoryProjection(), new NodeIdentitiesProjection(), new AuditLogProjection()]);
+            const inline = new InlineProjections(db, store, [new DirectoryProjection(), new NodeIdentitiesProjection(), new ApiKeysProjection(), new AuditLogProjection()]);
             const runner = new ProjectionRunner(db, store, inline, feeder, snapshots, (events, batchSize) => {
               metrics.appendBatchSize.observe(batchSize);
               for (const e of events) metrics.eventsAppended.inc({ type: e.type });
@@ -98,10 +100,11 @@ export class CoreModule {
         },
         DirectoryReadModel,
         EnrollmentKeysReadModel,
+        ApiKeysReadModel,
       ],
       exports: [
         APP_CONFIG, CLOCK, DATABASE, LEADERSHIP, EVENT_STORE, KeyedMutex, StreamHub, NodesView, NodeConfigView, MembershipsView,
-        MetricsService, ViewFeeder, ProjectionRunner, DirectoryReadModel, EnrollmentKeysReadModel,
+        MetricsService, ViewFeeder, ProjectionRunner, DirectoryReadModel, EnrollmentKeysReadModel, ApiKeysReadModel,
       ],
     };
   }

@@ -20,14 +20,15 @@ export class EnrollmentKeysController {
   @Post()
   @Allow({ tenant: ADMINS })
   create(@Body() dto: CreateEnrollmentKeyDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<EnrollmentKeyCreated> {
-    return this.commands.execute(new CreateEnrollmentKeyCommand(tenantOf(p), dto, meta));
+    return this.commands.execute(new CreateEnrollmentKeyCommand(tenantOf(p), dto, meta, p));
   }
 
   @Get()
   @Allow({ tenant: ADMINS })
   async list(@CurrentPrincipal() p: Principal) {
     return (await this.keys.list(tenantOf(p))).map((k) => ({
-      id: k.id, reusable: k.state.reusable, expiresAt: k.state.expiresAt, tags: k.state.tags, uses: k.uses,
+      id: k.id, reusable: k.state.reusable, expiresAt: k.state.expiresAt, tags: k.state.tags, createdBy: k.state.createdBy ?? null, uses: k.uses,
+      ephemeral: k.state.ephemeral === true,
       revoked: k.state.revoked, createdAt: k.createdAt,
     }));
   }

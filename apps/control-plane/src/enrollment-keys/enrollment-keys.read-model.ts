@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { EnrollmentKeyState } from '@meshgate/domain';
+import { EnrollmentKeyState, policyEngine } from '@meshgate/domain';
 import { DATABASE, Database } from '../storage/database.port';
 
 export interface EnrollmentKeyRecord {
@@ -14,7 +14,8 @@ export interface EnrollmentKeyRecord {
 
 interface Row {
   id: string; tenant_id: string; secret_hash: string; reusable: number; expires_at: string | null; tags: string;
-  uses: number; revoked: number; created_at: string; stream_version: number;
+  uses: number; revoked: number; created_at: string; stream_version: number; created_by: string | null;
+  ephemeral: number;
 }
 
 const toRecord = (r: Row): EnrollmentKeyRecord => ({
@@ -26,7 +27,10 @@ const toRecord = (r: Row): EnrollmentKeyRecord => ({
   version: r.stream_version,
   state: {
     exists: true, keyId: r.id, reusable: r.reusable === 1, expiresAt: r.expires_at, used: r.uses > 0,
-    revoked: r.revoked === 1, tags: JSON.parse(r.tags),
+    // Keys created before tags were canonical hold bare names; before creators were recorded, no creator.
+    revoked: r.revoked === 1, tags: policyEngine.canonicalTags(JSON.parse(r.tags)),
+    ...(r.created_by !== null && r.created_by !== undefined ? { createdBy: r.created_by } : {}),
+    ...(r.ephemeral === 1 ? { ephemeral: true } : {}),
   },
 });
 

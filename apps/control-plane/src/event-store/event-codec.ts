@@ -21,7 +21,7 @@ export interface EventRow {
 
 const SELF = '';
 
-/** Metadata parsed once per distinct text per process (one actor sends many heartbeats). */
+/** Metadata parsed once per distinct text (or, for "the stream's node", per stream) per process: shared, never mutated. */
 const metadataCache = new Map<string, RecordedEvent['metadata']>();
 
 export function encodeMetadata(streamId: string, metadata: RecordedEvent['metadata']): string {
@@ -31,13 +31,21 @@ export function encodeMetadata(streamId: string, metadata: RecordedEvent['metada
 }
 
 export function decodeMetadata(streamId: string, text: string): RecordedEvent['metadata'] {
-  if (text === SELF) return { actor: { kind: 'node', id: streamId.slice('node-'.length) } };
-  let parsed = metadataCache.get(text);
-  if (!parsed) {
-    if (metadataCache.size > 10_000) metadataCache.clear();
-    metadataCache.set(text, (parsed = JSON.parse(text) as RecordedEvent['metadata']));
-  }
+  const key = text === SELF ? streamId : text;
+  let parsed = metadataCache.get(key);
+  if (parsed) return parsed;
+  if (text === SELF) parsed = { actor: { kind: 'node', id: streamId.slice('node-'.length) } };
+  parsed ??= JSON.parse(text) as RecordedEvent['metadata'];
+  if (metadataCache.size > 20_000) metadataCache.clear();
+  metadataCache.set(key, parsed);
   return parsed;
+}
+
+/** Events of one commit share their time: format each distinct millisecond once. */
+let lastTime = { ms: NaN, iso: '' };
+function isoTime(ms: number): string {
+  if (ms !== lastTime.ms) lastTime = { ms, iso: new Date(ms).toISOString() };
+  return lastTime.iso;
 }
 
 export function decodeEvent(row: EventRow): RecordedEvent {
@@ -49,7 +57,7 @@ export function decodeEvent(row: EventRow): RecordedEvent {
     type: row.type,
     data: JSON.parse(row.data),
     metadata: decodeMetadata(row.stream_id, row.metadata),
-    recordedAt: new Date(Number(row.recorded_at)).toISOString(),
+    recordedAt: isoTime(Number(row.recorded_at)),
   };
 }
 

@@ -3,14 +3,14 @@ import {
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
-import { ApproveRoutesDto, HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto } from '@meshgate/contracts';
+import { ApproveRoutesDto, HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto, RetagNodeDto } from '@meshgate/contracts';
 import { ADMINS, ALL_ROLES, Allow, WRITERS } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { assertNodeAccess } from '../auth/node-access';
 import { Principal } from '../auth/principal';
 import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
-import { UUID_PARAM } from '../common/uuid-param';
+import { NODE_REF_PARAM, UUID_PARAM } from '../common/uuid-param';
 import { RateLimit } from '../rate-limits/rate-limit.guard';
 import { MetricsService } from '../metrics/metrics.service';
 import { NodeConfigView } from '../projections/node-config.view';
@@ -19,6 +19,7 @@ import { ApproveRoutesCommand } from './commands/approve-routes.command';
 import { RecordHeartbeatCommand } from './commands/record-heartbeat.command';
 import { RegisterNodeCommand } from './commands/register-node.command';
 import { RemoveNodeCommand } from './commands/remove-node.command';
+import { RetagNodeCommand } from './commands/retag-node.command';
 
 @ApiTags('nodes')
 @Controller('api/v1/nodes')
@@ -42,33 +43,45 @@ export class NodesController {
     return this.nodes.list(tenantOf(p)).map(toNodeView);
   }
 
+  /** `:id` is the node's id or its name (unique in the tenant): `GET /api/v1/nodes/db-1`. */
   @Get(':id')
   @Allow({ tenant: ALL_ROLES })
-  get(@Param('id', UUID_PARAM) id: string, @CurrentPrincipal() p: Principal): NodeView {
-    const node = this.nodes.find(tenantOf(p), id);
-    if (!node) throw new NotFoundException('node not found');
-    return toNodeView(node);
+  get(@Param('id', NODE_REF_PARAM) ref: string, @CurrentPrincipal() p: Principal): NodeView {
+    return toNodeView(this.node(p, ref));
   }
 
   @Delete(':id')
   @HttpCode(204)
   @Allow({ tenant: ADMINS })
-  async remove(@Param('id', UUID_PARAM) id: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
-    await this.commands.execute(new RemoveNodeCommand(tenantOf(p), id, meta));
+  async remove(@Param('id', NODE_REF_PARAM) ref: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
+    await this.commands.execute(new RemoveNodeCommand(tenantOf(p), this.idOf(p, ref), meta));
   }
 
   /** Approves advertised routes (the whole approved set). autoApprovers in the policy approve without this. */
   @Put(':id/routes')
   @Allow({ tenant: ADMINS })
   approveRoutes(
-    @Param('id', UUID_PARAM) id: string, @Body() dto: ApproveRoutesDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
+    @Param('id', NODE_REF_PARAM) ref: string, @Body() dto: ApproveRoutesDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<NodeView> {
-    return this.commands.execute(new ApproveRoutesCommand(tenantOf(p), id, dto.approved, meta));
+    return this.commands.execute(new ApproveRoutesCommand(tenantOf(p), this.idOf(p, ref), dto.approved, meta));
+  }
+
+  /**
+   * Replaces the node's tags (`tag:web`; a bare `web` is read as `tag:web`). Each tag the node does not carry yet
+   * must be the caller's to put, per the policy's tagOwners: else 403 naming it, and nothing is recorded.
+   */
+  @Put(':id/tags')
+  @Allow({ tenant: ADMINS })
+  retag(
+    @Param('id', NODE_REF_PARAM) ref: string, @Body() dto: RetagNodeDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
+  ): Promise<NodeView> {
+    return this.commands.execute(new RetagNodeCommand(tenantOf(p), this.idOf(p, ref), dto.tags, p, meta));
   }
 
   @Get(':id/config')
   @Allow({ tenant: ALL_ROLES, node: true })
-  config(@Param('id', UUID_PARAM) id: string, @CurrentPrincipal() p: Principal): NodeConfig {
+  config(@Param('id', NODE_REF_PARAM) ref: string, @CurrentPrincipal() p: Principal): NodeConfig {
+    const id = this.idOf(p, ref);
     assertNodeAccess(p, id, this.nodes);
     const config = this.configs.configOf(id);
     if (!config) throw new NotFoundException('node not found');
@@ -87,4 +100,17 @@ export class NodesController {
     this.metrics.heartbeats.inc();
     return { accepted: true };
   }
+
+  /** The caller's tenant's live node named by id or name; 404 otherwise (another tenant's ids included). */
+  private node(p: Principal, ref: string) {
+    const node = this.nodes.resolve(tenantOf(p), ref);
+    if (!node) throw new NotFoundException('node not found');
+    return node;
+  }
+
+  /** The id `ref` names in the caller's tenant; an id no live node of the tenant has is passed on (the handler 404s). */
+  private idOf(p: Principal, ref: string): string {
+    return this.nodes.resolve(tenantOf(p), ref)?.id ?? ref;
+  }
+
 }

@@ -4,10 +4,15 @@ import { ApproveRoutesHandler } from './commands/approve-routes.handler';
 import { RecordHeartbeatHandler } from './commands/record-heartbeat.handler';
 import { RegisterNodeHandler } from './commands/register-node.handler';
 import { RemoveNodeHandler } from './commands/remove-node.handler';
+import { RetagNodeHandler } from './commands/retag-node.handler';
+import { RotateNodeKeyHandler } from './commands/rotate-node-key.handler';
+import { SetNodeKeyExpiryHandler } from './commands/set-node-key-expiry.handler';
+import { NodeKeysController } from './node-keys.controller';
 import { NodesController } from './nodes.controller';
 import { OfflineSweeper } from './offline-sweeper';
 
-export const nodeHandlers = [RegisterNodeHandler, RecordHeartbeatHandler, RemoveNodeHandler, ApproveRoutesHandler];
+export const nodeHandlers = [RegisterNodeHandler, RecordHeartbeatHandler, RemoveNodeHandler, ApproveRoutesHandler, RetagNodeHandler,
+  RotateNodeKeyHandler, SetNodeKeyExpiryHandler];
 
-@Module({ controllers: [NodesController], providers: [...nodeHandlers, OfflineSweeper, LiveStats], exports: [OfflineSweeper] })
+@Module({ controllers: [NodesController, NodeKeysController], providers: [...nodeHandlers, OfflineSweeper, LiveStats], exports: [OfflineSweeper] })
 export class NodesModule {}

@@ -81,7 +81,7 @@ export class PoliciesController {
     const tenantId = tenantOf(p);
     const current = this.configs.policyOf(tenantId);
     const nodes = this.configs.topologyNodesOf(tenantId);
-    const candidate = checkPolicy(policyBody(body, contentType), this.configs.identitiesOf(tenantId), current.open);
+    const candidate = checkPolicy(policyBody(body, contentType), this.configs.identitiesOf(tenantId), current.open, this.configs.usersOf(tenantId));
     const diff = previewPolicy(current.compiled, candidate.compiled, nodes, { open: current.open });
     const names = new Map(nodes.map((n) => [n.id, n.name]));
     return {

@@ -1,6 +1,6 @@
 import type {
-  EnrollmentKeyCreated, InvitationAccepted, MemberAdded, MemberInvited, MemberRemoved, RecordedEvent, TenantCreated,
-  UserRegistered,
+  EnrollmentKeyCreated, InvitationAccepted, MemberAdded, MemberInvited, MemberRemoved, MemberRoleChanged, RecordedEvent, TenantCreated,
+  UserGroupsChanged, UserProvisioned, UserRegistered,
 } from '@meshgate/domain';
 import { SqlExecutor } from '../storage/database.port';
 import { InlineProjection } from './inline-projection';
@@ -8,7 +8,7 @@ import { InlineProjection } from './inline-projection';
 /** Users, tenants, memberships, invitations and enrollment keys: small tables, written in the append transaction. */
 export class DirectoryProjection implements InlineProjection {
   readonly name = 'directory';
-  readonly tables = ['users', 'tenants', 'memberships', 'invitations', 'enrollment_keys'];
+  readonly tables = ['users', 'tenants', 'memberships', 'invitations', 'enrollment_keys', 'user_identities', 'user_groups'];
 
   async apply(event: RecordedEvent, sql: SqlExecutor): Promise<void> {
     switch (event.type) {
@@ -16,6 +16,20 @@ export class DirectoryProjection implements InlineProjection {
         const d = event.data as UserRegistered['data'];
         await sql.execute('INSERT INTO users (id, email, password_hash, registered_at) VALUES (?, ?, ?, ?)',
           [d.userId, d.email, d.passwordHash, event.recordedAt]);
+        return;
+      }
+      case 'UserProvisioned': {
+        // A single sign-on user has no password: the empty hash never verifies (auth.service.ts).
+        const d = event.data as UserProvisioned['data'];
+        await sql.execute('INSERT INTO users (id, email, password_hash, registered_at) VALUES (?, ?, ?, ?)',
+          [d.userId, d.email, '', event.recordedAt]);
+        await sql.execute('INSERT INTO user_identities (user_id, issuer, subject) VALUES (?, ?, ?)', [d.userId, d.issuer, d.subject]);
+        return;
+      }
+      case 'UserGroupsChanged': {
+        const d = event.data as UserGroupsChanged['data'];
+        await sql.execute('DELETE FROM user_groups WHERE user_id = ?', [d.userId]);
+        for (const group of d.groups) await sql.execute('INSERT INTO user_groups (user_id, group_name) VALUES (?, ?)', [d.userId, group]);
         return;
       }
       case 'TenantCreated': {
@@ -36,6 +50,12 @@ export class DirectoryProjection implements InlineProjection {
         await sql.execute('INSERT INTO invitations (tenant_id, email, role) VALUES (?, ?, ?)', [d.tenantId, d.email, d.role]);
         return;
       }
+      case 'MemberRoleChanged': {
+        const d = event.data as MemberRoleChanged['data'];
+        await sql.execute('UPDATE memberships SET role = ?, stream_version = ? WHERE tenant_id = ? AND user_id = ?',
+          [d.role, event.streamVersion, d.tenantId, d.userId]);
+        return;
+      }
       case 'MemberRemoved': {
         const d = event.data as MemberRemoved['data'];
         await sql.execute('DELETE FROM memberships WHERE tenant_id = ? AND user_id = ?', [d.tenantId, d.userId]);
@@ -44,10 +64,12 @@ export class DirectoryProjection implements InlineProjection {
       case 'EnrollmentKeyCreated': {
         const d = event.data as EnrollmentKeyCreated['data'];
         await sql.execute(
-          `INSERT INTO enrollment_keys (id, tenant_id, secret_hash, reusable, expires_at, tags, uses, revoked, created_at, stream_version)
-           VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?)`,
-          [d.keyId, d.tenantId, d.secretHash, d.reusable ? 1 : 0, d.expiresAt, JSON.stringify(d.tags), event.recordedAt, event.streamVersion],
+          `INSERT INTO enrollment_keys (id, tenant_id, secret_hash, reusable, expires_at, tags, uses, revoked, created_at, stream_version, created_by)
+           VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?)`,
+          [d.keyId, d.tenantId, d.secretHash, d.reusable ? 1 : 0, d.expiresAt, JSON.stringify(d.tags), event.recordedAt, event.streamVersion,
+            d.createdBy ?? null],
         );
+        if (d.ephemeral) await sql.execute('UPDATE enrollment_keys SET ephemeral = 1 WHERE id = ?', [d.keyId]);
         return;
       }
       case 'EnrollmentKeyUsed':

@@ -1,4 +1,4 @@
-import type { InvitationAccepted, MemberAdded, MemberRemoved, RecordedEvent, Role } from '@meshgate/domain';
+import type { InvitationAccepted, MemberAdded, MemberRemoved, MemberRoleChanged, RecordedEvent, Role } from '@meshgate/domain';
 import { View } from './view';
 
 /**
@@ -13,8 +13,9 @@ export class MembershipsView implements View {
   apply(event: RecordedEvent): void {
     switch (event.type) {
       case 'MemberAdded':
-      case 'InvitationAccepted': {
-        const d = event.data as MemberAdded['data'] | InvitationAccepted['data'];
+      case 'InvitationAccepted':
+      case 'MemberRoleChanged': {
+        const d = event.data as MemberAdded['data'] | InvitationAccepted['data'] | MemberRoleChanged['data'];
         this.roles.set(key(d.tenantId, d.userId), d.role);
         return;
       }

@@ -1,8 +1,12 @@
 import {
-  ChangeSet, compileStoredPolicy, DENY_ALL, EMPTY_POLICY, NodeRegistered, NodeRoutesApproved, PolicyUpdated, policyEngine,
-  nodeIdOfStream, RecordedEvent, ScheduleEvent, StoredHeartbeatEvent, Topology, TopologyNode, upcastHeartbeat,
+  ChangeSet, compileStoredPolicy, DENY_ALL, EMPTY_POLICY, InvitationAccepted, MemberAdded, MemberRemoved, MemberRoleChanged,
+  NodeRegistered, NodeRoutesApproved, NodeTagsChanged, PolicyUpdated, policyEngine, nodeIdOfStream, RecordedEvent, Role,
+  ScheduleEvent, StoredHeartbeatEvent, Topology, TopologyNode, upcastHeartbeat, UserGroupsChanged, UserRegistered,
 } from '@meshgate/domain';
-import type { ConfigPatch, NodeConfig } from '@meshgate/contracts';
+import {
+  DEFAULT_NODE_KEY_EXPIRY_DAYS, NodeKeyExpirySet, NodeKeyRotated, nodeKeyExpiresAt, OVERLAY_PREFIX, TenantSettingsUpdated,
+} from '@meshgate/domain';
+import type { ConfigPatch, NodeConfig, NodeKeyStatus } from '@meshgate/contracts';
 import { View } from './view';
 
 /**
@@ -12,17 +16,33 @@ import { View } from './view';
 export type Listening = (nodeId: string) => boolean;
 
 const NOBODY: Listening = () => false;
+const NO_NODES: ReadonlySet<string> = new Set();
+
+/** An expired node's config: its interface, and nothing else until it rotates its key. */
+function expiredConfig(row: { address: string; listenPort: number }): Omit<NodeConfig, 'version'> {
+  return { interface: { address: `${row.address}/${OVERLAY_PREFIX}`, listenPort: row.listenPort }, peers: [], routes: [], servedRoutes: [], firewall: [], qos: [] };
+}
+const ownerKey = (tenantId: string, userId: string) => `${tenantId}/${userId}`;
+const sameGroups = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
+  (a ?? []).length === (b ?? []).length && (a ?? []).every((g, i) => g === b![i]);
 
 interface NodeConfigRow extends TopologyNode {
   tenantId: string;
+  /** When its key was registered or last rotated (that event's recordedAt). */
+  keyIssuedAt?: string;
+  /** Out of the topology (no peers, in no peer's config) until it rotates: see NodeKeyExpired. */
+  keyExpired?: boolean;
+  keyExpiryDisabled?: boolean;
   version: number;
+  /** The owning user's id (null: none; see NodeRegistered.owner). `user`, `role` and `groups` are derived from it. */
+  owner: string | null;
 }
 
 interface TenantPolicy {
   version: number;
   document: unknown;
   text?: string;
-  compiled: policyEngine.CompiledPolicyV2;
+  compiled: policyEngine.CompiledPolicy;
   /** Schedule windows open now, as the ScheduleWindowOpened/Closed events say; and that stream's version. */
   open: Set<string>;
   scheduleVersion: number;
@@ -31,6 +51,13 @@ interface TenantPolicy {
 interface NodeConfigSnapshot {
   policies: Array<{ tenantId: string; version: number; document: unknown; text?: string; open: string[]; scheduleVersion: number }>;
   nodes: NodeConfigRow[];
+  /** Tenants' node key expiry, where set (TenantSettingsUpdated); the others have the default. */
+  keyExpiryDays?: Array<[string, number]>;
+  /** userId → email, and `<tenantId>/<userId>` → role: what owner selectors need, from the directory's events. */
+  emails: Array<[string, string]>;
+  roles: Array<[string, Role]>;
+  /** userId → IdP groups as of the user's latest sign-on (UserGroupsChanged), for `idp:` group members; non-empty only. */
+  idpGroups: Array<[string, string[]]>;
 }
 
 /**
@@ -46,6 +73,13 @@ export class NodeConfigView implements View {
   private nodes = new Map<string, NodeConfigRow>();
   private pending: Array<{ nodeId: string; patch: ConfigPatch }> = [];
   private removed: string[] = [];
+  private keyExpiryDays = new Map<string, number>();
+  /** The directory as owner selectors see it (part of this view's state, fed from the same log). */
+  private emails = new Map<string, string>();
+  private roles = new Map<string, Role>();
+  private idpGroups = new Map<string, string[]>();
+  /** `<tenantId>/<userId>` → ids of the live nodes that user owns (derived: rebuilt on restore). */
+  private owned = new Map<string, Set<string>>();
 
   constructor(private readonly listening: Listening = NOBODY) {}
 
@@ -56,6 +90,10 @@ export class NodeConfigView implements View {
         tenantId, version: p.version, document: p.document, text: p.text, open: [...p.open].sort(), scheduleVersion: p.scheduleVersion,
       })),
       nodes: [...this.nodes.values()].sort((a, b) => (a.id < b.id ? -1 : 1)),
+      keyExpiryDays: [...this.keyExpiryDays].sort(([a], [b]) => (a < b ? -1 : 1)),
+      emails: [...this.emails].sort(([a], [b]) => (a < b ? -1 : 1)),
+      roles: [...this.roles].sort(([a], [b]) => (a < b ? -1 : 1)),
+      idpGroups: [...this.idpGroups].sort(([a], [b]) => (a < b ? -1 : 1)),
     };
   }
 
@@ -65,7 +103,12 @@ export class NodeConfigView implements View {
     this.nodes.clear();
     this.pending = [];
     this.removed = [];
-    const s = (state as NodeConfigSnapshot | undefined) ?? { policies: [], nodes: [] };
+    this.owned.clear();
+    this.keyExpiryDays = new Map((state as NodeConfigSnapshot | undefined)?.keyExpiryDays ?? []);
+    const s = (state as NodeConfigSnapshot | undefined) ?? { policies: [], nodes: [], emails: [], roles: [], idpGroups: [] };
+    this.emails = new Map(s.emails);
+    this.roles = new Map(s.roles);
+    this.idpGroups = new Map(s.idpGroups);
     for (const p of s.policies) {
       this.policies.set(p.tenantId, {
         version: p.version, document: p.document, ...(p.text !== undefined ? { text: p.text } : {}),
@@ -74,7 +117,8 @@ export class NodeConfigView implements View {
     }
     for (const row of s.nodes) {
       this.nodes.set(row.id, row);
-      this.topology(row.tenantId).restoreNode(row);
+      this.own(row);
+      if (!row.keyExpired) this.topology(row.tenantId).restoreNode(row);
     }
   }
 
@@ -83,14 +127,62 @@ export class NodeConfigView implements View {
       case 'NodeRegistered': {
         const d = event.data as NodeRegistered['data'];
         const row: NodeConfigRow = {
-          id: d.nodeId, tenantId: d.tenantId, version: 1, name: d.name, tags: d.tags, publicKey: d.publicKey,
-          address: d.address, endpoint: d.endpoint, listenPort: d.listenPort,
+          id: d.nodeId, tenantId: d.tenantId, version: 1, name: d.name, tags: policyEngine.canonicalTags(d.tags), publicKey: d.publicKey,
+          address: d.address, endpoint: d.endpoint, listenPort: d.listenPort, owner: d.owner ?? null,
+          ...this.ownerIdentity(d.tenantId, d.owner ?? null),
           ...(d.advertisedRoutes ? { advertisedRoutes: d.advertisedRoutes } : {}), ...(d.exitNode ? { exitNode: d.exitNode } : {}),
         };
+        row.keyIssuedAt = event.recordedAt;
         this.nodes.set(row.id, row);
+        this.own(row);
         this.bump(this.topology(d.tenantId).addNode(row));
         return;
       }
+      case 'NodeTagsChanged': {
+        const d = event.data as NodeTagsChanged['data'];
+        const row = this.nodes.get(d.nodeId);
+        if (!row) return;
+        row.tags = d.tags;
+        this.bump(this.topology(row.tenantId).updateNode(row.id, { tags: d.tags }));
+        return;
+      }
+      case 'UserRegistered':
+      case 'UserProvisioned': {
+        const d = event.data as UserRegistered['data'];
+        // A user registers once, before owning any node: nothing to re-identify.
+        this.emails.set(d.userId, d.email);
+        return;
+      }
+      case 'UserGroupsChanged': {
+        const d = event.data as UserGroupsChanged['data'];
+        if (d.groups.length > 0) this.idpGroups.set(d.userId, [...d.groups]);
+        else this.idpGroups.delete(d.userId);
+        // The user's nodes, in every tenant they own nodes in (tenants in order, so every replica bumps alike).
+        const suffix = `/${d.userId}`;
+        const tenants = [...this.owned.keys()].filter((k) => k.endsWith(suffix)).map((k) => k.slice(0, -suffix.length)).sort();
+        for (const tenantId of tenants) this.reidentify(tenantId, d.userId);
+        return;
+      }
+      case 'MemberAdded':
+      case 'InvitationAccepted':
+      case 'MemberRoleChanged': {
+        const d = event.data as MemberAdded['data'] | InvitationAccepted['data'] | MemberRoleChanged['data'];
+        this.roles.set(ownerKey(d.tenantId, d.userId), d.role);
+        this.reidentify(d.tenantId, d.userId);
+        return;
+      }
+      case 'MemberRemoved': {
+        const d = event.data as MemberRemoved['data'];
+        this.roles.delete(ownerKey(d.tenantId, d.userId));
+        this.reidentify(d.tenantId, d.userId);
+        return;
+      }
+      case 'NodeKeyRotated':
+      case 'NodeKeyExpired':
+      case 'NodeKeyExpirySet':
+      case 'TenantSettingsUpdated':
+        this.applyKeyEvent(event);
+        return;
       case 'NodeHeartbeatRecorded': {
         const d = upcastHeartbeat(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent).data as { endpoint?: string };
         const row = this.nodes.get(nodeIdOfStream(event.streamId) ?? '');
@@ -105,6 +197,7 @@ export class NodeConfigView implements View {
         if (!row) return;
         const changes = this.topology(row.tenantId).removeNode(row.id);
         this.nodes.delete(row.id);
+        if (row.owner) this.owned.get(ownerKey(row.tenantId, row.owner))?.delete(row.id);
         this.removed.push(row.id);
         this.bump(changes);
         return;
@@ -184,7 +277,151 @@ export class NodeConfigView implements View {
   configOf(nodeId: string): NodeConfig | undefined {
     const row = this.nodes.get(nodeId);
     if (!row) return undefined;
-    return { version: row.version, ...this.topology(row.tenantId).configOf(nodeId)! };
+    const key = this.keyOf(row);
+    if (row.keyExpired) return { version: row.version, ...expiredConfig(row), key };
+    return { version: row.version, ...this.topology(row.tenantId).configOf(nodeId)!, key };
+  }
+
+  /** The tenant's node key expiry in days. */
+  keyExpiryDaysOf(tenantId: string): number {
+    return this.keyExpiryDays.get(tenantId) ?? DEFAULT_NODE_KEY_EXPIRY_DAYS;
+  }
+
+  private keyOf(row: NodeConfigRow): NodeKeyStatus {
+    const expiresAt = row.keyExpiryDisabled || !row.keyIssuedAt ? null : nodeKeyExpiresAt(row.keyIssuedAt, this.keyExpiryDaysOf(row.tenantId));
+    return { issuedAt: row.keyIssuedAt ?? '', expiresAt, expired: !!row.keyExpired };
+  }
+
+  /**
+   * Key events. The node's own config always gets its new `key` status; a rotation replaces the key at every peer;
+   * an expiry takes the node out of the topology (peers drop it, its own config loses every peer and rule) and a
+   * rotation or an expiry exemption puts it back (peers get it, its own config gets them all).
+   */
+  private applyKeyEvent(event: RecordedEvent): void {
+    if (event.type === 'TenantSettingsUpdated') {
+      const d = event.data as TenantSettingsUpdated['data'];
+      if (this.keyExpiryDaysOf(d.tenantId) === d.nodeKeyExpiryDays) return;
+      this.keyExpiryDays.set(d.tenantId, d.nodeKeyExpiryDays);
+      const ids = [...this.nodes.values()].filter((r) => r.tenantId === d.tenantId && !r.keyExpiryDisabled).map((r) => r.id).sort();
+      this.bump(new Map(), new Set(ids));
+      return;
+    }
+    const row = this.nodes.get((event.data as { nodeId: string }).nodeId);
+    if (!row) return;
+    const topology = this.topology(row.tenantId);
+    const own = new Set([row.id]);
+    switch (event.type) {
+      case 'NodeKeyRotated': {
+        const d = event.data as NodeKeyRotated['data'];
+        row.keyIssuedAt = event.recordedAt;
+        if (row.keyExpired) {
+          row.publicKey = d.publicKey;
+          row.keyExpired = false;
+          this.bump(this.rejoin(row), own);
+        } else {
+          row.publicKey = d.publicKey;
+          this.bump(topology.rotateKey(row.id, d.publicKey), own);
+        }
+        return;
+      }
+      case 'NodeKeyExpired': {
+        if (row.keyExpired) return;
+        const before = topology.configOf(row.id);
+        row.keyExpired = true;
+        const changes = topology.removeNode(row.id);
+        if (before) {
+          changes.set(row.id, {
+            upserted: new Map(), removed: new Set(before.peers.map((p) => p.publicKey)),
+            parts: { routes: [], servedRoutes: [], firewall: [], qos: [] },
+          });
+        }
+        this.bump(changes, own);
+        return;
+      }
+      case 'NodeKeyExpirySet': {
+        row.keyExpiryDisabled = (event.data as NodeKeyExpirySet['data']).disabled;
+        if (row.keyExpiryDisabled && row.keyExpired) {
+          row.keyExpired = false;
+          this.bump(this.rejoin(row), own);
+        } else {
+          this.bump(new Map(), own);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** An expired node back in the topology: its peers get it, and its own change is its whole config. */
+  private rejoin(row: NodeConfigRow): ChangeSet {
+    const topology = this.topology(row.tenantId);
+    const changes = topology.addNode(row);
+    const config = topology.configOf(row.id)!;
+    changes.set(row.id, {
+      upserted: new Map(config.peers.map((p) => [p.publicKey, p])), removed: new Set(),
+      parts: { routes: config.routes, servedRoutes: config.servedRoutes, firewall: config.firewall, qos: config.qos },
+    });
+    return changes;
+  }
+
+  /**
+   * tagOwners of the tenant's current policy as they apply to a principal: a user (by id, with the role of their
+   * token), or a tagged enrollment key (its tags).
+   */
+  tagOwnershipOf(tenantId: string, who: { userId?: string; role?: Role; tags?: readonly string[] }): policyEngine.TagOwnership {
+    const email = who.userId !== undefined ? this.emails.get(who.userId) : undefined;
+    const groups = who.userId !== undefined ? this.idpGroups.get(who.userId) : undefined;
+    return policyEngine.tagOwnership(this.tenantPolicy(tenantId).compiled.policy, { email, role: who.role, groups, tags: who.tags });
+  }
+
+  /** The tenant's members as policy tests see them (email → role), for stand-ins of users without nodes. */
+  usersOf(tenantId: string): Map<string, Role> {
+    const users = new Map<string, Role>();
+    const prefix = `${tenantId}/`;
+    for (const [key, role] of this.roles) {
+      const email = key.startsWith(prefix) ? this.emails.get(key.slice(prefix.length)) : undefined;
+      if (email !== undefined) users.set(email, role);
+    }
+    return users;
+  }
+
+  /**
+   * What owner selectors see of a node owned by `owner`: its email, role and IdP groups while the owner is a member.
+   * The groups split classes only for the `idp:` members a policy names (classOf considers only the policy's atoms).
+   */
+  private ownerIdentity(tenantId: string, owner: string | null): Pick<TopologyNode, 'user' | 'role' | 'groups'> {
+    const role = owner === null ? undefined : this.roles.get(ownerKey(tenantId, owner));
+    const email = owner === null ? undefined : this.emails.get(owner);
+    if (role === undefined || email === undefined) return {};
+    const groups = this.idpGroups.get(owner!);
+    return { user: email, role, ...(groups ? { groups: [...groups] } : {}) };
+  }
+
+  private own(row: NodeConfigRow): void {
+    if (!row.owner) return;
+    const key = ownerKey(row.tenantId, row.owner);
+    let ids = this.owned.get(key);
+    if (!ids) this.owned.set(key, (ids = new Set()));
+    ids.add(row.id);
+  }
+
+  /**
+   * The user's membership, role or IdP groups changed: their nodes in the tenant move to the classes their new
+   * identity gives them, and every config that sees the move is bumped. O(the user's nodes × their peers).
+   */
+  private reidentify(tenantId: string, userId: string): void {
+    for (const id of [...(this.owned.get(ownerKey(tenantId, userId)) ?? [])].sort()) {
+      const row = this.nodes.get(id);
+      if (!row) continue;
+      const { user, role, groups } = this.ownerIdentity(row.tenantId, row.owner);
+      if (user === row.user && role === row.role && sameGroups(groups, row.groups)) continue;
+      delete row.user;
+      delete row.role;
+      delete row.groups;
+      Object.assign(row, user !== undefined ? { user, role } : {}, groups ? { groups } : {});
+      this.bump(this.topology(row.tenantId).updateNode(row.id, { user, role, groups }));
+    }
   }
 
   private tenantPolicy(tenantId: string): TenantPolicy {
@@ -202,16 +439,18 @@ export class NodeConfigView implements View {
   }
 
   /** One version step for every node the change set touched, and a patch for those with an open stream. */
-  private bump(changes: ChangeSet): void {
+  private bump(changes: ChangeSet, keyChanged: ReadonlySet<string> = NO_NODES): void {
+    for (const id of keyChanged) if (!changes.has(id)) changes.set(id, { upserted: new Map(), removed: new Set(), parts: {} });
     for (const [nodeId, change] of changes) {
       const row = this.nodes.get(nodeId);
-      if (!row || (change.upserted.size === 0 && change.removed.size === 0 && Object.keys(change.parts).length === 0)) continue;
+      if (!row || (!keyChanged.has(nodeId) && change.upserted.size === 0 && change.removed.size === 0 && Object.keys(change.parts).length === 0)) continue;
       const baseVersion = row.version;
       row.version += 1;
       if (!this.listening(nodeId)) continue;
       this.pending.push({
         nodeId,
-        patch: { version: row.version, baseVersion, peersUpserted: [...change.upserted.values()], peersRemoved: [...change.removed], ...change.parts },
+        patch: { version: row.version, baseVersion, peersUpserted: [...change.upserted.values()], peersRemoved: [...change.removed], ...change.parts,
+          ...(keyChanged.has(nodeId) ? { key: this.keyOf(row) } : {}) },
       });
     }
   }

@@ -1,4 +1,4 @@
-import { DomainError, NodeRegistered, RecordedEvent } from '@meshgate/domain';
+import { DomainError, NodeKeyRotated, NodeRegistered, RecordedEvent } from '@meshgate/domain';
 import { SqlExecutor, UniqueViolationError } from '../storage/database.port';
 import { InlineProjection } from './inline-projection';
 
@@ -22,6 +22,12 @@ export class NodeIdentitiesProjection implements InlineProjection {
       case 'NodeRemoved':
         await sql.execute('UPDATE node_identities SET live = 0 WHERE node_id = ?', [(event.data as { nodeId: string }).nodeId]);
         return;
+      case 'NodeKeyRotated': {
+        // Under the (tenant, public key) unique index: a key another live node holds is refused here on any replica.
+        const d = event.data as NodeKeyRotated['data'];
+        await sql.execute('UPDATE node_identities SET public_key = ? WHERE node_id = ?', [d.publicKey, d.nodeId]);
+        return;
+      }
       default:
         return;
     }

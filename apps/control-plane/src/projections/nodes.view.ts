@@ -1,7 +1,10 @@
 import {
   applyHeartbeat, emptyHeartbeatBaseline, HeartbeatBaseline, heartbeatAt, heartbeatBaselineFromJson, HeartbeatBaselineJson,
-  heartbeatBaselineToJson, ipToInt, NodeRegistered, NodeRoutesApproved, nodeIdOfStream, NodeState, RecordedEvent,
+  heartbeatBaselineToJson, ipToInt, NodeRegistered, NodeRoutesApproved, NodeTagsChanged, nodeIdOfStream, NodeState, policyEngine, RecordedEvent,
   StoredHeartbeatEvent, TenantNodeIndex, upcastHeartbeat,
+} from '@meshgate/domain';
+import {
+  DEFAULT_NODE_KEY_EXPIRY_DAYS, NodeKeyExpirySet, NodeKeyRotated, nodeKeyExpiresAt, NodeWentOffline, TenantSettingsUpdated,
 } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
 import { View } from './view';
@@ -16,7 +19,10 @@ export interface NodeRow {
   address: string;
   endpoint: string | null;
   listenPort: number;
+  /** Canonical (`tag:web`), old events' bare tags included. */
   tags: string[];
+  /** The owning user's id; null: none (see NodeRegistered.owner). */
+  owner: string | null;
   status: NodeRowStatus;
   lastSeenAt: string | null;
   tokenHash: string;
@@ -28,6 +34,19 @@ export interface NodeRow {
   routing: NodeRouting;
   /** What its heartbeats last recorded: what the next one is compared with (see the domain's heartbeat.ts). */
   heartbeat: HeartbeatBaseline;
+  keys: NodeKeys;
+}
+
+/** The node's key: when it was issued (registration or last rotation, by recordedAt), and its expiry. */
+export interface NodeKeys {
+  issuedAt: string;
+  /** issuedAt + the tenant's nodeKeyExpiryDays; null while expiry is disabled for the node. */
+  expiresAt: string | null;
+  expired: boolean;
+  expiryDisabled: boolean;
+  ephemeral: boolean;
+  /** Since when it is pending (never seen: its registration) or offline; null while online. */
+  inactiveSince: string | null;
 }
 
 /** What a node says about routing, and what an admin approved of it. */
@@ -42,7 +61,14 @@ interface TenantIndex {
   byPublicKey: Map<string, string>;
   byName: Map<string, string>;
   lastAddress: string | null;
+  keyExpiryDays: number;
 }
+
+type NodesSnapshot = {
+  nodes: Array<Omit<NodeRow, 'heartbeat'> & { heartbeat: HeartbeatBaselineJson }>;
+  /** Tenants' node key expiry, where set. */
+  keyExpiryDays: Array<[string, number]>;
+};
 
 /**
  * Nodes as the API lists them, in memory (10,000 rows are a few MB), fed from the log in every replica. The row also
@@ -54,17 +80,21 @@ export class NodesView implements View {
   private byId = new Map<string, NodeRow>();
   private tenants = new Map<string, TenantIndex>();
 
-  snapshot(): Array<Omit<NodeRow, 'heartbeat'> & { heartbeat: HeartbeatBaselineJson }> {
-    return [...this.byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1))
-      .map((row) => ({ ...row, heartbeat: heartbeatBaselineToJson(row.heartbeat) }));
+  snapshot(): NodesSnapshot {
+    return {
+      nodes: [...this.byId.values()].sort((a, b) => (a.id < b.id ? -1 : 1))
+        .map((row) => ({ ...row, heartbeat: heartbeatBaselineToJson(row.heartbeat) })),
+      keyExpiryDays: [...this.tenants].filter(([, t]) => t.keyExpiryDays !== DEFAULT_NODE_KEY_EXPIRY_DAYS)
+        .map(([id, t]): [string, number] => [id, t.keyExpiryDays]).sort(([a], [b]) => (a < b ? -1 : 1)),
+    };
   }
 
   restore(state: unknown): void {
     this.byId.clear();
     this.tenants.clear();
-    for (const row of (state as ReturnType<NodesView['snapshot']> | undefined) ?? []) {
-      this.index({ ...row, heartbeat: heartbeatBaselineFromJson(row.heartbeat) });
-    }
+    const s = (state as NodesSnapshot | undefined) ?? { nodes: [], keyExpiryDays: [] };
+    for (const [tenantId, days] of s.keyExpiryDays) this.tenant(tenantId).keyExpiryDays = days;
+    for (const row of s.nodes) this.index({ ...row, heartbeat: heartbeatBaselineFromJson(row.heartbeat) });
   }
 
   apply(event: RecordedEvent): void {
@@ -72,12 +102,24 @@ export class NodesView implements View {
       const d = event.data as NodeRegistered['data'];
       this.index({
         id: d.nodeId, tenantId: d.tenantId, name: d.name, publicKey: d.publicKey, address: d.address,
-        endpoint: d.endpoint, listenPort: d.listenPort, tags: d.tags, status: 'pending', lastSeenAt: null,
+        endpoint: d.endpoint, listenPort: d.listenPort, tags: policyEngine.canonicalTags(d.tags), owner: d.owner ?? null,
+        status: 'pending', lastSeenAt: null,
         tokenHash: d.tokenHash, streamVersion: event.streamVersion, registeredAt: event.recordedAt, rxBytes: 0, txBytes: 0,
         enrollmentKeyId: d.enrollmentKeyId,
         routing: { ...(d.advertisedRoutes ? { advertisedRoutes: d.advertisedRoutes } : {}), ...(d.exitNode ? { exitNode: d.exitNode } : {}) },
         heartbeat: emptyHeartbeatBaseline,
+        keys: {
+          issuedAt: event.recordedAt, expiresAt: nodeKeyExpiresAt(event.recordedAt, this.tenant(d.tenantId).keyExpiryDays),
+          expired: false, expiryDisabled: false, ephemeral: d.ephemeral === true, inactiveSince: event.recordedAt,
+        },
       });
+      return;
+    }
+    if (event.type === 'TenantSettingsUpdated') {
+      const d = event.data as TenantSettingsUpdated['data'];
+      const t = this.tenant(d.tenantId);
+      t.keyExpiryDays = d.nodeKeyExpiryDays;
+      for (const id of t.live) this.refreshExpiry(this.byId.get(id)!);
       return;
     }
     const nodeId = nodeIdOfStream(event.streamId);
@@ -86,6 +128,9 @@ export class NodesView implements View {
     switch (event.type) {
       case 'NodeRoutesApproved':
         row.routing = { ...row.routing, approvedRoutes: (event.data as NodeRoutesApproved['data']).routes };
+        break;
+      case 'NodeTagsChanged':
+        row.tags = (event.data as NodeTagsChanged['data']).tags;
         break;
       case 'NodeSeen':
       case 'NodeHeartbeatRecorded': {
@@ -99,10 +144,31 @@ export class NodesView implements View {
           if (d.txBytes !== undefined) row.txBytes = d.txBytes;
         }
         row.heartbeat = applyHeartbeat(row.heartbeat, heartbeat);
+        row.keys.inactiveSince = null;
         break;
       }
       case 'NodeWentOffline':
         row.status = 'offline';
+        row.keys.inactiveSince = (event.data as NodeWentOffline['data']).at;
+        break;
+      case 'NodeKeyRotated': {
+        const d = event.data as NodeKeyRotated['data'];
+        const t = this.tenants.get(row.tenantId)!;
+        t.byPublicKey.delete(row.publicKey);
+        t.byPublicKey.set(d.publicKey, row.id);
+        row.publicKey = d.publicKey;
+        row.keys.issuedAt = event.recordedAt;
+        row.keys.expired = false;
+        this.refreshExpiry(row);
+        break;
+      }
+      case 'NodeKeyExpired':
+        row.keys.expired = true;
+        break;
+      case 'NodeKeyExpirySet':
+        row.keys.expiryDisabled = (event.data as NodeKeyExpirySet['data']).disabled;
+        if (row.keys.expiryDisabled) row.keys.expired = false;
+        this.refreshExpiry(row);
         break;
       case 'NodeRemoved': {
         row.status = 'removed';
@@ -118,10 +184,23 @@ export class NodesView implements View {
     row.streamVersion = event.streamVersion;
   }
 
+  private tenant(tenantId: string): TenantIndex {
+    let t = this.tenants.get(tenantId);
+    if (!t) {
+      this.tenants.set(tenantId, (t = {
+        live: new Set(), byPublicKey: new Map(), byName: new Map(), lastAddress: null, keyExpiryDays: DEFAULT_NODE_KEY_EXPIRY_DAYS,
+      }));
+    }
+    return t;
+  }
+
+  private refreshExpiry(row: NodeRow): void {
+    row.keys.expiresAt = row.keys.expiryDisabled ? null : nodeKeyExpiresAt(row.keys.issuedAt, this.tenant(row.tenantId).keyExpiryDays);
+  }
+
   private index(row: NodeRow): void {
     this.byId.set(row.id, row);
-    let t = this.tenants.get(row.tenantId);
-    if (!t) this.tenants.set(row.tenantId, (t = { live: new Set(), byPublicKey: new Map(), byName: new Map(), lastAddress: null }));
+    const t = this.tenant(row.tenantId);
     if (t.lastAddress === null || ipToInt(row.address) > ipToInt(t.lastAddress)) t.lastAddress = row.address;
     if (row.status !== 'removed') {
       t.live.add(row.id);
@@ -136,6 +215,15 @@ export class NodesView implements View {
   find(tenantId: string, nodeId: string): NodeRow | undefined {
     const row = this.byId.get(nodeId);
     return row && row.tenantId === tenantId && row.status !== 'removed' ? row : undefined;
+  }
+
+  /**
+   * A live node of the tenant by id or by name (names are unique per tenant among live nodes; a name never looks
+   * like a UUID, so the two cannot be confused).
+   */
+  resolve(tenantId: string, idOrName: string): NodeRow | undefined {
+    const byName = this.tenants.get(tenantId)?.byName.get(idOrName);
+    return this.find(tenantId, byName ?? idOrName);
   }
 
   /** Any live node by id, for node-token checks. */
@@ -172,6 +260,9 @@ export class NodesView implements View {
       state: {
         status: row.status, lastSeenAt: row.lastSeenAt, endpoint: row.endpoint, publicKey: row.publicKey,
         advertisedRoutes: row.routing.advertisedRoutes, approvedRoutes: row.routing.approvedRoutes, heartbeat: row.heartbeat,
+        keyIssuedAt: row.keys.issuedAt, keyExpired: row.keys.expired, keyExpiryDisabled: row.keys.expiryDisabled,
+        ephemeral: row.keys.ephemeral, ...(row.keys.inactiveSince !== null ? { inactiveSince: row.keys.inactiveSince } : {}),
+        tags: row.tags, owner: row.owner,
       },
       version: row.streamVersion,
     };
@@ -179,6 +270,22 @@ export class NodesView implements View {
 
   onlineNodes(): NodeRow[] {
     return [...this.byId.values()].filter((r) => r.status === 'online');
+  }
+
+  /** Live nodes whose key expires at or before `now` and has not been declared expired yet (the sweeper's work). */
+  keysDue(now: Date): NodeRow[] {
+    const at = now.toISOString();
+    return [...this.byId.values()].filter((r) => r.status !== 'removed' && !r.keys.expired && r.keys.expiresAt !== null && r.keys.expiresAt <= at);
+  }
+
+  /** Ephemeral nodes inactive (pending or offline) since before `before`. */
+  ephemeralInactiveSince(before: Date): NodeRow[] {
+    const at = before.toISOString();
+    return [...this.byId.values()].filter((r) => r.keys.ephemeral && r.status !== 'removed' && r.keys.inactiveSince !== null && r.keys.inactiveSince < at);
+  }
+
+  keyExpiryDaysOf(tenantId: string): number {
+    return this.tenants.get(tenantId)?.keyExpiryDays ?? DEFAULT_NODE_KEY_EXPIRY_DAYS;
   }
 
   countByStatus(): Record<NodeRowStatus, number> {
@@ -190,9 +297,10 @@ export class NodesView implements View {
 
 export function toNodeView(r: NodeRow): NodeView {
   return {
-    id: r.id, name: r.name, publicKey: r.publicKey, address: r.address, endpoint: r.endpoint, tags: r.tags,
+    id: r.id, name: r.name, publicKey: r.publicKey, address: r.address, endpoint: r.endpoint, tags: r.tags, owner: r.owner,
     status: r.status === 'removed' ? 'offline' : r.status, lastSeenAt: r.lastSeenAt,
     advertisedRoutes: r.routing.advertisedRoutes ?? [], approvedRoutes: r.routing.approvedRoutes ?? [],
     ...(r.routing.exitNode ? { exitNode: r.routing.exitNode } : {}),
+    keyExpiresAt: r.keys.expiresAt, keyExpired: r.keys.expired, keyExpiryDisabled: r.keys.expiryDisabled, ephemeral: r.keys.ephemeral,
   };
 }

@@ -2,7 +2,7 @@ import { EventStore } from '../event-store/event-store.port';
 import { Database } from '../storage/database.port';
 
 /** Bumped whenever a view's snapshot shape changes: snapshots of another format are ignored (the log is replayed). */
-export const VIEW_SNAPSHOT_FORMAT = 1;
+export const VIEW_SNAPSHOT_FORMAT = 3;
 
 export interface ViewSnapshot {
   position: number;

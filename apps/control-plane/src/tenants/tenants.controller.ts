@@ -1,7 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
-import { AddMemberDto, InvitationView, MemberView } from '@meshgate/contracts';
+import { AddMemberDto, ChangeMemberRoleDto, InvitationView, MemberView } from '@meshgate/contracts';
 import { ADMINS, ALL_ROLES, Allow } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { DirectoryReadModel } from '../auth/directory.read-model';
@@ -10,6 +10,7 @@ import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
 import { UUID_PARAM } from '../common/uuid-param';
 import { AddMemberCommand } from './commands/add-member.command';
+import { ChangeMemberRoleCommand } from './commands/change-member-role.command';
 import { RemoveMemberCommand } from './commands/remove-member.command';
 
 @ApiTags('tenants')
@@ -30,6 +31,16 @@ export class TenantsController {
   @Allow({ tenant: ALL_ROLES })
   members(@CurrentPrincipal() p: Principal): Promise<MemberView[]> {
     return this.directory.members(tenantOf(p));
+  }
+
+  /** Owner-only for the owner role (granting it or taking it away); the last owner cannot be demoted (409). */
+  @Patch('members/:userId')
+  @Allow({ tenant: ADMINS })
+  changeRole(
+    @Param('userId', UUID_PARAM) userId: string, @Body() dto: ChangeMemberRoleDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
+  ): Promise<MemberView> {
+    if (p.kind !== 'user' || !p.role) throw new Error('guarded');
+    return this.commands.execute(new ChangeMemberRoleCommand(tenantOf(p), userId, dto.role, p.role, meta));
   }
 
   @Delete('members/:userId')

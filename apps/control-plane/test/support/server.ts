@@ -7,42 +7,82 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { LoginResponse, RegisteredNode } from '@meshgate/contracts';
 import { createApp } from '../../src/app.factory';
 import { loadConfig } from '../../src/config/app-config';
+import { Client } from 'pg';
 import { MetricsListener } from '../../src/metrics/metrics-listener';
+import { createTestDatabase, dropTestDatabase, requirePostgres, uniqueDatabaseName } from './postgres';
 
-/** A real control plane on an ephemeral port with its own SQLite file in a fresh temp dir. */
+export type StoreKind = 'sqlite' | 'postgres';
+
+/**
+ * A real control plane on an ephemeral port with a fresh store: by default its own SQLite file in a fresh temp dir;
+ * with `{ store: 'postgres' }` a fresh PostgreSQL database (DATABASE_URL, which overrides the SQLite file).
+ */
 export interface TestServer {
   app: NestFastifyApplication;
   baseUrl: string;
   /** The metrics listener (its own ephemeral port, as METRICS_PORT=0 asks). */
   metricsUrl: string;
   dir: string;
+  /** The SQLite file (unused, though still resolved, on PostgreSQL). */
   databasePath: string;
+  store: StoreKind;
+  /** The PostgreSQL database's URL (null on SQLite). */
+  databaseUrl: string | null;
+  /** What names the store for another process on it (`npm run replay`, a second replica): DATABASE_PATH or DATABASE_URL. */
+  storeEnv: Record<string, string>;
   env: NodeJS.ProcessEnv;
   /** Closes the app, keeping the data dir (for restart or replay). */
   stop(): Promise<void>;
   /** Starts a new app on the same database file (new port). */
   restart(): Promise<void>;
-  /** Closes the app (if running) and deletes the data dir. */
+  /** Closes the app (if running) and deletes the data dir (and the PostgreSQL database). */
   dispose(): Promise<void>;
 }
 
 export const JWT_SECRET = 'e2e-secret-0123456789-abcdefghij-KLMNOPQR'; // 40 characters
 
-export async function startServer(overrides: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Budgets far above what any spec sends (hardening-limits sets them low to test them), quiet logs and an ephemeral
+ * metrics port: the env every test server and replica gets.
+ */
+export const TEST_LIMITS: Record<string, string> = {
+  AUTH_RATE_LIMIT: '100000',
+  LOGIN_FAILURE_LIMIT: '100000',
+  WRITE_RATE_LIMIT: '1000000',
+  HEARTBEAT_RATE_LIMIT: '1000000',
+  SSE_STREAMS_PER_NODE: '1000',
+  LOG_LEVEL: 'error',
+  METRICS_PORT: '0',
+  // Specs register many users; registration by invitation (the default) is tested in identity-access.
+  REGISTRATION: 'open',
+};
+
+export async function startServer(overrides: Record<string, string> = {}, options: { store?: StoreKind } = {}): Promise<TestServer> {
+  const store = options.store ?? 'sqlite';
   const dir = mkdtempSync(join(tmpdir(), 'meshgate-e2e-'));
   const databasePath = join(dir, 'meshgate.sqlite');
+  let databaseName: string | null = null;
+  let databaseUrl: string | null = null;
+  if (store === 'postgres') {
+    try {
+      databaseName = uniqueDatabaseName('e2e');
+      databaseUrl = await createTestDatabase(requirePostgres(), databaseName);
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+  const storeEnv: Record<string, string> = databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_PATH: databasePath };
   const env: NodeJS.ProcessEnv = {
     DATABASE_PATH: databasePath,
+    ...storeEnv,
     JWT_SECRET,
-    AUTH_RATE_LIMIT: '100000',
-    // The other budgets too are far above what any spec sends; hardening-limits sets them low to test them.
-    LOGIN_FAILURE_LIMIT: '100000',
-    WRITE_RATE_LIMIT: '1000000',
-    HEARTBEAT_RATE_LIMIT: '1000000',
-    SSE_STREAMS_PER_NODE: '1000',
-    LOG_LEVEL: 'error',
-    METRICS_PORT: '0',
+    ...TEST_LIMITS,
     ...overrides,
+  };
+  const removeStore = async () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (databaseName) await dropTestDatabase(requirePostgres(), databaseName);
   };
   let app: NestFastifyApplication | null = null;
   const server: TestServer = {
@@ -51,6 +91,9 @@ export async function startServer(overrides: Record<string, string> = {}): Promi
     metricsUrl: '',
     dir,
     databasePath,
+    store,
+    databaseUrl,
+    storeEnv,
     env,
     async stop() {
       if (app) {
@@ -67,7 +110,7 @@ export async function startServer(overrides: Record<string, string> = {}): Promi
       try {
         await server.stop();
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        await removeStore();
       }
     },
   };
@@ -83,7 +126,7 @@ export async function startServer(overrides: Record<string, string> = {}): Promi
   try {
     await listen();
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
+    await removeStore().catch(() => undefined);
     throw error;
   }
   return server;
@@ -194,6 +237,13 @@ export async function putPolicy(baseUrl: string, token: string, policy: unknown,
 
 export const ALLOW_ALL = { acls: [{ action: 'accept', src: ['*'], dst: ['*'] }] };
 
+/**
+ * `tagOwners` letting tenant owners and admins put these tags (bare names, as specs write them) on nodes: since
+ * issue 12 a tag must be declared and owned before anyone may put it on a node, and before a policy may name it.
+ */
+export const tagOwners = (...tags: string[]): Record<string, string[]> =>
+  Object.fromEntries(tags.map((t) => [t.startsWith('tag:') ? t : `tag:${t}`, ['autogroup:owner', 'autogroup:admin']]));
+
 /** Events in the log, read straight from the SQLite file (read-only connection). */
 export function eventCount(databasePath: string): number {
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });
@@ -201,6 +251,21 @@ export function eventCount(databasePath: string): number {
     return (db.prepare('SELECT COUNT(*) AS n FROM events').get() as { n: number }).n;
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Events in the log of a test server's store, whichever it is: read straight from the SQLite file (read-only
+ * connection, as `eventCount`), or from PostgreSQL with a connection of its own — never through the server.
+ */
+export async function countEvents(server: Pick<TestServer, 'databasePath' | 'databaseUrl'>): Promise<number> {
+  if (!server.databaseUrl) return eventCount(server.databasePath);
+  const pg = new Client({ connectionString: server.databaseUrl });
+  await pg.connect();
+  try {
+    return Number((await pg.query<{ n: string }>('SELECT COUNT(*) AS n FROM events')).rows[0].n);
+  } finally {
+    await pg.end();
   }
 }
 

@@ -3,18 +3,29 @@ import {
   CreateEnrollmentKey, decideEnrollmentKey, EnrollmentKeyCreated, EnrollmentKeyEvent, EnrollmentKeyRevoked, EnrollmentKeyUsed,
   enrollmentKeyUsable, evolveEnrollmentKey, initialEnrollmentKeyState,
 } from './enrollment-key';
+import { parsePolicyFile } from '../policy/policy-file';
+import { tagOwnership } from '../policy/tag-owners';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 const LATER = new Date('2026-01-01T01:00:00.000Z');
 const at = (now: Date) => deciderSpec(decideEnrollmentKey, evolveEnrollmentKey, initialEnrollmentKeyState, now);
 const given = at(NOW);
 
+const parsed = parsePolicyFile({
+  groups: { 'group:ci': ['alice@example.com'] },
+  tagOwners: { 'tag:web': ['group:ci'], 'tag:db': ['group:ci'], 'tag:prod': ['autogroup:owner'] },
+  acls: [],
+}, { strict: true });
+if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+const alice = tagOwnership(parsed.policy, { email: 'alice@example.com', role: 'admin' });
+
 const create = (overrides: Partial<CreateEnrollmentKey> = {}): CreateEnrollmentKey => ({
-  type: 'CreateEnrollmentKey', keyId: 'k1', tenantId: 't1', secretHash: 'sh', reusable: false, tags: ['web'], ...overrides,
+  type: 'CreateEnrollmentKey', keyId: 'k1', tenantId: 't1', secretHash: 'sh', reusable: false, tags: ['tag:web'],
+  createdBy: 'u-alice', tagOwnership: alice, ...overrides,
 });
 const created = (overrides: Partial<EnrollmentKeyCreated['data']> = {}): EnrollmentKeyCreated => ({
   type: 'EnrollmentKeyCreated',
-  data: { keyId: 'k1', tenantId: 't1', secretHash: 'sh', reusable: false, expiresAt: null, tags: ['web'], ...overrides },
+  data: { keyId: 'k1', tenantId: 't1', secretHash: 'sh', reusable: false, expiresAt: null, tags: ['tag:web'], createdBy: 'u-alice', ...overrides },
 });
 const used = (nodeId: string): EnrollmentKeyUsed => ({ type: 'EnrollmentKeyUsed', data: { keyId: 'k1', nodeId } });
 const revoked: EnrollmentKeyRevoked = { type: 'EnrollmentKeyRevoked', data: { keyId: 'k1' } };
@@ -27,8 +38,15 @@ describe('enrollment key decider', () => {
     });
 
     it('computes the expiry from the decided time, and sorts and de-duplicates tags', () => {
-      given([]).when(create({ expiresInSeconds: 3600, reusable: true, tags: ['web', 'db', 'web'] }))
-        .then([created({ expiresAt: LATER.toISOString(), reusable: true, tags: ['db', 'web'] })]);
+      given([]).when(create({ expiresInSeconds: 3600, reusable: true, tags: ['web', 'tag:db', 'tag:web'] }))
+        .then([created({ expiresAt: LATER.toISOString(), reusable: true, tags: ['tag:db', 'tag:web'] })]);
+    });
+
+    it('records its creator, and grants only tags the creator may put now (tagOwners)', () => {
+      given([]).when(create({ tags: [] })).then([created({ tags: [] })]);
+      given([]).when(create({ tags: ['tag:prod'] })).thenThrows('TAG_NOT_OWNED');
+      given([]).when(create({ tags: ['tag:web', 'tag:undeclared'] })).thenThrows('TAG_NOT_OWNED');
+      given([]).when(create({ tagOwnership: undefined })).thenThrows('TAG_NOT_OWNED');
     });
 
     it('refuses to create the same key twice', () => {
@@ -73,7 +91,12 @@ describe('enrollment key decider', () => {
     it('follows the key through its life', () => {
       expect(enrollmentKeyUsable(initialEnrollmentKeyState, NOW)).toBe(false);
       const state = fold([created({ expiresAt: LATER.toISOString() })]);
-      expect(state).toEqual({ exists: true, keyId: 'k1', reusable: false, expiresAt: LATER.toISOString(), used: false, revoked: false, tags: ['web'] });
+      expect(state).toEqual({
+        exists: true, keyId: 'k1', reusable: false, expiresAt: LATER.toISOString(), used: false, revoked: false, tags: ['tag:web'], createdBy: 'u-alice',
+      });
+      // Old events: bare tags, no creator.
+      expect(fold([created({ tags: ['web'], createdBy: undefined })])).toMatchObject({ tags: ['tag:web'] });
+      expect(fold([created({ tags: ['web'], createdBy: undefined })]).createdBy).toBeUndefined();
       expect(enrollmentKeyUsable(state, NOW)).toBe(true);
       expect(enrollmentKeyUsable(state, LATER)).toBe(false);
       expect(enrollmentKeyUsable(fold([created(), used('n1')]), NOW)).toBe(false);

@@ -1,5 +1,6 @@
 import { DomainError } from '../shared/domain-error';
 import { DecideContext, Event } from '../shared/event';
+import { canonicalTags, OWNS_NO_TAG, TagOwnership, unownedTags } from '../policy/tag-owners';
 
 export type EnrollmentKeyCreated = Event<'EnrollmentKeyCreated', {
   keyId: string;
@@ -8,7 +9,15 @@ export type EnrollmentKeyCreated = Event<'EnrollmentKeyCreated', {
   secretHash: string;
   reusable: boolean;
   expiresAt: string | null;
+  /** `tag:web` (old events may hold a bare `web`: read them through canonicalTags). */
   tags: string[];
+  /**
+   * The user who created it: an untagged key's nodes are owned by them. Absent in events from before creators were
+   * recorded (unknown: such a key's untagged nodes have no owner).
+   */
+  createdBy?: string;
+  /** Nodes enrolled with it are ephemeral: removed once inactive for the ephemeral TTL. Absent: false. */
+  ephemeral?: true;
 }>;
 export type EnrollmentKeyUsed = Event<'EnrollmentKeyUsed', { keyId: string; nodeId: string }>;
 export type EnrollmentKeyRevoked = Event<'EnrollmentKeyRevoked', { keyId: string }>;
@@ -22,6 +31,11 @@ export type CreateEnrollmentKey = {
   reusable: boolean;
   expiresInSeconds?: number;
   tags: string[];
+  ephemeral?: boolean;
+  /** The creating user; the key's tags must each be one tagOwners lets them own now (a key carries that authority). */
+  createdBy?: string;
+  /** Absent: owns no tag. */
+  tagOwnership?: TagOwnership;
 };
 export type UseEnrollmentKey = { type: 'UseEnrollmentKey'; nodeId: string };
 export type RevokeEnrollmentKey = { type: 'RevokeEnrollmentKey' };
@@ -35,6 +49,8 @@ export type EnrollmentKeyState = {
   used: boolean;
   revoked: boolean;
   tags: string[];
+  ephemeral?: boolean;
+  createdBy?: string;
 };
 export const initialEnrollmentKeyState: EnrollmentKeyState = {
   exists: false, reusable: false, expiresAt: null, used: false, revoked: false, tags: [],
@@ -53,13 +69,19 @@ export const decideEnrollmentKey = (
   switch (command.type) {
     case 'CreateEnrollmentKey': {
       if (state.exists) throw new DomainError('ENROLLMENT_KEY_EXISTS', 'CONFLICT', 'enrollment key already exists');
+      const tags = canonicalTags(command.tags);
+      const unowned = unownedTags(command.tagOwnership ?? OWNS_NO_TAG, tags);
+      if (unowned.length) {
+        throw new DomainError('TAG_NOT_OWNED', 'FORBIDDEN', `${unowned.join(', ')}: not yours to assign (see tagOwners in the policy)`);
+      }
       const expiresAt = command.expiresInSeconds === undefined
         ? null : new Date(ctx.now.getTime() + command.expiresInSeconds * 1000).toISOString();
       return [{
         type: 'EnrollmentKeyCreated',
         data: {
           keyId: command.keyId, tenantId: command.tenantId, secretHash: command.secretHash,
-          reusable: command.reusable, expiresAt, tags: [...new Set(command.tags)].sort(),
+          reusable: command.reusable, expiresAt, tags, ...(command.createdBy !== undefined ? { createdBy: command.createdBy } : {}),
+          ...(command.ephemeral ? { ephemeral: true as const } : {}),
         },
       }];
     }
@@ -81,7 +103,8 @@ export const evolveEnrollmentKey = (state: EnrollmentKeyState, event: Enrollment
     case 'EnrollmentKeyCreated':
       return {
         exists: true, keyId: event.data.keyId, reusable: event.data.reusable, expiresAt: event.data.expiresAt,
-        used: false, revoked: false, tags: event.data.tags,
+        used: false, revoked: false, tags: canonicalTags(event.data.tags),
+        ...(event.data.createdBy !== undefined ? { createdBy: event.data.createdBy } : {}), ...(event.data.ephemeral ? { ephemeral: true } : {}),
       };
     case 'EnrollmentKeyUsed':
       return { ...state, used: true };

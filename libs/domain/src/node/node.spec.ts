@@ -4,20 +4,48 @@ import {
   NodeRemoved, NodeState, NodeWentOffline, RegisterNode, TenantNodeIndex,
 } from './node';
 import { emptyHeartbeatBaseline, NodeHeartbeatRecordedV1 } from './heartbeat';
+import { parsePolicyFile, PolicyFile } from '../policy/policy-file';
+import { tagOwnership } from '../policy/tag-owners';
 
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 const given = deciderSpec<NodeCommand, DatedNodeEvent, NodeState>(decideNode, evolveNode, initialNodeState, NOW);
 
 const emptyTenant: TenantNodeIndex = { publicKeyTaken: () => false, nameTaken: () => false, lastAllocatedAddress: null };
+
+function strict(doc: unknown): PolicyFile {
+  const parsed = parsePolicyFile(doc, { strict: true });
+  if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+  return parsed.policy;
+}
+/** Who may put which tag, as a team writes it. */
+const TEAM = strict({
+  groups: { 'group:ops': ['carol@example.com'] },
+  tagOwners: {
+    'tag:web': ['alice@example.com', 'group:ops'],
+    'tag:db': ['group:ops', 'autogroup:admin'],
+    'tag:ci': ['autogroup:owner'],
+    'tag:deploy': ['tag:ci'],
+    'tag:lab': ['autogroup:member'],
+    'tag:orphan': [],
+  },
+  acls: [],
+});
+const alice = tagOwnership(TEAM, { email: 'alice@example.com', role: 'member' });
+const carol = tagOwnership(TEAM, { email: 'carol@example.com', role: 'member' });
+const dave = tagOwnership(TEAM, { email: 'dave@example.com', role: 'member' });
+const admin = tagOwnership(TEAM, { email: 'erin@example.com', role: 'admin' });
+const owner = tagOwnership(TEAM, { email: 'frank@example.com', role: 'owner' });
+const ciKey = tagOwnership(TEAM, { tags: ['tag:ci'] });
+
 const register = (overrides: Partial<RegisterNode> = {}): RegisterNode => ({
-  type: 'RegisterNode', nodeId: 'n1', tenantId: 't1', name: 'web-1', publicKey: 'PK1', tags: ['web'], tokenHash: 'th',
-  tenant: emptyTenant, ...overrides,
+  type: 'RegisterNode', nodeId: 'n1', tenantId: 't1', name: 'web-1', publicKey: 'PK1', tags: ['tag:web'], tokenHash: 'th',
+  owner: 'u-alice', tagOwnership: alice, tenant: emptyTenant, ...overrides,
 });
 const registered = (overrides: Partial<NodeRegistered['data']> = {}): NodeRegistered => ({
   type: 'NodeRegistered',
   data: {
     nodeId: 'n1', tenantId: 't1', name: 'web-1', publicKey: 'PK1', address: '100.64.0.1', endpoint: null,
-    listenPort: DEFAULT_LISTEN_PORT, tags: ['web'], tokenHash: 'th', enrollmentKeyId: null, ...overrides,
+    listenPort: DEFAULT_LISTEN_PORT, tags: ['tag:web'], owner: 'u-alice', tokenHash: 'th', enrollmentKeyId: null, ...overrides,
   },
 });
 /** A heartbeat as first stored (nodeId, at): old logs hold these, and they still replay. */
@@ -43,8 +71,9 @@ describe('node decider', () => {
         .then([registered({ address: '100.64.1.1', endpoint: '203.0.113.5:51820', listenPort: 41641, enrollmentKeyId: 'k1' })]);
     });
 
-    it('stores tags de-duplicated and sorted', () => {
-      given([]).when(register({ tags: ['web', 'db', 'web', 'ops'] })).then([registered({ tags: ['db', 'ops', 'web'] })]);
+    it('stores tags in Tailscale\u2019s syntax, de-duplicated and sorted: a bare name is the tag it names', () => {
+      given([]).when(register({ tags: ['web', 'tag:db', 'tag:web', 'lab'], tagOwnership: carol, owner: 'u-carol' }))
+        .then([registered({ tags: ['tag:db', 'tag:lab', 'tag:web'], owner: 'u-carol' })]);
     });
 
     it('refuses a public key already registered in the tenant', () => {
@@ -62,6 +91,82 @@ describe('node decider', () => {
     it('refuses to register an existing node again, even a removed one (ids are never reused)', () => {
       given([registered()]).when(register()).thenThrows('NODE_EXISTS');
       given([registered(), removed]).when(register()).thenThrows('NODE_EXISTS');
+    });
+  });
+
+  describe('owners and tag ownership at registration', () => {
+    it('records the registering user as the owner of an untagged node, and null for a tagged key\u2019s node', () => {
+      given([]).when(register({ tags: [] })).then([registered({ tags: [] })]);
+      given([]).when(register({ tags: [], owner: null, grantedTags: ['tag:ci'], tagOwnership: ciKey, enrollmentKeyId: 'k1' }))
+        .then([registered({ tags: ['tag:ci'], owner: null, enrollmentKeyId: 'k1' })]);
+    });
+
+    it('lets a user put a tag tagOwners gives them: by email, by group, by tenant role (autogroup:member/admin/owner)', () => {
+      given([]).when(register({ tags: ['tag:web'] })).then([registered()]);
+      given([]).when(register({ tags: ['tag:web', 'tag:db'], tagOwnership: carol, owner: 'u-carol' }))
+        .then([registered({ tags: ['tag:db', 'tag:web'], owner: 'u-carol' })]);
+      given([]).when(register({ tags: ['tag:db'], tagOwnership: admin, owner: 'u-erin' })).then([registered({ tags: ['tag:db'], owner: 'u-erin' })]);
+      given([]).when(register({ tags: ['tag:ci'], tagOwnership: owner, owner: 'u-frank' })).then([registered({ tags: ['tag:ci'], owner: 'u-frank' })]);
+      given([]).when(register({ tags: ['tag:lab'], tagOwnership: dave, owner: 'u-dave' })).then([registered({ tags: ['tag:lab'], owner: 'u-dave' })]);
+    });
+
+    it('refuses a tag the user does not own, an undeclared tag and a tag nobody owns, naming each', () => {
+      const refusal = (command: RegisterNode) => {
+        try {
+          decideNode(command, initialNodeState, { now: NOW });
+        } catch (e) {
+          return e as Error & { code: string; kind: string };
+        }
+        throw new Error('expected a refusal');
+      };
+      given([]).when(register({ tags: ['tag:db'] })).thenThrows('TAG_NOT_OWNED');
+      given([]).when(register({ tags: ['tag:web'], tagOwnership: dave })).thenThrows('TAG_NOT_OWNED');
+      given([]).when(register({ tags: ['tag:ci'], tagOwnership: admin })).thenThrows('TAG_NOT_OWNED'); // owners only
+      given([]).when(register({ tags: ['tag:orphan'], tagOwnership: owner })).thenThrows('TAG_NOT_OWNED');
+      given([]).when(register({ tags: ['tag:web'], tagOwnership: undefined })).thenThrows('TAG_NOT_OWNED'); // no authority given
+      const e = refusal(register({ tags: ['tag:web', 'db', 'tag:nowhere'] }));
+      expect(e).toMatchObject({ code: 'TAG_NOT_OWNED', kind: 'FORBIDDEN' });
+      expect(e.message).toMatch(/^tag:db, tag:nowhere: /);
+    });
+
+    it('gives a key\u2019s node the key\u2019s tags, and more only when a tag the key carries owns them', () => {
+      const viaKey = { owner: null, grantedTags: ['tag:ci'], tagOwnership: ciKey, enrollmentKeyId: 'k1' };
+      given([]).when(register({ ...viaKey, tags: ['tag:deploy'] }))
+        .then([registered({ tags: ['tag:ci', 'tag:deploy'], owner: null, enrollmentKeyId: 'k1' })]);
+      given([]).when(register({ ...viaKey, tags: ['ci'] })).then([registered({ tags: ['tag:ci'], owner: null, enrollmentKeyId: 'k1' })]);
+      given([]).when(register({ ...viaKey, tags: ['tag:web'] })).thenThrows('TAG_NOT_OWNED');
+    });
+  });
+
+  describe('RetagNode', () => {
+    const retag = (tags: string[], by = admin) => ({ type: 'RetagNode' as const, nodeId: 'n1', tags, tagOwnership: by });
+
+    it('replaces the tags; each new tag must be the actor\u2019s to put, tags the node keeps need not be', () => {
+      given([registered()]).when(retag(['tag:web', 'db']))
+        .then([{ type: 'NodeTagsChanged', data: { nodeId: 'n1', tags: ['tag:db', 'tag:web'] } }]);
+      given([registered({ tags: ['tag:web', 'tag:ci'] })]).when(retag(['tag:ci'])) // admin keeps tag:ci (owners only) and drops tag:web
+        .then([{ type: 'NodeTagsChanged', data: { nodeId: 'n1', tags: ['tag:ci'] } }]);
+      given([registered()]).when(retag([])).then([{ type: 'NodeTagsChanged', data: { nodeId: 'n1', tags: [] } }]);
+    });
+
+    it('refuses a tag the actor does not own, naming it; the same tags are no change', () => {
+      given([registered()]).when(retag(['tag:web', 'tag:ci'])).thenThrows('TAG_NOT_OWNED');
+      given([registered()]).when(retag(['tag:deploy'], owner)).thenThrows('TAG_NOT_OWNED');
+      given([registered()]).when(retag(['web'])).then([]);
+    });
+
+    it('keeps a node without a user owner tagged, and refuses unknown or removed nodes', () => {
+      given([registered({ owner: null, tags: ['tag:ci'] })]).when(retag([], owner)).thenThrows('NODE_OWNER_REQUIRED');
+      given([registered({ owner: undefined, tags: ['tag:ci'] })]).when(retag([], owner)).thenThrows('NODE_OWNER_REQUIRED');
+      given([]).when(retag(['tag:web'])).thenThrows('NODE_NOT_FOUND');
+      given([registered(), removed]).when(retag(['tag:web'])).thenThrows('NODE_NOT_FOUND');
+    });
+
+    it('reads old events: bare tags as tag:x, no owner as none', () => {
+      const old = registered({ tags: ['web'], owner: undefined });
+      expect(fold([old])).toMatchObject({ tags: ['tag:web'], owner: null });
+      given([old]).when(retag(['tag:web'])).then([]);
+      given([old, { type: 'NodeTagsChanged', data: { nodeId: 'n1', tags: ['tag:db'] } }]).when(retag(['tag:db'])).then([]);
     });
   });
 
@@ -156,7 +261,7 @@ describe('node decider', () => {
   describe('evolve', () => {
     it('walks pending → online → offline → online → removed, tracking last seen and endpoint', () => {
       const r = registered({ endpoint: '203.0.113.1:1' });
-      const base = { publicKey: 'PK1', advertisedRoutes: undefined, heartbeat: emptyHeartbeatBaseline };
+      const base = { publicKey: 'PK1', advertisedRoutes: undefined, heartbeat: emptyHeartbeatBaseline, tags: ['tag:web'], owner: 'u-alice' };
       expect(fold([r])).toEqual({ ...base, status: 'pending', lastSeenAt: null, endpoint: '203.0.113.1:1' });
       const h1 = heartbeat('2025-12-31T23:00:00.000Z');
       expect(fold([r, h1])).toEqual({ ...base, status: 'online', lastSeenAt: h1.data.at, endpoint: '203.0.113.1:1' });

@@ -1,7 +1,9 @@
 import { deciderSpec } from '../testing/given';
-import { EMPTY_POLICY, PolicyDocument } from './policy-document';
 import { DomainError } from '../shared/domain-error';
-import { checkPolicy, decidePolicy, decideScheduleWindows, evolvePolicy, initialPolicyState, PolicyUpdated } from './policy';
+import { checkPolicy, decidePolicy, decideScheduleWindows, EMPTY_POLICY, evolvePolicy, initialPolicyState, PolicyUpdated } from './policy';
+
+/** A document in the first API's shape (acls of action, src, dst), which the policy file reads with the same meaning. */
+type PolicyDocument = { acls: Array<{ action: 'accept' | 'deny'; src: string[]; dst: string[] }> };
 
 const given = deciderSpec(decidePolicy, evolvePolicy, initialPolicyState);
 

@@ -1,11 +1,11 @@
 import { DomainError } from '../shared/domain-error';
 import { Event } from '../shared/event';
-import { CompiledPolicyV2, Identity, NO_SCHEDULES_OPEN, OpenSchedules } from '../policy-engine/evaluate';
-import { formatHujsonError, parseHujson } from '../policy-engine/hujson';
-import { parsePolicyV2, PolicyV2 } from '../policy-engine/policy-v2';
-import { runPolicyTests } from '../policy-engine/policy-tests';
-import { openSchedulesAt } from '../policy-engine/schedule';
-import { EMPTY_POLICY } from './policy-document';
+import { CompiledPolicy, Identity, NO_SCHEDULES_OPEN, OpenSchedules } from './evaluate';
+import { formatHujsonError, parseHujson } from './hujson';
+import { parsePolicyFile, PolicyFile } from './policy-file';
+import { runPolicyTests } from './policy-tests';
+import { NO_USERS, TenantUsers } from './resolve';
+import { openSchedulesAt } from './schedule';
 
 /**
  * The tenant's policy document, versioned. `policy` is the document as JSON (what GET returns); `text` is the
@@ -22,6 +22,9 @@ export type PolicyEvent = PolicyUpdated;
 export type ScheduleWindowOpened = Event<'ScheduleWindowOpened', { tenantId: string; schedule: string; at: string }>;
 export type ScheduleWindowClosed = Event<'ScheduleWindowClosed', { tenantId: string; schedule: string; at: string }>;
 export type ScheduleEvent = ScheduleWindowOpened | ScheduleWindowClosed;
+
+/** A tenant's policy before its first PolicyUpdated: no rules, so default deny. */
+export const EMPTY_POLICY: { readonly acls: readonly unknown[] } = Object.freeze({ acls: Object.freeze([]) });
 
 export type UpdatePolicy = {
   type: 'UpdatePolicy';
@@ -68,8 +71,8 @@ export const evolvePolicy = (state: PolicyState, event: PolicyEvent): PolicyStat
 export interface CheckedPolicy {
   /** The document as JSON (HuJSON text parsed). */
   document: unknown;
-  policy: PolicyV2;
-  compiled: CompiledPolicyV2;
+  policy: PolicyFile;
+  compiled: CompiledPolicy;
   /** Keys of other tools that are accepted but not enforced, named. */
   warnings: string[];
 }
@@ -78,20 +81,23 @@ export interface CheckedPolicy {
  * Validates a candidate document (JSON value, or HuJSON text) and runs its `tests` against the tenant's nodes.
  * Refusals: POLICY_INVALID with every error by JSON path; POLICY_TESTS_FAILED with every failing assertion.
  */
-export function checkPolicy(source: unknown, nodes: readonly Identity[], open: OpenSchedules = NO_SCHEDULES_OPEN): CheckedPolicy {
+export function checkPolicy(
+  source: unknown, nodes: readonly Identity[], open: OpenSchedules = NO_SCHEDULES_OPEN, users: TenantUsers = NO_USERS,
+): CheckedPolicy {
   let document = source;
   if (typeof source === 'string') {
     const text = parseHujson(source);
     if (!text.ok) throw new DomainError('POLICY_INVALID', 'INVALID', 'policy is invalid', [`policy: ${formatHujsonError(text.error)}`]);
     document = text.value;
   }
-  const parsed = parsePolicyV2(document);
+  // Strict, as Tailscale is: tags declared in tagOwners, no port 0. Stored documents are read as they were accepted.
+  const parsed = parsePolicyFile(document, { strict: true });
   if (!parsed.ok) {
     throw new DomainError('POLICY_INVALID', 'INVALID', 'policy is invalid', parsed.errors);
   }
-  const compiled = new CompiledPolicyV2(parsed.policy);
+  const compiled = new CompiledPolicy(parsed.policy);
   // Tests are checked as things stand: with the schedule windows open right now.
-  const failures = runPolicyTests(compiled, nodes, open);
+  const failures = runPolicyTests(compiled, nodes, open, users);
   if (failures.length) {
     throw new DomainError('POLICY_TESTS_FAILED', 'INVALID', 'policy tests failed', failures.map((f) => `${f.path}: ${f.message}`));
   }
@@ -103,24 +109,24 @@ export function checkPolicy(source: unknown, nodes: readonly Identity[], open: O
  * Documents checkPolicy compiled: the PolicyUpdated event carries the same object into the projection, which then
  * does not compile it a second time inside the commit. Weak, so a document lives no longer than its event.
  */
-const compiledDocuments = new WeakMap<object, CompiledPolicyV2>();
+const compiledDocuments = new WeakMap<object, CompiledPolicy>();
 
 /** The empty policy, compiled once: what a tenant without a policy (or with an unreadable one) has. Deny-all. */
-export const DENY_ALL: CompiledPolicyV2 = compileStoredPolicy(EMPTY_POLICY);
+export const DENY_ALL: CompiledPolicy = compileStoredPolicy(EMPTY_POLICY);
 
 /** Compiles a stored document; an unreadable one (it passed checkPolicy when written) means deny-all, not a crash. */
-export function compileStoredPolicy(document: unknown): CompiledPolicyV2 {
+export function compileStoredPolicy(document: unknown): CompiledPolicy {
   const known = typeof document === 'object' && document !== null ? compiledDocuments.get(document) : undefined;
   if (known) return known;
-  const parsed = parsePolicyV2(document);
-  return parsed.ok ? new CompiledPolicyV2(parsed.policy) : DENY_ALL;
+  const parsed = parsePolicyFile(document);
+  return parsed.ok ? new CompiledPolicy(parsed.policy) : DENY_ALL;
 }
 
 /**
  * The window changes due at `now`: a ScheduleWindowOpened for each schedule of `policy` open now but not in
  * `open`, a ScheduleWindowClosed for each in `open` that is not (including schedules the policy no longer has).
  */
-export function decideScheduleWindows(tenantId: string, policy: PolicyV2, open: ReadonlySet<string>, now: Date): ScheduleEvent[] {
+export function decideScheduleWindows(tenantId: string, policy: PolicyFile, open: ReadonlySet<string>, now: Date): ScheduleEvent[] {
   const due = openSchedulesAt(policy.schedules, now);
   const at = now.toISOString();
   const events: ScheduleEvent[] = [];

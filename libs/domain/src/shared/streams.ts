@@ -7,4 +7,5 @@ export const streams = {
   /** ScheduleWindowOpened/Closed: apart from the policy stream, so the clock never moves the policy's version. */
   schedule: (tenantId: string) => `schedule-${tenantId}`,
   enrollmentKey: (id: string) => `enrollment-key-${id}`,
+  apiKey: (id: string) => `api-key-${id}`,
 };

@@ -1,8 +1,8 @@
 import { DomainError } from '../shared/domain-error';
 import { deciderSpec } from '../testing/given';
 import {
-  AddMember, decideTenant, evolveTenant, initialTenantState, InvitationAccepted, MemberAdded, MemberInvited, MemberRemoved,
-  RemoveMember, Role, TenantCreated, TenantEvent,
+  AddMember, ChangeMemberRole, decideTenant, evolveTenant, initialTenantState, InvitationAccepted, MemberAdded, MemberInvited, MemberRemoved,
+  MemberRoleChanged, RemoveMember, Role, TenantCreated, TenantEvent,
 } from './tenant';
 
 const given = deciderSpec(decideTenant, evolveTenant, initialTenantState);
@@ -15,6 +15,8 @@ const invite = (email: string, role: Role, actorRole: Role = 'owner'): AddMember
 const invited = (email: string, role: Role): MemberInvited => ({ type: 'MemberInvited', data: { tenantId: 't1', email, role } });
 const accepted = (email: string, userId: string, role: Role): InvitationAccepted => ({ type: 'InvitationAccepted', data: { tenantId: 't1', email, userId, role } });
 const removeMember = (userId: string, actorRole: Role): RemoveMember => ({ type: 'RemoveMember', userId, actorRole });
+const changeRole = (userId: string, role: Role, actorRole: Role): ChangeMemberRole => ({ type: 'ChangeMemberRole', userId, role, actorRole });
+const roleChanged = (userId: string, role: Role, previousRole: Role): MemberRoleChanged => ({ type: 'MemberRoleChanged', data: { tenantId: 't1', userId, role, previousRole } });
 const removed = (userId: string): MemberRemoved => ({ type: 'MemberRemoved', data: { tenantId: 't1', userId } });
 
 describe('tenant decider', () => {
@@ -128,5 +130,42 @@ describe('tenant decider', () => {
     expect([...final.members]).toEqual([['u1', 'owner'], ['u2', 'auditor']]);
     expect([...states[2].members]).toEqual([['u1', 'owner']]);
     expect(initialTenantState.members.size).toBe(0);
+  });
+});
+
+describe('tenant decider: ChangeMemberRole', () => {
+  it('changes a member\u2019s role, naming the previous one', () => {
+    given([created, ownerAdded, memberAdded('u2', 'member')]).when(changeRole('u2', 'admin', 'owner')).then([roleChanged('u2', 'admin', 'member')]);
+    given([created, ownerAdded, memberAdded('u2', 'admin')]).when(changeRole('u2', 'auditor', 'admin')).then([roleChanged('u2', 'auditor', 'admin')]);
+  });
+
+  it('lets only an owner grant the owner role, or demote an owner', () => {
+    given([created, ownerAdded, memberAdded('u2', 'member')]).when(changeRole('u2', 'owner', 'owner')).then([roleChanged('u2', 'owner', 'member')]);
+    given([created, ownerAdded, memberAdded('u2', 'member')]).when(changeRole('u2', 'owner', 'admin')).thenThrows('ROLE_NOT_GRANTABLE');
+    given([created, ownerAdded, memberAdded('u2', 'owner')]).when(changeRole('u2', 'admin', 'admin')).thenThrows('ROLE_NOT_REMOVABLE');
+  });
+
+  it.each<Role>(['member', 'auditor'])('forbids a %s to change roles', (actorRole) => {
+    given([created, ownerAdded, memberAdded('u2', 'member')]).when(changeRole('u2', 'auditor', actorRole)).thenThrows('ROLE_NOT_REMOVABLE');
+  });
+
+  it('never demotes the last owner, but an owner may step down once another owner exists', () => {
+    given([created, ownerAdded, memberAdded('u2', 'admin')]).when(changeRole('u1', 'admin', 'owner')).thenThrows('LAST_OWNER');
+    given([created, ownerAdded, memberAdded('u2', 'owner')]).when(changeRole('u1', 'admin', 'owner')).then([roleChanged('u1', 'admin', 'owner')]);
+  });
+
+  it('records nothing when the role is the one already held', () => {
+    given([created, ownerAdded, memberAdded('u2', 'member')]).when(changeRole('u2', 'member', 'admin')).then([]);
+    given([created, ownerAdded]).when(changeRole('u1', 'owner', 'owner')).then([]);
+  });
+
+  it('404s a user who is not (or no longer) a member', () => {
+    given([created, ownerAdded]).when(changeRole('u2', 'member', 'owner')).thenThrows('MEMBER_NOT_FOUND');
+    given([created, ownerAdded, memberAdded('u2', 'member'), removed('u2')]).when(changeRole('u2', 'admin', 'owner')).thenThrows('MEMBER_NOT_FOUND');
+  });
+
+  it('evolves the member to the new role, which later decisions see', () => {
+    given([created, ownerAdded, memberAdded('u2', 'member'), roleChanged('u2', 'owner', 'member')])
+      .when(changeRole('u1', 'admin', 'owner')).then([roleChanged('u1', 'admin', 'owner')]);
   });
 });

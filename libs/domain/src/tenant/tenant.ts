@@ -10,14 +10,17 @@ export type MemberInvited = Event<'MemberInvited', { tenantId: string; email: st
 /** A user registered with an invited email and so joined with the invited role. */
 export type InvitationAccepted = Event<'InvitationAccepted', { tenantId: string; email: string; userId: string; role: Role }>;
 export type MemberRemoved = Event<'MemberRemoved', { tenantId: string; userId: string }>;
-export type TenantEvent = TenantCreated | MemberAdded | MemberInvited | InvitationAccepted | MemberRemoved;
+/** A member's role was changed: their tokens issued for the previous role stop working with their next request. */
+export type MemberRoleChanged = Event<'MemberRoleChanged', { tenantId: string; userId: string; role: Role; previousRole: Role }>;
+export type TenantEvent = TenantCreated | MemberAdded | MemberInvited | InvitationAccepted | MemberRemoved | MemberRoleChanged;
 
 export type CreateTenant = { type: 'CreateTenant'; tenantId: string; name: string; ownerUserId: string };
 /** `userId` is the user registered with `email`, or null when there is none (the member is invited). */
 export type AddMember = { type: 'AddMember'; email: string; userId: string | null; role: Role; actorRole: Role };
 export type AcceptInvitation = { type: 'AcceptInvitation'; email: string; userId: string };
 export type RemoveMember = { type: 'RemoveMember'; userId: string; actorRole: Role };
-export type TenantCommand = CreateTenant | AddMember | AcceptInvitation | RemoveMember;
+export type ChangeMemberRole = { type: 'ChangeMemberRole'; userId: string; role: Role; actorRole: Role };
+export type TenantCommand = CreateTenant | AddMember | AcceptInvitation | RemoveMember | ChangeMemberRole;
 
 export type TenantState = {
   exists: boolean;
@@ -35,6 +38,11 @@ const GRANTABLE: Record<Role, readonly Role[]> = {
   member: [],
   auditor: [],
 };
+
+/** Whether a principal with `actorRole` may hand out `role` (to a member, an invitation or an API key). */
+export const canGrantRole = (actorRole: Role, role: Role): boolean => GRANTABLE[actorRole].includes(role);
+
+const ownerCount = (state: TenantState): number => [...state.members.values()].filter((r) => r === 'owner').length;
 
 const existing = (state: TenantState): string => {
   if (!state.exists || !state.tenantId) throw new DomainError('TENANT_NOT_FOUND', 'NOT_FOUND', 'tenant not found');
@@ -78,10 +86,28 @@ export const decideTenant = (command: TenantCommand, state: TenantState): Tenant
       if (!GRANTABLE[command.actorRole].includes(role)) {
         throw new DomainError('ROLE_NOT_REMOVABLE', 'FORBIDDEN', `a ${command.actorRole} cannot remove a member with the ${role} role`);
       }
-      if (role === 'owner' && [...state.members.values()].filter((r) => r === 'owner').length === 1) {
+      if (role === 'owner' && ownerCount(state) === 1) {
         throw new DomainError('LAST_OWNER', 'CONFLICT', 'the last owner cannot be removed');
       }
       return [{ type: 'MemberRemoved', data: { tenantId, userId: command.userId } }];
+    }
+    case 'ChangeMemberRole': {
+      const tenantId = existing(state);
+      const { userId, role, actorRole } = command;
+      const previousRole = state.members.get(userId);
+      if (previousRole === undefined) throw new DomainError('MEMBER_NOT_FOUND', 'NOT_FOUND', 'member not found');
+      // Both ends must be the actor's to give: an admin can neither mint an owner nor demote one.
+      if (!GRANTABLE[actorRole].includes(previousRole)) {
+        throw new DomainError('ROLE_NOT_REMOVABLE', 'FORBIDDEN', `a ${actorRole} cannot change the role of a member with the ${previousRole} role`);
+      }
+      if (!GRANTABLE[actorRole].includes(role)) {
+        throw new DomainError('ROLE_NOT_GRANTABLE', 'FORBIDDEN', `a ${actorRole} cannot grant the ${role} role`);
+      }
+      if (previousRole === role) return [];
+      if (previousRole === 'owner' && ownerCount(state) === 1) {
+        throw new DomainError('LAST_OWNER', 'CONFLICT', 'the last owner cannot be demoted: make another member owner first');
+      }
+      return [{ type: 'MemberRoleChanged', data: { tenantId, userId, role, previousRole } }];
     }
     default: {
       const _exhaustive: never = command;
@@ -108,6 +134,8 @@ export const evolveTenant = (state: TenantState, event: TenantEvent): TenantStat
       members.delete(event.data.userId);
       return { ...state, members };
     }
+    case 'MemberRoleChanged':
+      return { ...state, members: new Map(state.members).set(event.data.userId, event.data.role) };
     default:
       return state;
   }

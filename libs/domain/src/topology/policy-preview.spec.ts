@@ -1,5 +1,5 @@
-import { Identity } from '../policy-engine/evaluate';
-import { compile, node as identity, TEAM_NODES as TEAM_IDENTITIES, TEAM_POLICY } from '../policy-engine/fixtures.spec-helper';
+import { Identity } from '../policy/evaluate';
+import { compile, node as identity, TEAM_NODES as TEAM_IDENTITIES, TEAM_POLICY } from '../policy/fixtures.spec-helper';
 import { previewPolicy } from './policy-preview';
 import { TopologyNode } from './topology';
 

@@ -1,5 +1,5 @@
-import { CompiledPolicyV2, Identity, NO_SCHEDULES_OPEN, OpenSchedules } from '../policy-engine/evaluate';
-import { formatReach, reachMinus } from '../policy-engine/ports';
+import { CompiledPolicy, Identity, NO_SCHEDULES_OPEN, OpenSchedules } from '../policy/evaluate';
+import { formatReach, reachMinus } from '../policy/ports';
 import { Topology, TopologyNode } from './topology';
 
 /**
@@ -23,8 +23,8 @@ export interface PolicyPreview {
 }
 
 export function previewPolicy(
-  before: CompiledPolicyV2,
-  after: CompiledPolicyV2,
+  before: CompiledPolicy,
+  after: CompiledPolicy,
   topologyNodes: readonly TopologyNode[],
   { open = NO_SCHEDULES_OPEN, maxPairs = 1000 }: { open?: OpenSchedules; maxPairs?: number } = {},
 ): PolicyPreview {

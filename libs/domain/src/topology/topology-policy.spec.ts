@@ -1,4 +1,4 @@
-import { compile } from '../policy-engine/fixtures.spec-helper';
+import { compile } from '../policy/fixtures.spec-helper';
 import { Topology, TopologyNode } from './topology';
 
 const node = (name: string, n: number, over: Partial<TopologyNode> = {}): TopologyNode => ({

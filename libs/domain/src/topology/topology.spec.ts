@@ -1,21 +1,25 @@
-import { CompiledPolicy, nodeCanReach } from '../policy/compiled-policy';
-import { AclEntry, EMPTY_POLICY, PolicyDocument, Selector } from '../policy/policy-document';
+// The oracle: the first API's evaluator, independent of the class machinery, kept under testing/ for this spec.
+import { CompiledPolicy as OraclePolicy, nodeCanReach } from '../testing/policy-oracle/compiled-policy';
+import { AclEntry, EMPTY_POLICY, PolicyDocument, Selector } from '../testing/policy-oracle/policy-document';
 import { nextAddress } from '../node/ipam';
 import { seededRandom } from '../shared/prng';
-import { CompiledPolicyV2 } from '../policy-engine/evaluate';
-import { parsePolicyV2 } from '../policy-engine/policy-v2';
+import { CompiledPolicy } from '../policy/evaluate';
+import { parsePolicyFile } from '../policy/policy-file';
 import { ChangeSet, Peer, PERSISTENT_KEEPALIVE_SECONDS, PolicyParts, Topology, TopologyNode } from './topology';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-/** v1 documents are valid policy documents: compiled by the policy engine; the v1 evaluator is the reference below. */
-function compileDoc(doc: unknown): CompiledPolicyV2 {
-  const parsed = parsePolicyV2(doc);
+/**
+ * First-API documents are valid policy files: compiled by the policy engine; the oracle (testing/policy-oracle) is
+ * the reference below.
+ */
+function compileDoc(doc: unknown): CompiledPolicy {
+  const parsed = parsePolicyFile(doc);
   if (!parsed.ok) throw new Error(parsed.errors.join('; '));
-  return new CompiledPolicyV2(parsed.policy);
+  return new CompiledPolicy(parsed.policy);
 }
-const compile = (acls: AclEntry[]): CompiledPolicyV2 => compileDoc({ acls });
+const compile = (acls: AclEntry[]): CompiledPolicy => compileDoc({ acls });
 const accept = (src: Selector[], dst: Selector[]): AclEntry => ({ action: 'accept', src, dst });
 const deny = (src: Selector[], dst: Selector[]): AclEntry => ({ action: 'deny', src, dst });
 const FULL_MESH = [accept(['*'], ['*'])];
@@ -281,7 +285,7 @@ describe('Topology', () => {
     const randomEndpoint = (rand: () => number) => (rand() < 0.25 ? null : `192.0.2.${Math.floor(rand() * 8)}:51820`);
 
     /** Reference semantics straight from the document, node by node, independent of the class machinery. */
-    function referencePeers(policy: CompiledPolicy, of: TopologyNode, all: TopologyNode[]): string[] {
+    function referencePeers(policy: OraclePolicy, of: TopologyNode, all: TopologyNode[]): string[] {
       return all
         .filter((o) => o.id !== of.id && (nodeCanReach(policy, of, o) || nodeCanReach(policy, o, of)))
         .map((o) => o.publicKey)
@@ -296,9 +300,9 @@ describe('Topology', () => {
      * must equal the config a topology built from scratch gives, and (for v1 documents) the peers the v1 evaluator
      * gives node by node.
      */
-    function run(seed: number, steps: number, options: { v2?: boolean; advertise?: boolean } = {}) {
+    function run(seed: number, steps: number, options: { policyFile?: boolean; advertise?: boolean } = {}) {
       const rand = seededRandom(seed);
-      const makePolicy = () => (options.v2 ? randomPolicyV2(rand) : randomPolicy(rand));
+      const makePolicy = () => (options.policyFile ? randomPolicyFile(rand) : randomPolicy(rand));
       let doc: unknown = makePolicy();
       let open = new Set<string>();
       const t = new Topology(compileDoc(doc), open);
@@ -345,7 +349,7 @@ describe('Topology', () => {
           changes = t.updateEndpoint(id, endpoint);
           live.set(id, { ...live.get(id)!, endpoint });
           counts.endpoint++;
-        } else if (options.v2 && r < 0.9) {
+        } else if (options.policyFile && r < 0.9) {
           op = 'schedule';
           open = rand() < 0.5 ? new Set(['work']) : new Set();
           changes = t.setOpenSchedules(open);
@@ -391,7 +395,7 @@ describe('Topology', () => {
         const all = [...live.values()];
         const fresh = new Topology(compileDoc(doc), open);
         for (const n of all) fresh.restoreNode(n);
-        const v1 = options.v2 ? null : new CompiledPolicy(doc as PolicyDocument);
+        const v1 = options.policyFile ? null : new OraclePolicy(doc as PolicyDocument);
         const endpoints = new Map(all.map((n) => [n.publicKey, n.endpoint]));
         for (const n of all) {
           const expected = fresh.configOf(n.id)!;
@@ -416,7 +420,7 @@ describe('Topology', () => {
 
     const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     /** Ports, protocols, denies, routed prefixes as sources and destinations, QoS, routes, autoApprovers, a schedule. */
-    function randomPolicyV2(rand: () => number): unknown {
+    function randomPolicyFile(rand: () => number): unknown {
       const sel = () => pick(rand, ['*', 'tag:web', 'tag:db', 'tag:ops', 'tag:ci', 'n1', 'n4', '10.9.0.0/24']);
       const dst = () => pick(rand, ['*:*', 'tag:web:22', 'tag:db:5432,8000-8100', 'tag:ops:*', 'n2:80', '10.1.0.0/24:*', '10.1.0.128/25:22', '10.2.0.0/24:443', 'autogroup:internet:*']);
       const acls = Array.from({ length: 1 + Math.floor(rand() * 5) }, () => ({
@@ -435,8 +439,8 @@ describe('Topology', () => {
       };
     }
 
-    it.each([3, 11, 2026])('seed %i (v2: ports, routes, qos, schedules): 250 steps match a topology built from scratch', (seed) => {
-      const counts = run(seed, 250, { v2: true, advertise: true });
+    it.each([3, 11, 2026])('seed %i (policy files: ports, routes, qos, schedules): 250 steps match a topology built from scratch', (seed) => {
+      const counts = run(seed, 250, { policyFile: true, advertise: true });
       expect(counts.schedule).toBeGreaterThan(10);
       expect(counts.parts).toBeGreaterThan(20);
       expect(counts.touched).toBeGreaterThan(100);

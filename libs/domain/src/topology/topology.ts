@@ -1,7 +1,8 @@
 import { OVERLAY_PREFIX } from '../node/ipam';
-import { CompiledPolicyV2, Identity, isExitRoute, matchesClass, NO_SCHEDULES_OPEN, OpenSchedules, splitClass } from '../policy-engine/evaluate';
-import { excludePrefixes, formatPrefix, parsePrefix, prefixContains } from '../policy-engine/ip';
-import { formatPorts, hasPorts, protoName, Reach } from '../policy-engine/ports';
+import { CompiledPolicy, Identity, isExitRoute, matchesClass, NO_SCHEDULES_OPEN, OpenSchedules, splitClass } from '../policy/evaluate';
+import { excludePrefixes, formatPrefix, parsePrefix, prefixContains } from '../policy/ip';
+import { formatPorts, hasPorts, protoName, Reach } from '../policy/ports';
+import type { Role } from '../tenant/tenant';
 
 /** The slice of a node the mesh needs; the wire shapes (contracts) mirror the types below. */
 export interface TopologyNode {
@@ -12,8 +13,14 @@ export interface TopologyNode {
   address: string;
   endpoint: string | null;
   listenPort: number;
-  /** Owner, for `alice@` aliases (untagged nodes only, as in headscale). */
+  /**
+   * The owner's email and tenant role while the owner is a member (see Identity): part of the node's identity, so
+   * nodes of different owners are different classes only when the policy names owners at all.
+   */
   user?: string;
+  role?: Role;
+  /** The owner's IdP groups (see Identity.groups): only those the policy names as `idp:` members matter. */
+  groups?: readonly string[];
   /** Prefixes the node offers to route, and those an admin approved (autoApprovers approve in the policy). */
   advertisedRoutes?: readonly string[];
   approvedRoutes?: readonly string[];
@@ -97,7 +104,7 @@ export class Topology {
   /** Classes that serve routes, sorted by router name; dropped whenever one comes or goes. */
   private routers: MeshClass[] | undefined;
 
-  constructor(private policy: CompiledPolicyV2, private open: OpenSchedules = NO_SCHEDULES_OPEN) {}
+  constructor(private policy: CompiledPolicy, private open: OpenSchedules = NO_SCHEDULES_OPEN) {}
 
   get size(): number {
     return this.nodes.size;
@@ -155,11 +162,28 @@ export class Topology {
     return changes;
   }
 
+  /** The node rotated its WireGuard key: every peer drops the old key and gets the node under the new one. */
+  rotateKey(nodeId: string, publicKey: string): ChangeSet {
+    const node = this.nodes.get(nodeId);
+    if (!node || node.publicKey === publicKey) return new Map();
+    const previous = node.publicKey;
+    node.publicKey = publicKey;
+    const changes: ChangeSet = new Map();
+    this.tellPeersOf(node, changes, (change) => {
+      change.removed.add(previous);
+      change.upserted.set(publicKey, peerOf(node));
+    });
+    changes.delete(nodeId);
+    return changes;
+  }
+
   /**
-   * A node's routing identity changed (advertised or approved routes, exit node choice). Rare, so done as a leave
-   * and a rejoin; the node's own change is the difference between its configs before and after.
+   * A node's identity changed: its routing (advertised or approved routes, exit node choice), its tags (a retag),
+   * its owner's email, role or IdP groups (a role change, a member leaving, a sign-on with other groups). Rare, so
+   * done as a leave and a rejoin when the class changes; the node's own change is the difference between its configs
+   * before and after.
    */
-  updateNode(nodeId: string, edit: Pick<TopologyNode, 'advertisedRoutes' | 'approvedRoutes' | 'exitNode'>): ChangeSet {
+  updateNode(nodeId: string, edit: Partial<Pick<TopologyNode, 'advertisedRoutes' | 'approvedRoutes' | 'exitNode' | 'tags' | 'user' | 'role' | 'groups'>>): ChangeSet {
     const node = this.nodes.get(nodeId);
     if (!node) return new Map();
     const next: TopologyNode = { ...copy(node), ...edit };
@@ -188,7 +212,7 @@ export class Topology {
   }
 
   /** Switches to a new policy. */
-  setPolicy(policy: CompiledPolicyV2): ChangeSet {
+  setPolicy(policy: CompiledPolicy): ChangeSet {
     return this.reconfigure(policy, this.open);
   }
 
@@ -351,7 +375,7 @@ export class Topology {
 
   // ---- policy edits and schedule windows ----
 
-  private reconfigure(policy: CompiledPolicyV2, open: OpenSchedules): ChangeSet {
+  private reconfigure(policy: CompiledPolicy, open: OpenSchedules): ChangeSet {
     for (const cls of this.classes.values()) this.parts(cls); // pin what members hold now
     this.policy = policy;
     this.open = open;
@@ -479,7 +503,7 @@ export class Topology {
 
 function identity(node: TopologyNode): Identity {
   return {
-    id: node.id, name: node.name, tags: node.tags, user: node.user, addresses: [node.address],
+    id: node.id, name: node.name, tags: node.tags, user: node.user, role: node.role, groups: node.groups, addresses: [node.address],
     advertisedRoutes: node.advertisedRoutes, approvedRoutes: node.approvedRoutes, exitNode: node.exitNode,
   };
 }
@@ -487,7 +511,7 @@ function identity(node: TopologyNode): Identity {
 function copy(node: TopologyNode): TopologyNode {
   return {
     id: node.id, name: node.name, tags: [...node.tags], publicKey: node.publicKey, address: node.address, endpoint: node.endpoint,
-    listenPort: node.listenPort, user: node.user, advertisedRoutes: node.advertisedRoutes ? [...node.advertisedRoutes] : undefined,
+    listenPort: node.listenPort, user: node.user, role: node.role, groups: node.groups ? [...node.groups] : undefined, advertisedRoutes: node.advertisedRoutes ? [...node.advertisedRoutes] : undefined,
     approvedRoutes: node.approvedRoutes ? [...node.approvedRoutes] : undefined, exitNode: node.exitNode,
   };
 }

@@ -1,5 +1,7 @@
 import { deciderSpec } from '../testing/given';
-import { decideUser, evolveUser, initialUserState, normalizeEmail, RegisterUser, UserRegistered } from './user';
+import {
+  decideUser, evolveUser, initialUserState, normalizeEmail, ProvisionUser, RegisterUser, UserGroupsChanged, UserProvisioned, UserRegistered,
+} from './user';
 
 const given = deciderSpec(decideUser, evolveUser, initialUserState);
 
@@ -22,10 +24,46 @@ describe('user decider', () => {
   });
 
   it('evolves to an existing user with its email', () => {
-    expect(evolveUser(initialUserState, registered)).toEqual({ exists: true, email: 'alice@example.com' });
+    expect(evolveUser(initialUserState, registered)).toEqual({ exists: true, userId: 'u1', email: 'alice@example.com', groups: [] });
   });
 
   it('normalises emails by trimming and lower-casing', () => {
     expect(normalizeEmail(' Bob@EXAMPLE.org\n')).toBe('bob@example.org');
+  });
+});
+
+describe('user decider: single sign-on', () => {
+  const provision = (overrides: Partial<ProvisionUser> = {}): ProvisionUser => ({
+    type: 'ProvisionUser', userId: 'u1', email: 'Alice@Example.com', issuer: 'https://idp.example', subject: 'sub-1',
+    emailTaken: false, groups: [], ...overrides,
+  });
+  const provisioned: UserProvisioned = {
+    type: 'UserProvisioned', data: { userId: 'u1', email: 'alice@example.com', issuer: 'https://idp.example', subject: 'sub-1' },
+  };
+  const groupsChanged = (groups: string[]): UserGroupsChanged => ({ type: 'UserGroupsChanged', data: { userId: 'u1', groups } });
+
+  it('provisions a user at first sign-on with the IdP subject, and their groups sorted without duplicates', () => {
+    given([]).when(provision({ groups: ['ops', 'engineering', 'ops'] })).then([provisioned, groupsChanged(['engineering', 'ops'])]);
+  });
+
+  it('records no groups event for a user the IdP puts in no group', () => {
+    given([]).when(provision()).then([provisioned]);
+  });
+
+  it('refuses an email a password account holds, and a user provisioned twice', () => {
+    given([]).when(provision({ emailTaken: true })).thenThrows('EMAIL_TAKEN');
+    given([provisioned]).when(provision()).thenThrows('USER_EXISTS');
+  });
+
+  it('records the groups of a later sign-on only when they changed', () => {
+    given([provisioned, groupsChanged(['engineering'])]).when({ type: 'RecordUserGroups', groups: ['engineering'] }).then([]);
+    given([provisioned, groupsChanged(['engineering'])]).when({ type: 'RecordUserGroups', groups: ['sales', 'engineering'] })
+      .then([groupsChanged(['engineering', 'sales'])]);
+    given([provisioned, groupsChanged(['engineering'])]).when({ type: 'RecordUserGroups', groups: [] }).then([groupsChanged([])]);
+    given([provisioned]).when({ type: 'RecordUserGroups', groups: [] }).then([]);
+  });
+
+  it('refuses groups for a user that does not exist', () => {
+    given([]).when({ type: 'RecordUserGroups', groups: ['x'] }).thenThrows('USER_NOT_FOUND');
   });
 });

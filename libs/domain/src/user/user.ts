@@ -2,7 +2,11 @@ import { DomainError } from '../shared/domain-error';
 import { Event } from '../shared/event';
 
 export type UserRegistered = Event<'UserRegistered', { userId: string; email: string; passwordHash: string }>;
-export type UserEvent = UserRegistered;
+/** A user created at their first single sign-on: identified by the IdP's issuer and subject, with no password. */
+export type UserProvisioned = Event<'UserProvisioned', { userId: string; email: string; issuer: string; subject: string }>;
+/** The user's IdP groups as of their latest sign-on (sorted, without duplicates): what `idp:<group>` in policy matches. */
+export type UserGroupsChanged = Event<'UserGroupsChanged', { userId: string; groups: string[] }>;
+export type UserEvent = UserRegistered | UserProvisioned | UserGroupsChanged;
 
 export type RegisterUser = {
   type: 'RegisterUser';
@@ -12,12 +16,28 @@ export type RegisterUser = {
   /** Whether another user already holds this email (from the users read model, checked under the users lock). */
   emailTaken: boolean;
 };
-export type UserCommand = RegisterUser;
+export type ProvisionUser = {
+  type: 'ProvisionUser';
+  userId: string;
+  email: string;
+  issuer: string;
+  subject: string;
+  /** As for RegisterUser: an email held by another (password) account is refused, never merged. */
+  emailTaken: boolean;
+  groups: string[];
+};
+/** The groups claim of a sign-on: recorded only when it differs from the groups last recorded. */
+export type RecordUserGroups = { type: 'RecordUserGroups'; groups: string[] };
+export type UserCommand = RegisterUser | ProvisionUser | RecordUserGroups;
 
-export type UserState = { exists: boolean; email?: string };
-export const initialUserState: UserState = { exists: false };
+export type UserState = { exists: boolean; userId?: string; email?: string; groups: string[] };
+export const initialUserState: UserState = { exists: false, groups: [] };
 
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+const normalizeGroups = (groups: readonly string[]): string[] => [...new Set(groups)].sort();
+
+const sameGroups = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((g, i) => g === b[i]);
 
 export const decideUser = (command: UserCommand, state: UserState): UserEvent[] => {
   switch (command.type) {
@@ -26,9 +46,26 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
       if (command.emailTaken) throw new DomainError('EMAIL_TAKEN', 'CONFLICT', 'email is already registered');
       return [{ type: 'UserRegistered', data: { userId: command.userId, email: normalizeEmail(command.email), passwordHash: command.passwordHash } }];
     }
+    case 'ProvisionUser': {
+      if (state.exists) throw new DomainError('USER_EXISTS', 'CONFLICT', 'user already exists');
+      if (command.emailTaken) {
+        throw new DomainError('EMAIL_TAKEN', 'CONFLICT', 'this email is registered with a password: sign in with it instead of single sign-on');
+      }
+      const { userId, issuer, subject } = command;
+      const groups = normalizeGroups(command.groups);
+      return [
+        { type: 'UserProvisioned', data: { userId, email: normalizeEmail(command.email), issuer, subject } },
+        ...(groups.length > 0 ? [{ type: 'UserGroupsChanged' as const, data: { userId, groups } }] : []),
+      ];
+    }
+    case 'RecordUserGroups': {
+      if (!state.exists || !state.userId) throw new DomainError('USER_NOT_FOUND', 'NOT_FOUND', 'user not found');
+      const groups = normalizeGroups(command.groups);
+      return sameGroups(groups, state.groups) ? [] : [{ type: 'UserGroupsChanged', data: { userId: state.userId, groups } }];
+    }
     default: {
-      const _exhaustive: never = command.type;
-      throw new Error(`unknown command ${_exhaustive}`);
+      const _exhaustive: never = command;
+      throw new Error(`unknown command ${JSON.stringify(_exhaustive)}`);
     }
   }
 };
@@ -36,7 +73,10 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
 export const evolveUser = (state: UserState, event: UserEvent): UserState => {
   switch (event.type) {
     case 'UserRegistered':
-      return { exists: true, email: event.data.email };
+    case 'UserProvisioned':
+      return { exists: true, userId: event.data.userId, email: event.data.email, groups: [] };
+    case 'UserGroupsChanged':
+      return { ...state, groups: event.data.groups };
     default:
       return state;
   }

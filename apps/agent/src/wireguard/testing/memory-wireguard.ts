@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { publicKeyOf } from '../../identity/key-pair';
 import type { LiveInterface, PlanStep, WireGuardPort } from '../wireguard-port';
 
 /**
@@ -6,6 +8,10 @@ import type { LiveInterface, PlanStep, WireGuardPort } from '../wireguard-port';
  */
 export class MemoryWireGuard implements WireGuardPort {
   state: LiveInterface | null = null;
+  /** When set, `set-private-key` reads this file (as `wg set … private-key FILE` does) and takes its public key. */
+  privateKeyPath: string | null = null;
+  /** How many times the interface was created (a key rotation must not recreate it). */
+  creations = 0;
 
   constructor(readonly interfaceName = 'mgspec0') {}
 
@@ -14,12 +20,16 @@ export class MemoryWireGuard implements WireGuardPort {
   }
 
   async create() {
+    this.creations++;
     this.state = { publicKey: null, listenPort: null, up: false, addresses: [], routes: [], peers: [], fwmark: 0 };
   }
 
   async apply(steps: PlanStep[]) {
     const s = this.state!;
     for (const step of steps) {
+      if (step.kind === 'set-private-key' && this.privateKeyPath !== null) {
+        s.publicKey = publicKeyOf(Buffer.from(readFileSync(this.privateKeyPath, 'utf8').trim(), 'base64')).toString('base64');
+      }
       if (step.kind === 'add-address') s.addresses.push(step.address);
       if (step.kind === 'remove-address') s.addresses = s.addresses.filter((a) => a !== step.address);
       if (step.kind === 'remove-peer') s.peers = s.peers.filter((p) => p.publicKey !== step.publicKey);

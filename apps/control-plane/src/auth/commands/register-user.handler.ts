@@ -2,9 +2,10 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import * as argon2 from 'argon2';
-import { decideTenant, decideUser, evolveTenant, initialTenantState, initialUserState, normalizeEmail, streams } from '@meshgate/domain';
+import { decideTenant, decideUser, DomainError, evolveTenant, initialTenantState, initialUserState, normalizeEmail, streams } from '@meshgate/domain';
 import type { UserView } from '@meshgate/contracts';
 import { KeyedMutex } from '../../common/keyed-mutex';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { EVENT_STORE, EventStore, StreamAppend } from '../../event-store/event-store.port';
 import { loadAggregate } from '../../event-store/fold';
 import { DirectoryReadModel } from '../directory.read-model';
@@ -16,6 +17,7 @@ export class RegisterUserHandler implements ICommandHandler<RegisterUserCommand,
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly directory: DirectoryReadModel,
     private readonly locks: KeyedMutex,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async execute({ email, password, meta }: RegisterUserCommand): Promise<UserView> {
@@ -29,8 +31,14 @@ export class RegisterUserHandler implements ICommandHandler<RegisterUserCommand,
         { type: 'RegisterUser', userId, email: normalized, passwordHash, emailTaken: !!(await this.directory.userByEmail(normalized)) },
         initialUserState, // a fresh id: the stream is new
       );
-      // Invitations to this email are accepted in the same append: the user is a member of those tenants from the start.
-      const invitations = await Promise.all((await this.directory.tenantsInviting(normalized)).map(async (tenantId): Promise<StreamAppend> => {
+      const inviting = await this.directory.tenantsInviting(normalized);
+      // By invitation: an email no tenant has invited may not register, except the very first user (who creates the first tenant).
+      if (this.config.registration === 'invite' && inviting.length === 0 && (await this.directory.hasUsers())) {
+        throw new DomainError('REGISTRATION_BY_INVITATION', 'FORBIDDEN',
+          'registration is by invitation (REGISTRATION=invite): ask an owner or admin of a tenant to add this email as a member');
+      }
+      // Invitations to this email are accepted in the same append, once: the user is a member of those tenants from the start.
+      const invitations = await Promise.all(inviting.map(async (tenantId): Promise<StreamAppend> => {
         const tenantStream = streams.tenant(tenantId);
         const { state, version } = await loadAggregate(this.store, tenantStream, evolveTenant, initialTenantState);
         const accepted = decideTenant({ type: 'AcceptInvitation', email: normalized, userId }, state);

@@ -1,4 +1,4 @@
-import { ForbiddenException, Inject } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import {
@@ -9,14 +9,20 @@ import { tenantOf } from '../../auth/current-principal.decorator';
 import { formatCredential, hashSecret, newSecret, NODE_TOKEN_PREFIX } from '../../auth/secrets';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { EnrollmentKeysReadModel } from '../../enrollment-keys/enrollment-keys.read-model';
+import { ConcurrencyError } from '../../event-store/concurrency.error';
 import { EVENT_STORE, EventStore, StreamAppend } from '../../event-store/event-store.port';
+import { NodeConfigView } from '../../projections/node-config.view';
 import { ADDRESS_KEY } from '../../projections/node-identities.inline';
 import { NodesView } from '../../projections/nodes.view';
 import { ViewFeeder } from '../../projections/view-feeder';
 import { UniqueViolationError } from '../../storage/database.port';
 import { RegisterNodeCommand } from './register-node.command';
 
-const MAX_ATTEMPTS = 5;
+/**
+ * Every race lost to another replica is another registration's success, so retrying ends; a burst of registrations
+ * through several replicas (a fleet enrolling at once) can lose several in a row.
+ */
+const MAX_ATTEMPTS = 20;
 
 @CommandHandler(RegisterNodeCommand)
 export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand, RegisteredNode> {
@@ -26,6 +32,7 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
     private readonly keys: EnrollmentKeysReadModel,
     private readonly locks: KeyedMutex,
     private readonly views: ViewFeeder,
+    private readonly configs: NodeConfigView,
   ) {}
 
   async execute(command: RegisterNodeCommand): Promise<RegisteredNode> {
@@ -37,8 +44,13 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
         try {
           return await this.register(command, tenantId);
         } catch (error) {
-          // Another replica allocated the next address first: catch up and take the one after it.
-          if (!(error instanceof UniqueViolationError && error.key === ADDRESS_KEY) || attempt >= MAX_ATTEMPTS) throw error;
+          // Another replica allocated the next address first, or used the same enrollment key (its stream moved on):
+          // catch up and decide again, on the next address and the key's new version.
+          const lostRace = (error instanceof UniqueViolationError && error.key === ADDRESS_KEY) || error instanceof ConcurrencyError;
+          if (!lostRace || attempt >= MAX_ATTEMPTS) throw error;
+          // The losers of one race, caught up at once, would all take the same next address again: a random pause
+          // spreads them out, so that each catches up after the one before it committed.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
           await this.views.catchUp();
         }
       }
@@ -50,26 +62,36 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
     const nodeId = randomUUID();
     const secret = newSecret();
     const appends: StreamAppend[] = [];
-    let tags = dto.tags ?? [];
     let enrollmentKeyId: string | undefined;
+    let ephemeral = false;
+    // Tags grant access, so who may put which tag is the policy's tagOwners (checked by the decider). A user's node
+    // is theirs; a key's node gets the key's tags (vetted when the key was made) and is owned by them, or, for an
+    // untagged key, by the key's creator. A tagged key acts as a node carrying its tags for any further tag.
+    let owner: string | null = null;
+    let grantedTags: string[] = [];
+    let tagOwnership = this.configs.tagOwnershipOf(tenantId, { tags: [] });
 
+    if (principal.kind === 'user') {
+      owner = principal.userId;
+      tagOwnership = this.configs.tagOwnershipOf(tenantId, { userId: principal.userId, role: principal.role ?? undefined });
+    }
     if (principal.kind === 'enrollment') {
       const key = await this.keys.find(principal.keyId);
       if (!key) throw new DomainError('ENROLLMENT_KEY_INVALID', 'UNAUTHORIZED', 'invalid or expired enrollment key');
-      // Tags grant access: a node enrolled with a key gets the key's tags and cannot claim others.
-      const extra = tags.filter((t) => !key.state.tags.includes(t));
-      if (extra.length) throw new ForbiddenException(`tags not granted by this enrollment key: ${extra.join(', ')}`);
-      tags = key.state.tags;
+      grantedTags = key.state.tags;
+      owner = grantedTags.length ? null : key.state.createdBy ?? null;
+      tagOwnership = this.configs.tagOwnershipOf(tenantId, { tags: grantedTags });
       enrollmentKeyId = key.id;
+      ephemeral = key.state.ephemeral === true;
       const used = decideEnrollmentKey({ type: 'UseEnrollmentKey', nodeId }, key.state, { now });
       appends.push({ streamId: streams.enrollmentKey(key.id), expectedVersion: key.version, events: used });
     }
 
     const events = decideNode({
       type: 'RegisterNode', nodeId, tenantId, name: dto.name, publicKey: dto.publicKey, endpoint: dto.endpoint,
-      listenPort: dto.listenPort, tags, tokenHash: hashSecret(secret), enrollmentKeyId,
+      listenPort: dto.listenPort, tags: dto.tags ?? [], owner, grantedTags, tagOwnership, tokenHash: hashSecret(secret), enrollmentKeyId,
       tenant: this.nodes.tenantIndex(tenantId),
-      advertisedRoutes: dto.advertiseRoutes, exitNode: dto.exitNode,
+      advertisedRoutes: dto.advertiseRoutes, exitNode: dto.exitNode, ephemeral,
     }, { status: 'absent', lastSeenAt: null, endpoint: null }, { now });
     appends.unshift({ streamId: streams.node(nodeId), expectedVersion: 0, events: events as Event[] });
 

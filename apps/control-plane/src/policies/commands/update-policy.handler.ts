@@ -18,7 +18,7 @@ export class UpdatePolicyHandler implements ICommandHandler<UpdatePolicyCommand,
   async execute({ tenantId, document, expectedVersion, meta }: UpdatePolicyCommand): Promise<PolicyView> {
     const current = this.configs.policyOf(tenantId);
     // Validation and the document's own tests run against the tenant's nodes as they are now; a refusal appends nothing.
-    const checked = checkPolicy(document, this.configs.identitiesOf(tenantId), current.open);
+    const checked = checkPolicy(document, this.configs.identitiesOf(tenantId), current.open, this.configs.usersOf(tenantId));
     const text = typeof document === 'string' ? document : undefined;
     // The config projection holds the current policy: each version is one event, so the policy version is the stream
     // version, and folding every stored document on each PUT is not needed.

@@ -1,0 +1,69 @@
+import { DomainError, streams } from '@meshgate/domain';
+import type { EnrollmentKeyRecord } from '../../enrollment-keys/enrollment-keys.read-model';
+import { KeyedMutex } from '../../common/keyed-mutex';
+import { ConcurrencyError } from '../../event-store/concurrency.error';
+import type { AppendRequest } from '../../event-store/event-store.port';
+import { RegisterNodeCommand } from './register-node.command';
+import { RegisterNodeHandler } from './register-node.handler';
+
+const TENANT = 'tenant-1';
+const KEY_ID = 'key-1';
+const PUBLIC_KEY = 'mO1cY5H6cL6pQ4Pj4n2wJm5Fbq7Qz4G1Xc0u8r9s3Ek=';
+
+/**
+ * Two replicas registering nodes with one reusable enrollment key race on the key's stream: the loser's append is
+ * refused (ConcurrencyError). The handler must decide again on the key's new version, not answer 409 to an agent
+ * that did nothing wrong.
+ */
+describe('RegisterNodeHandler, losing a race for the enrollment key to another replica', () => {
+  function setup(keyVersions: Array<{ version: number; reusable: boolean; used: boolean }>, failFirst: number) {
+    const appends: AppendRequest[] = [];
+    let failures = failFirst;
+    const store = {
+      append: jest.fn(async (request: AppendRequest) => {
+        appends.push(request);
+        if (failures-- > 0) throw new ConcurrencyError(streams.enrollmentKey(KEY_ID), request.streams[1].expectedVersion, request.streams[1].expectedVersion + 1);
+        return [];
+      }),
+    };
+    let reads = 0;
+    const keys = {
+      find: jest.fn(async (): Promise<EnrollmentKeyRecord> => {
+        const k = keyVersions[Math.min(reads++, keyVersions.length - 1)];
+        return {
+          id: KEY_ID, tenantId: TENANT, secretHash: 'x', createdAt: '2026-01-01T00:00:00.000Z', uses: k.version - 1, version: k.version,
+          state: { exists: true, keyId: KEY_ID, reusable: k.reusable, expiresAt: null, used: k.used, revoked: false, tags: [] },
+        };
+      }),
+    };
+    const nodes = { tenantIndex: () => ({ publicKeyTaken: () => false, nameTaken: () => false, lastAllocatedAddress: null }) };
+    const views = { catchUp: jest.fn(async () => undefined) };
+    const configs = { tagOwnershipOf: () => ({ owns: () => false }) };
+    const handler = new RegisterNodeHandler(store as never, nodes as never, keys as never, new KeyedMutex(), views as never, configs as never);
+    const command = new RegisterNodeCommand(
+      { name: 'n1', publicKey: PUBLIC_KEY } as never,
+      { kind: 'enrollment', keyId: KEY_ID, tenantId: TENANT },
+      { actor: { kind: 'system', id: `enrollment-key:${KEY_ID}` } },
+    );
+    return { handler, command, appends, views };
+  }
+
+  it('catches up and registers on the key\'s new version', async () => {
+    const { handler, command, appends, views } = setup([{ version: 1, reusable: true, used: false }, { version: 2, reusable: true, used: true }], 1);
+    const registered = await handler.execute(command);
+    expect(registered.name).toBe('n1');
+    expect(views.catchUp).toHaveBeenCalledTimes(1);
+    expect(appends.map((a) => a.streams.find((s) => s.streamId === streams.enrollmentKey(KEY_ID))!.expectedVersion)).toEqual([1, 2]);
+  });
+
+  it('refuses a single-use key the other replica used meanwhile (a refusal, not a 409)', async () => {
+    const { handler, command } = setup([{ version: 1, reusable: false, used: false }, { version: 2, reusable: false, used: true }], 1);
+    await expect(handler.execute(command)).rejects.toBeInstanceOf(DomainError);
+  });
+
+  it('gives up with the 409 when it keeps losing', async () => {
+    const { handler, command, appends } = setup([{ version: 1, reusable: true, used: false }], 100);
+    await expect(handler.execute(command)).rejects.toBeInstanceOf(ConcurrencyError);
+    expect(appends.length).toBeGreaterThan(1);
+  });
+});
