@@ -104,6 +104,8 @@ describe('loadAgentConfig', () => {
     [{ ...minimal, endpoint: 'no-port' }, 'endpoint'],
     [{ ...minimal, tags: ['ok', 'Not Ok'] }, 'tags'],
     [{ ...minimal, advertise_routes: ['10.1.0.0'] }, 'advertise_routes'],
+    [{ ...minimal, advertise_routes: ['10.1.0.0/33'] }, 'advertise_routes'],
+    [{ ...minimal, advertise_routes: ['fd00::zz/64'] }, 'advertise_routes'],
     [{ ...minimal, exit_node: 'Not A Name' }, 'exit_node'],
     [{ ...minimal, state_dir: 'relative' }, 'state_dir'],
     [{ ...minimal, heartbeat_interval: 0 }, 'heartbeat_interval'],

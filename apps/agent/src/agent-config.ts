@@ -1,5 +1,5 @@
 import { isAbsolute } from 'node:path';
-import { CIDR_PATTERN, ENDPOINT_PATTERN, NODE_NAME_PATTERN, TAG_PATTERN } from './contracts';
+import { ENDPOINT_PATTERN, isCidr, NODE_NAME_PATTERN, TAG_PATTERN } from './contracts';
 import type { LogLevel } from './logger';
 
 /** The agent's settings, after the file, then `MESHGATE_*` variables, have been applied over the defaults. */
@@ -81,7 +81,7 @@ const urls: Parser<string[]> = (raw, key) => {
 };
 
 /** A list of strings matching `pattern`, as a list or (environment values are strings) comma-separated. */
-const listOf = (pattern: RegExp, what: string, bad: (item: string) => string): Parser<string[]> => (raw, key) => {
+const listOf = (pattern: { test(item: string): boolean }, what: string, bad: (item: string) => string): Parser<string[]> => (raw, key) => {
   const list = typeof raw === 'string' ? raw.split(',').map((t) => t.trim()).filter((t) => t !== '') : raw;
   if (!Array.isArray(list)) throw new ConfigError(key, `must be a list of ${what}`);
   return list.map((item) => {
@@ -93,7 +93,7 @@ const listOf = (pattern: RegExp, what: string, bad: (item: string) => string): P
 /** Tailscale's `tag:web`; a bare `web` is read as `tag:web`. */
 const tagList = listOf(TAG_PATTERN, 'tags', (tag) => `tag ${tag} must be "tag:<name>" (or a bare <name>), the name lowercase letters, digits and dashes`);
 const tags: Parser<string[]> = (raw, key) => [...new Set(tagList(raw, key).map((t) => (t.startsWith('tag:') ? t : `tag:${t}`)))];
-const prefixes = listOf(CIDR_PATTERN, 'prefixes such as 10.1.0.0/24', (p) => `${p} is not a prefix such as 10.1.0.0/24`);
+const prefixes = listOf({ test: isCidr }, 'prefixes such as 10.1.0.0/24', (p) => `${p} is not a prefix such as 10.1.0.0/24`);
 
 const absolutePath: Parser<string> = (raw, key) => {
   const value = text(raw, key);

@@ -134,7 +134,9 @@ describe('MeshGate mesh in network namespaces', () => {
 
     const agentPid = n2.agent!.pid;
     const others = (await lab.sh('ip', ['netns', 'pids', n2.ns])).split(/\s+/).filter(Boolean).map(Number).filter((p) => p !== agentPid);
-    const wgGo = others.filter((p) => readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'wireguard-go');
+    // A short-lived helper (ip, nft) may exit between the listing and the read: it is not wireguard-go.
+    const commOf = (pid: number) => { try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; } };
+    const wgGo = others.filter((p) => commOf(p) === 'wireguard-go');
     expect(wgGo).toHaveLength(1);
     started = Date.now();
     process.kill(wgGo[0], 'SIGKILL');

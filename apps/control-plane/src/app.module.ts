@@ -7,7 +7,7 @@ import { ApiKeysModule } from './api-keys/api-keys.module';
 import { AuditController } from './audit/audit.controller';
 import { AuditLogReadModel } from './audit/audit-log.read-model';
 import { AuthModule } from './auth/auth.module';
-import { CredentialsGuard } from './auth/credentials.guard';
+import { CredentialsModule } from './auth/credentials.module';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { RetryLaterFilter } from './common/retry-later';
 import { StorageFaultFilter } from './common/storage-fault.filter';
@@ -32,6 +32,7 @@ export class AppModule {
         CqrsModule.forRoot(),
         JwtModule.register({ global: true, secret: config.jwtSecret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } }),
         ThrottlerModule.forRoot(rateLimitOptions(config)),
+        CredentialsModule,
         AuthModule,
         TenantsModule,
         NodesModule,
@@ -41,7 +42,6 @@ export class AppModule {
       ],
       controllers: [AuditController, ConfigStreamController, HealthController],
       providers: [
-        CredentialsGuard,
         MetricsListener,
         AuditLogReadModel,
         { provide: APP_FILTER, useClass: DomainErrorFilter },

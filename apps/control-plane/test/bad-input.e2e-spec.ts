@@ -101,6 +101,13 @@ const cases: Case[] = [
     ['tags numbers', { name: 'n1', publicKey: validKey, tags: [1] }],
     ['tags nested', { name: 'n1', publicKey: validKey, tags: [['web']] }],
     ['too many tags', { name: 'n1', publicKey: validKey, tags: Array.from({ length: 33 }, (_, i) => `t${i}`) }],
+    // Checked by the contracts' one IP helper, not a regex: shapes that only look like prefixes are refused at the door.
+    ['advertised route without a length', { name: 'n1', publicKey: validKey, advertiseRoutes: ['10.1.0.0'] }],
+    ['advertised route /33', { name: 'n1', publicKey: validKey, advertiseRoutes: ['10.1.0.0/33'] }],
+    ['advertised route with an octet of 300', { name: 'n1', publicKey: validKey, advertiseRoutes: ['10.300.0.0/16'] }],
+    ['advertised route /129', { name: 'n1', publicKey: validKey, advertiseRoutes: ['fd00::/129'] }],
+    ['advertised route with two ::', { name: 'n1', publicKey: validKey, advertiseRoutes: ['fd00::1::/64'] }],
+    ['advertised route of nine groups', { name: 'n1', publicKey: validKey, advertiseRoutes: ['1:2:3:4:5:6:7:8:9/64'] }],
   ] as [string, unknown][]).map(([name, body]): Case => ({ name: `nodes: ${name}`, method: 'POST', path: '/api/v1/nodes', auth: 'tenant', body, status: 400 })),
   { name: 'nodes: duplicate public key', method: 'POST', path: '/api/v1/nodes', auth: 'tenant', body: { name: 'dup', publicKey: 'DUPLICATE' }, status: 409 },
   { name: 'nodes: duplicate name', method: 'POST', path: '/api/v1/nodes', auth: 'tenant', body: { name: 'victim', publicKey: 'FRESH' }, status: 409 },
@@ -254,6 +261,9 @@ describe('bad input: every endpoint answers 4xx (never 5xx) and appends nothing'
     expect(JSON.stringify(reply.body.message)).toContain('publicKey');
     const unknown = await api('POST', '/api/v1/nodes', { token: owner.token, body: { name: 'n1', publicKey: wgKey(), isAdmin: true } });
     expect(JSON.stringify(unknown.body.message)).toContain('isAdmin');
+    const route = await api('POST', '/api/v1/nodes', { token: owner.token, body: { name: 'n1', publicKey: wgKey(), advertiseRoutes: ['fd00::/129'] } });
+    expect({ status: route.status, message: route.body.message })
+      .toEqual({ status: 400, message: ['each advertised route must be an IPv4 or IPv6 prefix such as 10.1.0.0/24'] });
   });
 
   it('nothing was polluted and the server still works', async () => {

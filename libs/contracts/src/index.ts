@@ -1,4 +1,6 @@
 export * from './config';
+export * from './ip';
+export * from './cidr.decorator';
 export * from './omittable.decorator';
 export * from './timestamp.decorator';
 export * from './auth.dto';

@@ -1,5 +1,6 @@
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsInt, IsString, Matches, Max, Min, ValidateNested } from 'class-validator';
+import { IsCidr } from './cidr.decorator';
 import { IsOmittable } from './omittable.decorator';
 import { IsTimestamp } from './timestamp.decorator';
 
@@ -10,8 +11,6 @@ export const NODE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Tailscale's tag syntax, `tag:web`; a bare `web` is read as `tag:web` (and answered so). */
 export const TAG_PATTERN = /^(tag:)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const TAG_MESSAGE = 'each tag must be "tag:<name>" (or a bare <name>), the name lowercase letters, digits and dashes';
-/** An IPv4 or IPv6 prefix; the domain canonicalises and checks it further. */
-export const CIDR_PATTERN = /^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]+)\/\d{1,3}$/;
 /** host:port, host being an IPv4 address, a bracketed IPv6 address or a DNS name. */
 export const ENDPOINT_PATTERN =
   /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/;
@@ -29,7 +28,7 @@ export class RegisterNodeDto {
   tags?: string[];
   /** Prefixes this node offers to route for the mesh (subnet router), or 0.0.0.0/0 (exit node). */
   @IsOmittable() @IsArray() @ArrayMaxSize(64)
-  @Matches(CIDR_PATTERN, { each: true, message: 'each advertised route must be an IPv4 or IPv6 prefix such as 10.1.0.0/24' })
+  @IsCidr({ each: true, message: 'each advertised route must be an IPv4 or IPv6 prefix such as 10.1.0.0/24' })
   advertiseRoutes?: string[];
   /** Name of the exit node to send internet traffic through. */
   @IsOmittable() @IsString() @Matches(NODE_NAME_PATTERN, { message: 'exitNode must be a node name' })
@@ -39,7 +38,7 @@ export class RegisterNodeDto {
 /** PUT /api/v1/nodes/:id/routes: the advertised routes an admin approves (replaces the approved set). */
 export class ApproveRoutesDto {
   @IsArray() @ArrayMaxSize(64)
-  @Matches(CIDR_PATTERN, { each: true, message: 'each route must be an IPv4 or IPv6 prefix such as 10.1.0.0/24' })
+  @IsCidr({ each: true, message: 'each route must be an IPv4 or IPv6 prefix such as 10.1.0.0/24' })
   approved!: string[];
 }
 

@@ -1,4 +1,4 @@
-import type { NodeConfig } from '../contracts';
+import { canonicalPrefix, type NodeConfig } from '../contracts';
 import { exitRoute } from '../reconciler/plan';
 import { planExitRouting, type LiveExitRouting } from './exit-routing';
 import { buildRuleset, chainDigest, renderedRules, tableName, type NftTable, type RulesetBuild } from './nft-ruleset';
@@ -96,10 +96,10 @@ export function planEnforcement(config: NodeConfig, live: LiveEnforcement, ifnam
 
 /** Set elements as `nft -j` prints them → canonical CIDRs. */
 function liveElement(elem: unknown): string {
-  if (typeof elem === 'string') return elem.includes('/') ? elem : elem.includes(':') ? `${elem}/128` : `${elem}/32`;
+  if (typeof elem === 'string') return canonicalPrefix(elem) ?? elem;
   if (elem && typeof elem === 'object') {
     const e = elem as { prefix?: { addr: string; len: number }; range?: [string, string]; elem?: { val: unknown } };
-    if (e.prefix) return `${e.prefix.addr}/${e.prefix.len}`;
+    if (e.prefix) return canonicalPrefix(`${e.prefix.addr}/${e.prefix.len}`) ?? `${e.prefix.addr}/${e.prefix.len}`;
     if (e.range) return `${e.range[0]}-${e.range[1]}`;
     if (e.elem) return liveElement(e.elem.val);
   }

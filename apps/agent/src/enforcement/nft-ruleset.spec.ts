@@ -39,6 +39,14 @@ describe('normalizePrefixes', () => {
       .toEqual({ v4: ['10.1.0.0/16', '192.168.1.1/32'], v6: ['fd00::/64'] });
     expect(errors).toEqual(['not an IP prefix: "oops"']);
   });
+
+  it('does the same for IPv6, in the one spelling (RFC 5952), and reports what only looks like an address', () => {
+    const errors: string[] = [];
+    expect(normalizePrefixes(['FD00:0:0:0:0:0:0:0/8', 'fd00:1::/64', '0:0:0:0:0:0:0:0/0', '2001:db8::1', 'fd00::zz', '10.1.0.0/33'], errors))
+      .toEqual({ v4: [], v6: ['::/0'] });
+    expect(normalizePrefixes(['fd00:1::5/64', '2001:db8::1'])).toEqual({ v4: [], v6: ['2001:db8::1/128', 'fd00:1::/64'] });
+    expect(errors).toEqual(['not an IP prefix: "fd00::zz"', 'not an IP prefix: "10.1.0.0/33"']);
+  });
 });
 
 describe('buildRuleset', () => {

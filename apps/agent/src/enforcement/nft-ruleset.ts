@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FirewallRule, NodeConfig, QosRule } from '../contracts';
-import { canonicalCidr } from '../reconciler/plan';
+import { formatPrefix, parsePrefix, type FirewallRule, type NodeConfig, type Prefix, type QosRule } from '../contracts';
 import { qosClassId } from './tc-plan';
 
 /**
@@ -39,39 +38,33 @@ export const tableName = (ifname: string): string => `meshgate_${ifname.replace(
 export const groupSetName = (group: string): string =>
   `grp_${group.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 40)}_${createHash('sha256').update(group).digest('hex').slice(0, 6)}`;
 
-const isIpv4 = (cidr: string) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr);
-const isIpv6 = (cidr: string) => cidr.includes(':');
-
-function ipv4Range(cidr: string): [number, number] {
-  const [addr, bits] = cidr.split('/');
-  const value = addr.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const size = 2 ** (32 - Number(bits));
-  return [value, value + size - 1];
+/** The prefixes of one family, sorted by start, widest first: keep those not covered by one kept before (a sweep). */
+function uncovered(prefixes: Prefix[]): string[] {
+  const max = (p: Prefix) => BigInt(p.family === 4 ? 32 : 128);
+  const end = (p: Prefix) => p.network + (1n << (max(p) - BigInt(p.bits))) - 1n;
+  const sorted = [...prefixes].sort((a, b) => (a.network < b.network ? -1 : a.network > b.network ? 1 : a.bits - b.bits));
+  const kept: string[] = [];
+  let maxEnd = -1n;
+  for (const p of sorted) {
+    if (end(p) <= maxEnd) continue;
+    kept.push(formatPrefix(p));
+    maxEnd = end(p);
+  }
+  return kept.sort();
 }
 
 /**
- * Canonical, sorted, without prefixes covered by another in the list: nft rejects overlapping intervals in one set.
- * Strings that are not IP prefixes are dropped and reported.
+ * Canonical (the contracts' IP helper), sorted, without prefixes covered by another in the list: nft rejects
+ * overlapping intervals in one set. Strings that are not IP prefixes are dropped and reported.
  */
 export function normalizePrefixes(prefixes: readonly string[], errors: string[] = []): { v4: string[]; v6: string[] } {
-  const v4 = new Set<string>();
-  const v6 = new Set<string>();
+  const byFamily = { 4: new Map<string, Prefix>(), 6: new Map<string, Prefix>() };
   for (const raw of prefixes) {
-    const cidr = canonicalCidr(raw);
-    if (isIpv4(cidr) && Number(cidr.split('/')[1]) <= 32 && cidr.split('/')[0].split('.').every((o) => Number(o) <= 255)) v4.add(cidr);
-    else if (isIpv6(cidr)) v6.add(cidr.includes('/') ? cidr : `${cidr}/128`);
+    const p = parsePrefix(raw.trim());
+    if (p) byFamily[p.family].set(formatPrefix(p), p);
     else errors.push(`not an IP prefix: ${JSON.stringify(raw)}`);
   }
-  // Widest first among equal starts, then a sweep: a range is covered exactly when it ends no later than one before it.
-  const ranges = [...v4].map((c) => ({ c, r: ipv4Range(c) })).sort((a, b) => a.r[0] - b.r[0] || b.r[1] - a.r[1]);
-  const kept: string[] = [];
-  let maxEnd = -1;
-  for (const { c, r } of ranges) {
-    if (r[1] <= maxEnd) continue;
-    kept.push(c);
-    maxEnd = r[1];
-  }
-  return { v4: kept.sort(), v6: [...v6].sort() };
+  return { v4: uncovered([...byFamily[4].values()]), v6: uncovered([...byFamily[6].values()]) };
 }
 
 /** `ports` text ("22", "80,443", "8000-8100") as an nft set body, or null when malformed. */
@@ -205,7 +198,7 @@ export function buildRuleset(config: NodeConfig, ifname: string): RulesetBuild {
   const members = groupMembers(config);
   const sets = [...usedGroups].sort().map((g) => ({
     name: groupSetName(g),
-    elements: normalizePrefixes((members.get(g) ?? []).filter((a) => isIpv4(canonicalCidr(a))), errors).v4,
+    elements: normalizePrefixes((members.get(g) ?? []).filter((a) => parsePrefix(a.trim())?.family === 4), errors).v4,
   }));
   return { table: { name: tableName(ifname), sets, chains }, errors };
 }

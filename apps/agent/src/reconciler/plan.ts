@@ -1,14 +1,13 @@
-import type { NodeConfig, PeerConfig, RouteConfig } from '../contracts';
+import { canonicalPrefix, DEFAULT_ROUTES, type NodeConfig, type PeerConfig, type RouteConfig } from '../contracts';
 import type { LiveInterface, LivePeer, PlanStep } from '../wireguard/wireguard-port';
 
-/** IPv4 CIDRs with their host bits cleared (as WireGuard reports them); other strings lowercased. */
+/**
+ * Prefixes and addresses in the one canonical spelling of the contracts' IP helper (host bits cleared, a bare address
+ * as /32 or /128, IPv6 per RFC 5952 as WireGuard and iproute2 print it); other strings trimmed and lowercased.
+ */
 export function canonicalCidr(cidr: string): string {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(cidr.trim());
-  if (!m) return cidr.trim().toLowerCase();
-  const prefix = m[5] === undefined ? 32 : Number(m[5]);
-  const value = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-  const masked = prefix === 0 ? 0 : (value & (~0 << (32 - prefix))) >>> 0;
-  return `${masked >>> 24}.${(masked >>> 16) & 255}.${(masked >>> 8) & 255}.${masked & 255}/${prefix}`;
+  const text = cidr.trim();
+  return canonicalPrefix(text) ?? text.toLowerCase();
 }
 
 const sameSet = (a: string[], b: string[]): boolean => {
@@ -18,7 +17,7 @@ const sameSet = (a: string[], b: string[]): boolean => {
 };
 
 /** A default route into the mesh (exit node): needs policy routing so the tunnel's own packets escape it (exitRoute). */
-const isExitRoute = (destination: string): boolean => ['0.0.0.0/0', '::/0'].includes(canonicalCidr(destination));
+const isExitRoute = (destination: string): boolean => DEFAULT_ROUTES.includes(canonicalCidr(destination));
 
 /**
  * The routes the agent installs in the main table: those via a peer it has (a route into the interface with no peer

@@ -1,3 +1,4 @@
+import { canonicalPrefix } from '../contracts';
 import type { Logger } from '../logger';
 import { isMissing, runCommand, runDetached, type RunCommand } from './command-runner';
 import { parseWgDump, wgDumpFwmark } from './wg-dump';
@@ -58,7 +59,7 @@ export class LinuxWireGuard implements WireGuardPort {
       addresses: (link.addr_info ?? [])
         .filter((a) => a.scope !== 'link')
         .map((a) => `${a.local}/${a.prefixlen}`),
-      routes: routes.map((r) => (r.dst.includes('/') ? r.dst : `${r.dst}/${r.dst.includes(':') ? 128 : 32}`)),
+      routes: routes.map((r) => canonicalPrefix(r.dst) ?? r.dst),
       peers: dump.peers,
       fwmark: wgDumpFwmark(dumpText),
     };

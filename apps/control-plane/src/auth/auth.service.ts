@@ -5,7 +5,7 @@ import { normalizeEmail } from '@meshgate/domain';
 import type { LoginResponse } from '@meshgate/contracts';
 import { RetryLaterException } from '../common/retry-later';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { JwtClaims } from './credentials.guard';
+import { JwtClaims } from './strategies/user-jwt.strategy';
 import { DirectoryReadModel } from './directory.read-model';
 import { LoginFailures } from './login-failures';
 

@@ -11,8 +11,7 @@
  * records 100 peers' counters): the bytes of a heartbeat that crosses the counter bucket, for the log-growth bound.
  */
 import { closedLoop, LoadResult } from './http-load';
-import { Processes, sleep, freePort, waitFor } from './servers';
-import { RegistrationResult } from './servers';
+import { freePort, Processes, RegistrationResult, sleep, waitFor } from './servers';
 import { StoreProbe } from './store-probe';
 
 export interface PeerHeartbeatOptions {

@@ -59,7 +59,7 @@ import { closedLoop } from './http-load';
 import { Layout, PeerHeartbeatFigures, runPeerHeartbeats } from './peer-heartbeats';
 import { BenchPostgres, createBenchDatabase, startBenchPostgres } from './postgres';
 import {
-  api, fmt, freePort, pct, Processes, registerNodes, SERVER_ENV, setupTenant, startControlPlane, startReplicas, waitFor, waitForNodes,
+  api, fmt, freePort, pct, Processes, registerNodes, setupTenant, startControlPlane, startReplicas, waitFor, waitForNodes,
 } from './servers';
 import { SseClient } from './sse-client';
 import { runStartUp } from './start-up';

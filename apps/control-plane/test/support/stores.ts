@@ -32,6 +32,10 @@ export async function freshStore(kind: 'sqlite' | 'postgres'): Promise<StoreUnde
         const db = new (await import('better-sqlite3')).default(path, { timeout: 10_000 });
         try {
           db.exec(sql);
+        } catch (error) {
+          // The native addon is loaded once per process, so its errors may come from another test file's realm,
+          // where jest's toThrow does not see an Error: rethrow one of this realm.
+          throw new Error((error as Error).message);
         } finally {
           db.close();
         }

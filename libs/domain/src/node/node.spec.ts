@@ -242,6 +242,11 @@ describe('node decider', () => {
       given([]).when(register({ advertisedRoutes: ['10.1.0.0'] })).thenThrows('ROUTE_INVALID');
     });
 
+    it('spells IPv6 routes and the default routes one way (RFC 5952, as the contracts\' IP helper writes them)', () => {
+      given([]).when(register({ advertisedRoutes: ['0:0:0:0:0:0:0:0/0', 'FD00:0:0:0:0:0:0:7/64', '0.0.0.0/0'] }))
+        .then([registered({ advertisedRoutes: ['0.0.0.0/0', '::/0', 'fd00::/64'] })]);
+    });
+
     it('approves advertised routes, compared as prefixes; a repeat approval changes nothing', () => {
       const advertising = registered({ advertisedRoutes: ['10.1.0.0/16', '10.2.0.0/24'] });
       given([advertising]).when({ type: 'ApproveRoutes', nodeId: 'n1', routes: ['10.2.0.1/24'] })

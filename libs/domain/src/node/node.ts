@@ -1,7 +1,7 @@
 import { DomainError } from '../shared/domain-error';
 import { DecideContext, Event } from '../shared/event';
 import { nextAddress } from './ipam';
-import { canonicalPrefix } from '../policy/ip';
+import { canonicalPrefix } from '@meshgate/contracts/ip';
 import { canonicalTags, OWNS_NO_TAG, TagOwnership, unownedTags } from '../policy/tag-owners';
 import { streams } from '../shared/streams';
 import {

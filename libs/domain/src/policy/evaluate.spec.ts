@@ -1,5 +1,5 @@
 import { compile, node, TEAM_NODES, TEAM_POLICY } from './fixtures.spec-helper';
-import { CompiledPolicy, nodeReach } from './evaluate';
+import { CompiledPolicy, isExitRoute, nodeReach } from './evaluate';
 import { parsePolicyFile } from './policy-file';
 import { formatReach } from './ports';
 
@@ -98,5 +98,12 @@ describe('CompiledPolicy', () => {
       classes.add(policy.classOf(node(`n${i}`, `100.65.${i >> 8}.${(i & 255) + 1}`, { tags: [tag] })));
     }
     expect(classes.size).toBe(3);
+  });
+});
+
+describe('isExitRoute', () => {
+  it('knows the default routes in their one spelling, and in the spelled-out IPv6 of events written before it', () => {
+    for (const route of ['0.0.0.0/0', '::/0', '0:0:0:0:0:0:0:0/0']) expect(isExitRoute(route)).toBe(true);
+    for (const route of ['10.0.0.0/8', 'fd00::/8', '0.0.0.0/1', '::/1', 'junk/0']) expect(isExitRoute(route)).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { formatPrefix, parsePrefix, Prefix, prefixContains, prefixesOverlap } from './ip';
+import { DEFAULT_ROUTES, formatPrefix, parsePrefix, Prefix, prefixContains, prefixesOverlap } from '@meshgate/contracts/ip';
 import { AclRule, Alias, PolicyFile } from './policy-file';
 import { PortRange, Reach, ReachBuilder } from './ports';
 import { canonicalTag, groupMemberMatches, userAliasMatches } from './tag-owners';
@@ -71,8 +71,9 @@ export interface CompiledQos {
 }
 
 const NOTHING: Reach = Object.freeze([]) as Reach;
-const DEFAULT_ROUTES = ['0.0.0.0/0', '0:0:0:0:0:0:0:0/0'];
-export const isExitRoute = (prefix: string): boolean => DEFAULT_ROUTES.includes(prefix);
+/** A default route, `0.0.0.0/0` or `::/0` (in any spelling: events written before RFC 5952 spelled it out). */
+export const isExitRoute = (prefix: string): boolean =>
+  DEFAULT_ROUTES.includes(prefix) || (prefix.endsWith('/0') && parsePrefix(prefix)?.bits === 0);
 
 export class CompiledPolicy {
   private readonly rules: CompiledRule[];

@@ -3,7 +3,6 @@
  * enforcement data. The policy decider (policy.ts, events and commands) sits beside it and is exported at the top.
  */
 export * from './hujson';
-export * from './ip';
 export * from './ports';
 export * from './policy-file';
 export * from './schedule';

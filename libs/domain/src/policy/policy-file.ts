@@ -1,4 +1,4 @@
-import { canonicalPrefix, parsePrefix } from './ip';
+import { canonicalPrefix, parsePrefix } from '@meshgate/contracts/ip';
 import { formatHujsonError, parseHujson } from './hujson';
 import { ALL_PORTS, DEFAULT_PROTOS, hasPorts, parsePorts, parseProto, PortRange, TCP } from './ports';
 

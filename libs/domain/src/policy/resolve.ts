@@ -1,4 +1,4 @@
-import { parsePrefix, prefixContains } from './ip';
+import { parsePrefix, prefixContains } from '@meshgate/contracts/ip';
 import { CompiledPolicy, Identity } from './evaluate';
 import { Alias } from './policy-file';
 import { userAliasMatches } from './tag-owners';

@@ -1,6 +1,6 @@
 import { OVERLAY_PREFIX } from '../node/ipam';
 import { CompiledPolicy, Identity, isExitRoute, matchesClass, NO_SCHEDULES_OPEN, OpenSchedules, splitClass } from '../policy/evaluate';
-import { excludePrefixes, formatPrefix, parsePrefix, prefixContains } from '../policy/ip';
+import { excludePrefixes, formatPrefix, parsePrefix, prefixContains } from '@meshgate/contracts/ip';
 import { formatPorts, hasPorts, protoName, Reach } from '../policy/ports';
 import type { Role } from '../tenant/tenant';
 

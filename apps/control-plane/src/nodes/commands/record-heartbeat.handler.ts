@@ -2,16 +2,13 @@ import { Inject } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { decideNode, streams } from '@meshgate/domain';
 import { KeyedMutex } from '../../common/keyed-mutex';
-import { ConcurrencyError } from '../../event-store/concurrency.error';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
 import { NodeConfigView } from '../../projections/node-config.view';
 import { NodesView } from '../../projections/nodes.view';
+import { decideAgainOnRace } from '../../projections/decide-again';
 import { ViewFeeder } from '../../projections/view-feeder';
 import { LiveStats } from '../live-stats';
 import { RecordHeartbeatCommand } from './record-heartbeat.command';
-
-/** A heartbeat has no precondition a client could fix: losing a race on the node's stream is retried, not a 409. */
-const MAX_ATTEMPTS = 5;
 
 /**
  * The hot path: state from the node snapshot, one event, answered after its group commit. Heartbeats of one node are
@@ -30,17 +27,7 @@ export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCo
   ) {}
 
   execute(command: RecordHeartbeatCommand): Promise<void> {
-    return this.locks.run(`node-heartbeat:${command.nodeId}`, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.record(command);
-        } catch (error) {
-          if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
-          // The other writer may be another replica: decide again on the state the log now holds.
-          await this.views.catchUp();
-        }
-      }
-    });
+    return this.locks.run(`node-heartbeat:${command.nodeId}`, () => decideAgainOnRace(this.views, () => this.record(command)));
   }
 
   private async record({ tenantId, nodeId, dto, meta }: RecordHeartbeatCommand): Promise<void> {

@@ -14,6 +14,7 @@ import { EVENT_STORE, EventStore, StreamAppend } from '../../event-store/event-s
 import { NodeConfigView } from '../../projections/node-config.view';
 import { ADDRESS_KEY } from '../../projections/node-identities.inline';
 import { NodesView } from '../../projections/nodes.view';
+import { decideAgainOnRace } from '../../projections/decide-again';
 import { ViewFeeder } from '../../projections/view-feeder';
 import { UniqueViolationError } from '../../storage/database.port';
 import { RegisterNodeCommand } from './register-node.command';
@@ -39,22 +40,15 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
     const tenantId = tenantOf(command.principal);
     // Public keys, names and addresses are unique per tenant: one registration at a time per tenant in this replica
     // (the fast path); the node-identities unique indexes are the guarantee across replicas.
-    return this.locks.run(`tenant-nodes:${tenantId}`, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.register(command, tenantId);
-        } catch (error) {
-          // Another replica allocated the next address first, or used the same enrollment key (its stream moved on):
-          // catch up and decide again, on the next address and the key's new version.
-          const lostRace = (error instanceof UniqueViolationError && error.key === ADDRESS_KEY) || error instanceof ConcurrencyError;
-          if (!lostRace || attempt >= MAX_ATTEMPTS) throw error;
-          // The losers of one race, caught up at once, would all take the same next address again: a random pause
-          // spreads them out, so that each catches up after the one before it committed.
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
-          await this.views.catchUp();
-        }
-      }
-    });
+    return this.locks.run(`tenant-nodes:${tenantId}`, () => decideAgainOnRace(this.views, () => this.register(command, tenantId), {
+      attempts: MAX_ATTEMPTS,
+      // Another replica allocated the next address first, or used the same enrollment key (its stream moved on):
+      // decide again, on the next address and the key's new version.
+      lostRace: (error) => (error instanceof UniqueViolationError && error.key === ADDRESS_KEY) || error instanceof ConcurrencyError,
+      // The losers of one race, caught up at once, would all take the same next address again: a random pause
+      // spreads them out, so that each catches up after the one before it committed.
+      beforeRetry: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt)),
+    }));
   }
 
   private async register({ dto, principal, meta }: RegisterNodeCommand, tenantId: string): Promise<RegisteredNode> {

@@ -3,14 +3,12 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { decideNode, streams } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
 import { KeyedMutex } from '../../common/keyed-mutex';
-import { ConcurrencyError } from '../../event-store/concurrency.error';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
 import { NodeConfigView } from '../../projections/node-config.view';
 import { NodesView, toNodeView } from '../../projections/nodes.view';
+import { decideAgainOnRace } from '../../projections/decide-again';
 import { ViewFeeder } from '../../projections/view-feeder';
 import { RetagNodeCommand } from './retag-node.command';
-
-const MAX_ATTEMPTS = 5;
 
 /**
  * Retags a node under tagOwners (each tag it does not carry yet must be the caller's to put): one NodeTagsChanged,
@@ -30,22 +28,15 @@ export class RetagNodeHandler implements ICommandHandler<RetagNodeCommand, NodeV
     const userId = 'userId' in principal ? principal.userId : undefined;
     const role = 'role' in principal ? principal.role ?? undefined : undefined;
     // Same lock as heartbeats: both append to the node's stream, and an admin should not get a 409 from a heartbeat.
-    return this.locks.run(`node-heartbeat:${nodeId}`, async () => {
-      for (let attempt = 1; ; attempt++) {
-        const { state, version } = this.nodes.stateOf(nodeId, tenantId);
-        const tagOwnership = this.configs.tagOwnershipOf(tenantId, { userId, role });
-        const events = decideNode({ type: 'RetagNode', nodeId, tags, tagOwnership }, state, { now: new Date() });
-        try {
-          if (events.length) {
-            await this.store.append({ tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: meta });
-          }
-          return toNodeView(this.nodes.find(tenantId, nodeId)!);
-        } catch (error) {
-          // A heartbeat on another replica moved the stream on: catch up and decide again.
-          if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
-          await this.views.catchUp();
-        }
+    // A heartbeat on another replica may move the stream on meanwhile: decide again on the new state.
+    return this.locks.run(`node-heartbeat:${nodeId}`, () => decideAgainOnRace(this.views, async () => {
+      const { state, version } = this.nodes.stateOf(nodeId, tenantId);
+      const tagOwnership = this.configs.tagOwnershipOf(tenantId, { userId, role });
+      const events = decideNode({ type: 'RetagNode', nodeId, tags, tagOwnership }, state, { now: new Date() });
+      if (events.length) {
+        await this.store.append({ tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: meta });
       }
-    });
+      return toNodeView(this.nodes.find(tenantId, nodeId)!);
+    }));
   }
 }

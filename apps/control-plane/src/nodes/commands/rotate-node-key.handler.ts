@@ -3,14 +3,12 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { decideNode, streams } from '@meshgate/domain';
 import type { NodeKeyView } from '@meshgate/contracts';
 import { KeyedMutex } from '../../common/keyed-mutex';
-import { ConcurrencyError } from '../../event-store/concurrency.error';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
 import { CLOCK, Clock } from '../../policies/clock';
 import { NodesView } from '../../projections/nodes.view';
+import { decideAgainOnRace } from '../../projections/decide-again';
 import { ViewFeeder } from '../../projections/view-feeder';
 import { RotateNodeKeyCommand } from './rotate-node-key.command';
-
-const MAX_ATTEMPTS = 5;
 
 /**
  * A node replaces its WireGuard key. Keys are unique per tenant, as at registration: the tenant lock is the fast path
@@ -28,16 +26,7 @@ export class RotateNodeKeyHandler implements ICommandHandler<RotateNodeKeyComman
   ) {}
 
   execute(command: RotateNodeKeyCommand): Promise<NodeKeyView> {
-    return this.locks.run(`tenant-nodes:${command.tenantId}`, () => this.locks.run(`node-heartbeat:${command.nodeId}`, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.rotate(command);
-        } catch (error) {
-          if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
-          await this.views.catchUp();
-        }
-      }
-    }));
+    return this.locks.run(`tenant-nodes:${command.tenantId}`, () => this.locks.run(`node-heartbeat:${command.nodeId}`, () => decideAgainOnRace(this.views, () => this.rotate(command))));
   }
 
   private async rotate({ tenantId, nodeId, publicKey, meta }: RotateNodeKeyCommand): Promise<NodeKeyView> {

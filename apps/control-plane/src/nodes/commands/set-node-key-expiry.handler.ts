@@ -3,14 +3,12 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { decideNode, streams } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
 import { KeyedMutex } from '../../common/keyed-mutex';
-import { ConcurrencyError } from '../../event-store/concurrency.error';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
 import { CLOCK, Clock } from '../../policies/clock';
 import { NodesView, toNodeView } from '../../projections/nodes.view';
+import { decideAgainOnRace } from '../../projections/decide-again';
 import { ViewFeeder } from '../../projections/view-feeder';
 import { SetNodeKeyExpiryCommand } from './set-node-key-expiry.command';
-
-const MAX_ATTEMPTS = 5;
 
 /** An admin exempts a node from key expiry (an expired node comes back at once) or subjects it again. */
 @CommandHandler(SetNodeKeyExpiryCommand)
@@ -25,16 +23,7 @@ export class SetNodeKeyExpiryHandler implements ICommandHandler<SetNodeKeyExpiry
 
   execute(command: SetNodeKeyExpiryCommand): Promise<NodeView> {
     // Same lock as heartbeats (both append to the node's stream); the sweeper may still race it: decide again.
-    return this.locks.run(`node-heartbeat:${command.nodeId}`, async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await this.set(command);
-        } catch (error) {
-          if (!(error instanceof ConcurrencyError) || attempt >= MAX_ATTEMPTS) throw error;
-          await this.views.catchUp();
-        }
-      }
-    });
+    return this.locks.run(`node-heartbeat:${command.nodeId}`, () => decideAgainOnRace(this.views, () => this.set(command)));
   }
 
   private async set({ tenantId, nodeId, disabled, meta }: SetNodeKeyExpiryCommand): Promise<NodeView> {

@@ -1,6 +1,10 @@
 /**
- * IPv4/IPv6 addresses and prefixes as bigints, enough for "does this prefix cover that address" and for validating
- * what a policy names. Kept here (not in node/ipam) so the policy engine stays self-contained.
+ * The one IP/CIDR helper of MeshGate: IPv4/IPv6 addresses and prefixes as bigints, for the domain (policy, topology,
+ * advertised routes), the contracts (DTO validation) and the agent (WireGuard, routes, nftables sets). Pure TypeScript
+ * without dependencies, so the domain can import it (`@meshgate/contracts/ip`) without the DTOs' class-validator.
+ *
+ * One spelling: `formatPrefix` writes IPv6 as RFC 5952 does (and as `wg`, `ip` and `nft` print it), so the default
+ * routes are `0.0.0.0/0` and `::/0` everywhere.
  */
 export interface Prefix {
   /** 4 or 6. */
@@ -79,15 +83,28 @@ export function prefixesOverlap(a: Prefix, b: Prefix): boolean {
   return prefixContains(a, b) || prefixContains(b, a);
 }
 
-/** Canonical text: "10.0.0.0/24", "100.64.0.7/32", "fd7a:0:0:0:0:0:0:1/128" (IPv6 unabbreviated; stable, not pretty). */
+/** Canonical text: "10.0.0.0/24", "100.64.0.7/32", "fd7a::1/128", "::/0" (IPv6 per RFC 5952: lowercase, the longest
+ * run of two or more zero groups, the first of equals, written `::`). */
 export function formatPrefix(p: Prefix): string {
-  if (p.family === 4) {
-    const n = p.network;
-    return `${[24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.')}/${p.bits}`;
-  }
+  return `${formatAddress(p.family, p.network)}/${p.bits}`;
+}
+
+/** An address as text: dotted quad, or RFC 5952 IPv6. */
+export function formatAddress(family: 4 | 6, value: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 255n)).join('.');
   const groups: string[] = [];
-  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((p.network >> s) & 0xffffn).toString(16));
-  return `${groups.join(':')}/${p.bits}`;
+  for (let s = 112n; s >= 0n; s -= 16n) groups.push(((value >> s) & 0xffffn).toString(16));
+  let best = -1;
+  let bestLen = 1; // a single zero group is not compressed
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) { best = i; bestLen = j - i; }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
 /** Text → canonical prefix text, or null when it is not an address/prefix. */
@@ -95,6 +112,15 @@ export function canonicalPrefix(text: string): string | null {
   const p = parsePrefix(text);
   return p ? formatPrefix(p) : null;
 }
+
+/** A prefix written with its length ("10.1.0.0/24", "fd00::/64"): what the API and the agent config take as a route. */
+export function isCidr(text: string): boolean {
+  return text.includes('/') && parsePrefix(text) !== null;
+}
+
+/** The default route of the prefix's family (`0.0.0.0/0`, `::/0`): an exit route. */
+export const DEFAULT_ROUTES: readonly string[] = ['0.0.0.0/0', '::/0'];
+export const isDefaultRoute = (p: Prefix): boolean => p.bits === 0;
 
 /** `p` minus the `holes`, as the fewest prefixes in address order (split in halves around each hole). */
 export function excludePrefixes(p: Prefix, holes: readonly Prefix[]): Prefix[] {
