@@ -225,6 +225,10 @@ export async function migrateStore(from: string, to: string, options: MigrateSto
         log(`copied ${orphans.length} streams without events`);
       }
       const copySeconds = elapsed(step);
+      // Statistics for the freshly loaded log: without them PostgreSQL plans every page of a replay as a join of the
+      // whole rest of the log (376 ms instead of 18 ms per page measured), until autovacuum gets round to it.
+      await target.execute('ANALYZE events');
+      await target.execute('ANALYZE streams');
 
       // --- the target verifies on its own, and ends where the source does ---
       step = process.hrtime.bigint();

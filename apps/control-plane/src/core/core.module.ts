@@ -96,7 +96,8 @@ export class CoreModule {
         {
           provide: SnapshotTaker,
           inject: [ProjectionRunner, LEADERSHIP],
-          useFactory: (runner: ProjectionRunner, leadership: Leadership) => new SnapshotTaker(runner, leadership, config.snapshotEveryEvents),
+          useFactory: (runner: ProjectionRunner, leadership: Leadership) =>
+            new SnapshotTaker(runner, leadership, config.snapshotEveryEvents, runner.startedFrom),
         },
         DirectoryReadModel,
         EnrollmentKeysReadModel,

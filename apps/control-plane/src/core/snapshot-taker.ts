@@ -14,8 +14,12 @@ export class SnapshotTaker implements Reactor {
   private saving: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly runner: ProjectionRunner, private readonly leadership: Leadership, private readonly everyEvents: number) {
-    this.lastPosition = runner.views.position;
+  /** `snapshotPosition`: where the views started from (0: replayed from nothing, so the next stop snapshots them). */
+  constructor(
+    private readonly runner: ProjectionRunner, private readonly leadership: Leadership, private readonly everyEvents: number,
+    snapshotPosition: number,
+  ) {
+    this.lastPosition = snapshotPosition;
     runner.views.subscribe(this);
   }
 

@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '@meshgate/domain';
 import { Database, StorageFaultError, Transaction, UniqueViolationError } from '../storage/database.port';
 import { ConcurrencyError } from './concurrency.error';
-import { decodeEvent, encodeMetadata, EVENT_COLUMNS, EVENTS_FROM, EventRow } from './event-codec';
+import { decodeEvent, encodeMetadata, EVENT_COLUMNS, EVENT_COLUMNS_WITH_HASH, EVENTS_FROM, EventRow, HashedEventRow } from './event-codec';
 import { AppendRequest, CommitParticipant, EventStore } from './event-store.port';
 import { chainHash, GENESIS_HASH } from './hash-chain';
 
@@ -202,8 +202,8 @@ export class SqlEventStore implements EventStore {
     let expected = from.position;
     let from_ = from.position;
     for (;;) {
-      const rows = await this.db.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_FROM} WHERE e.position > ? ORDER BY e.position LIMIT ${PAGE}`, [from_]);
+      const rows = await this.db.query<HashedEventRow>(
+        `SELECT ${EVENT_COLUMNS_WITH_HASH} FROM ${EVENTS_FROM} WHERE e.position > ? ORDER BY e.position LIMIT ${PAGE}`, [from_]);
       if (rows.length === 0) break;
       for (const row of rows) {
         // A gap is a deleted event as surely as a wrong hash is an altered one.

@@ -20,6 +20,9 @@ export class ProjectionRunner implements CommitParticipant {
     private readonly onCommitted: (events: readonly RecordedEvent[], batchSize: number) => void = () => undefined,
   ) {}
 
+  /** The position of the snapshot the views started from (0: none). */
+  startedFrom = 0;
+
   /** Inline projections to the head, views from their snapshot to the head; then live. */
   async start(): Promise<{ inlineApplied: number; viewsApplied: number; snapshotPosition: number }> {
     const inlineApplied = await this.inline.start();
@@ -27,7 +30,8 @@ export class ProjectionRunner implements CommitParticipant {
     const viewsApplied = await this.views.start(snapshot ?? undefined);
     this.store.setParticipant(this);
     await this.db.onAnnounce(() => void this.views.catchUp());
-    return { inlineApplied, viewsApplied, snapshotPosition: snapshot?.position ?? 0 };
+    this.startedFrom = snapshot?.position ?? 0;
+    return { inlineApplied, viewsApplied, snapshotPosition: this.startedFrom };
   }
 
   applyInTransaction(tx: Transaction, events: readonly RecordedEvent[]): Promise<void> {
