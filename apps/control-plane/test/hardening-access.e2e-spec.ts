@@ -168,7 +168,7 @@ describe('hardening: access and information leaks', () => {
       try {
         const scrape = (authorization?: string) =>
           request(guarded.metricsUrl, 'GET', '/metrics', { headers: authorization ? { authorization } : {} });
-        const refused = await Promise.all([scrape(), scrape(`Bearer ${token.slice(0, -1)}x`), scrape(`Bearer ${token}x`), scrape(`Basic ${token}`)]);
+        const refused = await Promise.all([scrape(), scrape(`Bearer ${token.slice(0, -1)}${token.endsWith('x') ? 'y' : 'x'}`), scrape(`Bearer ${token}x`), scrape(`Basic ${token}`)]);
         expect(refused.map((r) => r.status)).toEqual([401, 401, 401, 401]);
         for (const reply of refused) expect(reply.text).toBe('');
         const ok = await scrape(`Bearer ${token}`);
