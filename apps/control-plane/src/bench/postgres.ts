@@ -9,11 +9,11 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { freePort } from './servers';
 
 const run = promisify(execFile);
 
@@ -26,9 +26,13 @@ export interface BenchPostgres {
   stop(): Promise<void>;
 }
 
-function findPostgresBin(): string | null {
+/**
+ * initdb, pg_ctl, postgres: PG_BIN, else /usr/lib/postgresql/15/bin, else the newest /usr/lib/postgresql/<n>/bin.
+ * Shared with the tests' cluster (test/support/postgres.ts).
+ */
+export function findPostgresBin(env: NodeJS.ProcessEnv = process.env): string | null {
   const candidates: string[] = [];
-  if (process.env.PG_BIN) candidates.push(process.env.PG_BIN);
+  if (env.PG_BIN) candidates.push(env.PG_BIN);
   const root = '/usr/lib/postgresql';
   if (existsSync(root)) {
     const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
@@ -41,22 +45,11 @@ function findPostgresBin(): string | null {
 const isRoot = () => process.getuid?.() === 0;
 
 /** argv running a PostgreSQL binary as `postgres` when we are root (the server refuses root), else as ourselves. */
-function asPostgres(command: string, args: string[]): [string, string[]] {
+export function asPostgres(command: string, args: string[]): [string, string[]] {
   if (!isRoot()) return [command, args];
   if (existsSync('/usr/sbin/runuser') || existsSync('/sbin/runuser')) return ['runuser', ['-u', 'postgres', '--', command, ...args]];
   const quoted = [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   return ['su', ['postgres', '-s', '/bin/sh', '-c', quoted]];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 export async function startBenchPostgres(): Promise<BenchPostgres> {

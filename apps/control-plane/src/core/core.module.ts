@@ -75,9 +75,9 @@ export class CoreModule {
         },
         {
           provide: ViewFeeder,
-          inject: [EVENT_STORE, NodesView, NodeConfigView, MembershipsView, StreamHub],
-          useFactory: (store: EventStore, nodes: NodesView, configs: NodeConfigView, memberships: MembershipsView, hub: StreamHub) =>
-            new ViewFeeder(store, [nodes, configs, memberships], [new ConfigPushReactor(configs, hub)]),
+          inject: [DATABASE, EVENT_STORE, NodesView, NodeConfigView, MembershipsView, StreamHub],
+          useFactory: (db: Database, store: EventStore, nodes: NodesView, configs: NodeConfigView, memberships: MembershipsView, hub: StreamHub) =>
+            new ViewFeeder(store, [nodes, configs, memberships], [new ConfigPushReactor(configs, hub)], db.dialect === 'postgres'),
         },
         { provide: ViewSnapshots, inject: [DATABASE, EVENT_STORE], useFactory: (db: Database, store: EventStore) => new ViewSnapshots(db, store) },
         {

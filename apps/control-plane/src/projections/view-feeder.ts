@@ -18,7 +18,14 @@ export class ViewFeeder {
 
   private readonly reactors: Reactor[];
 
-  constructor(private readonly store: EventStore, readonly views: readonly View[], reactors: readonly Reactor[]) {
+  /**
+   * `sharedLog`: other processes append to this log (PostgreSQL replicas). When nothing but this process writes
+   * (SQLite), every commit is fed here before it is acknowledged, so a catch-up only waits for the feeds in flight
+   * instead of querying the log on every request that asks for one.
+   */
+  constructor(
+    private readonly store: EventStore, readonly views: readonly View[], reactors: readonly Reactor[], private readonly sharedLog = true,
+  ) {
     this.reactors = [...reactors];
   }
 
@@ -37,7 +44,7 @@ export class ViewFeeder {
     for (const view of this.views) view.restore(snapshot?.state[view.name]);
     this.seen = snapshot?.position ?? 0;
     const before = this.seen;
-    await this.catchUp();
+    await this.run(() => this.readTail());
     return this.seen - before;
   }
 
@@ -58,6 +65,7 @@ export class ViewFeeder {
 
   /** Brings the views to the head of the log. */
   catchUp(): Promise<void> {
+    if (!this.sharedLog) return this.tail;
     this.catchUpQueued ??= this.run(async () => {
       this.catchUpQueued = null;
       await this.readTail();

@@ -1,10 +1,11 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { asPostgres, findPostgresBin } from '../../src/bench/postgres';
+import { freePort } from '../../src/bench/servers';
 
 /**
  * PostgreSQL for the tests.
@@ -52,28 +53,7 @@ function fromEnv(env: NodeJS.ProcessEnv): TestPostgres | null {
   return { adminUrl, databaseUrl, started: false, stop: async () => undefined };
 }
 
-/** initdb, pg_ctl, postgres: PG_BIN, else /usr/lib/postgresql/15/bin, else the newest /usr/lib/postgresql/<n>/bin. */
-export function findPostgresBin(env: NodeJS.ProcessEnv = process.env): string | null {
-  const candidates: string[] = [];
-  if (env.PG_BIN) candidates.push(env.PG_BIN);
-  const root = '/usr/lib/postgresql';
-  if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-    if (versions.includes('15')) candidates.push(join(root, '15', 'bin'));
-    candidates.push(...versions.map((v) => join(root, v, 'bin')));
-  }
-  return candidates.find((dir) => existsSync(join(dir, 'initdb')) && existsSync(join(dir, 'pg_ctl'))) ?? null;
-}
-
-const isRoot = () => process.getuid?.() === 0;
-
-/** argv that runs a PostgreSQL binary as `postgres` when we are root (the server refuses root), else as ourselves. */
-function asPostgres(command: string, args: string[]): [string, string[]] {
-  if (!isRoot()) return [command, args];
-  if (existsSync('/usr/sbin/runuser') || existsSync('/sbin/runuser')) return ['runuser', ['-u', 'postgres', '--', command, ...args]];
-  const quoted = [command, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return ['su', ['postgres', '-s', '/bin/sh', '-c', quoted]];
-}
+export { findPostgresBin };
 
 async function asPostgresRun(command: string, args: string[]): Promise<void> {
   const [file, argv] = asPostgres(command, args);
@@ -83,17 +63,6 @@ async function asPostgresRun(command: string, args: string[]): Promise<void> {
 function asPostgresRunSync(command: string, args: string[]): void {
   const [file, argv] = asPostgres(command, args);
   execFileSync(file, argv, { stdio: 'ignore', timeout: 60_000 });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 const secret = () => randomBytes(16).toString('hex');
@@ -144,7 +113,7 @@ export async function startTestPostgres(options: StartOptions = {}): Promise<Tes
     const appPassword = secret();
     const pwfile = join(dir, 'pwfile');
     writeFileSync(pwfile, `${adminPassword}\n`, { mode: 0o600 });
-    if (isRoot()) {
+    if (process.getuid?.() === 0) {
       const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
       const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
       chownSync(dir, uid, gid);

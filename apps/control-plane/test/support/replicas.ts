@@ -1,9 +1,9 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JWT_SECRET, TEST_LIMITS } from './server';
+import { freePort } from '../../src/bench/servers';
 
 /**
  * Control-plane replicas as child processes of the built server (`node dist/apps/control-plane/main.js`), all on one
@@ -39,16 +39,6 @@ process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** `url` with `application_name` set (pg reads it from the query string). */
 export function withApplicationName(url: string, name: string): string {
