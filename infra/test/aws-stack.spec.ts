@@ -103,20 +103,23 @@ describe('aws stack', () => {
   });
 
   describe('cloud-init', () => {
-    it('installs WireGuard, git, build tools and Node.js 20', () => {
+    it('installs only Node.js 20 and curl itself: no git, no build tools, no swap', () => {
       const config = userData(configured);
-      expect(config.packages).toEqual(expect.arrayContaining(['wireguard', 'wireguard-tools', 'git', 'build-essential']));
-      const install = file(config, '/usr/local/sbin/meshgate-install').content;
-      expect(install).toContain('https://deb.nodesource.com/node_20.x');
-      expect(install).toContain('apt-get install -y nodejs');
-      expect(config.runcmd[0]).toEqual(['/usr/local/sbin/meshgate-install']);
+      expect(config.packages).toEqual(['curl', 'ca-certificates', 'gnupg']);
+      expect(config).not.toHaveProperty('swap');
+      const join = file(config, '/usr/local/sbin/meshgate-join').content;
+      expect(join).toContain('https://deb.nodesource.com/node_20.x');
+      expect(join).toContain('apt-get install -y nodejs');
+      expect(join).not.toMatch(/git |npm /);
+      expect(config.runcmd).toEqual([['/usr/local/sbin/meshgate-join']]);
     });
 
-    it('builds the agent from the configured repository and ref', () => {
-      const install = file(userData(configured), '/usr/local/sbin/meshgate-install').content;
-      expect(install).toContain("git remote add origin 'https://git.example.com/meshgate/meshgate.git'");
-      expect(install).toContain("git fetch -q --depth 1 origin 'v1.4.2'");
-      expect(install.indexOf('npm ci')).toBeLessThan(install.indexOf('npm run build'));
+    it("joins with the control plane's install.sh, the enrollment key read from a root-only file", () => {
+      const join = file(userData(configured), '/usr/local/sbin/meshgate-join').content;
+      expect(join).toContain(`url='${URL}'`);
+      expect(join).toContain('curl -fsSL -o /run/meshgate-install.sh "$url/install.sh"');
+      expect(join).toContain('MESHGATE_WAIT_SECONDS=600 sh /run/meshgate-install.sh --auth-key file:/etc/meshgate/enrollment-key');
+      expect(join).toContain('rm -f /run/meshgate-install.sh /etc/meshgate/enrollment-key');
     });
 
     it('writes the agent config with the configured control plane URL', () => {
@@ -135,30 +138,28 @@ describe('aws stack', () => {
       });
     });
 
-    it('runs the agent as an enabled systemd service with its public IP as endpoint', () => {
+    it("runs the installed agent's unit through a start script that publishes its public IP as endpoint", () => {
       const config = userData(configured);
-      const unit = file(config, '/etc/systemd/system/meshgate-agent.service').content;
-      expect(unit).toContain('ExecStart=/usr/local/sbin/meshgate-agent-start');
-      expect(unit).toContain('Restart=always');
-      expect(unit).toContain('WantedBy=multi-user.target');
-      expect(unit).toContain('EnvironmentFile=/etc/meshgate/agent.env');
+      expect(file(config, '/etc/systemd/system/meshgate-agent.service.d/cloud-endpoint.conf').content)
+        .toBe('[Service]\nExecStart=\nExecStart=/usr/local/sbin/meshgate-agent-start\n');
       const start = file(config, '/usr/local/sbin/meshgate-agent-start').content;
-      expect(start).toContain('exec /usr/bin/node /opt/meshgate/dist/apps/agent/main.js --config /etc/meshgate/agent.json');
+      expect(start).toContain('exec /usr/bin/node /usr/lib/meshgate/meshgate-agent.js --config /etc/meshgate/agent.json');
       expect(start).toContain('http://169.254.169.254/latest/meta-data/public-ipv4');
       expect(start).toContain('export MESHGATE_ENDPOINT="$ip:51820"');
-      expect(config.runcmd).toContainEqual(['systemctl', 'enable', '--now', 'meshgate-agent.service']);
     });
 
     it('makes unconfigured inputs required Terraform variables', () => {
       const agentJson = JSON.parse(file(userData(defaults), '/etc/meshgate/agent.json').content);
       expect(agentJson.control_plane_url).toBe('${var.control_plane_url}');
       expect(agentJson.tenant_id).toBe('${var.tenant_id}');
-      for (const name of ['control_plane_url', 'tenant_id', 'meshgate_repo_url']) {
+      for (const name of ['control_plane_url', 'tenant_id']) {
         expect(defaults.json.variable[name]).toMatchObject({ type: 'string', nullable: false });
         expect(defaults.json.variable[name]).not.toHaveProperty('default');
         expect(defaults.json.variable[name].validation[0].condition).toContain(`var.${name}`);
       }
       expect(configured.json.variable).not.toHaveProperty('control_plane_url');
+      // Agents download the control plane's build: they need no repository.
+      expect(defaults.json.variable).not.toHaveProperty('meshgate_repo_url');
     });
   });
 
@@ -168,12 +169,12 @@ describe('aws stack', () => {
       expect(JSON.stringify(configured.json)).not.toContain(SECRET);
     });
 
-    it('passes it as a sensitive variable into a root-only env file', () => {
+    it('passes it as a sensitive variable into a root-only file', () => {
       expect(configured.json.variable.enrollment_key).toMatchObject({ sensitive: true, type: 'string' });
       expect(configured.json.variable.enrollment_key).not.toHaveProperty('default');
-      const env = file(userData(configured), '/etc/meshgate/agent.env');
-      expect(env).toMatchObject({ permissions: '0600', encoding: 'b64' });
-      expect(env.content).toBe('${base64encode("MESHGATE_AUTH_TOKEN=${var.enrollment_key}")}');
+      const key = file(userData(configured), '/etc/meshgate/enrollment-key');
+      expect(key).toMatchObject({ permissions: '0600', encoding: 'b64' });
+      expect(key.content).toBe('${base64encode(var.enrollment_key)}');
     });
   });
 });

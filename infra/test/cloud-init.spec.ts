@@ -15,10 +15,9 @@ const agent: AgentCloudInitOptions = {
   controlPlaneUrl: 'https://cp.example.com',
   tenantId: 'acme',
   enrollmentKey: 'placeholder',
-  repoUrl: 'https://git.example.com/meshgate.git',
-  version: 'v1.0.0',
   tags: ['web'],
 };
+const REPO_URL = 'https://git.example.com/meshgate.git';
 
 /** `bash -n` parses a script without running it. */
 function bashSyntaxError(script: string): string | null {
@@ -35,10 +34,10 @@ describe('cloud-init', () => {
     'aws agent': parseCloudConfig(agentCloudInit(agent)),
     'gcp agent': parseCloudConfig(agentCloudInit({ ...agent, cloud: 'gcp' })),
     'control plane': parseCloudConfig(
-      controlPlaneCloudInit({ repoUrl: agent.repoUrl, version: 'main', jwtSecret: 'placeholder', dataDevices: ['/dev/xvdf'] }),
+      controlPlaneCloudInit({ repoUrl: REPO_URL, version: 'main', jwtSecret: 'placeholder', publicUrl: null, dataDevices: ['/dev/xvdf'] }),
     ),
     'control-plane replica (PostgreSQL)': parseCloudConfig(
-      controlPlaneCloudInit({ repoUrl: agent.repoUrl, version: 'main', jwtSecret: 'placeholder', databaseUrl: 'postgres://u:p@db:5432/m' }),
+      controlPlaneCloudInit({ repoUrl: REPO_URL, version: 'main', jwtSecret: 'placeholder', publicUrl: 'http://lb.example.com:8080', databaseUrl: 'postgres://u:p@db:5432/m' }),
     ),
   };
 
@@ -52,14 +51,28 @@ describe('cloud-init', () => {
     }
   });
 
-  it.each(Object.entries(documents))('%s: adds swap, so the 1 GiB instances survive npm ci and tsc', (_, document) => {
+  const controlPlanes = Object.entries(documents).filter(([name]) => name.startsWith('control'));
+  const agents = Object.entries(documents).filter(([name]) => name.endsWith('agent'));
+
+  it.each(controlPlanes)('%s: adds swap, so the 1 GiB instances survive npm ci and tsc', (_, document) => {
     expect(document.swap).toEqual({ filename: '/swapfile', size: 2 * 1024 ** 3 });
   });
 
+  it.each(agents)('%s: builds nothing (no swap), it downloads the bundled agent', (_, document) => {
+    expect(document).not.toHaveProperty('swap');
+  });
+
   it.each(Object.entries(documents))('%s: keeps secrets in root-only files', (_, document) => {
-    const envFiles = document.write_files.filter((f) => f.path.endsWith('.env'));
-    expect(envFiles).toHaveLength(1);
-    expect(envFiles[0]).toMatchObject({ permissions: '0600', encoding: 'b64' });
+    const secretFiles = document.write_files.filter((f) => f.path.endsWith('.env') || f.path === '/etc/meshgate/enrollment-key');
+    expect(secretFiles).toHaveLength(1);
+    expect(secretFiles[0]).toMatchObject({ permissions: '0600', encoding: 'b64' });
+  });
+
+  it('control planes get PUBLIC_URL for their install.sh: given, or from the instance metadata', () => {
+    const start = (name: string) => documents[name as keyof typeof documents].write_files.find((f) => f.path === '/usr/local/sbin/meshgate-control-plane-start')!.content;
+    expect(start('control-plane replica (PostgreSQL)')).toContain("export PUBLIC_URL='http://lb.example.com:8080'");
+    expect(start('control plane')).toContain('http://169.254.169.254/latest/meta-data/public-ipv4');
+    expect(start('control plane')).toContain('export PUBLIC_URL="http://$ip:8080"');
   });
 
   it('refuses literal text Terraform would read as a template', () => {

@@ -84,10 +84,10 @@ describe('gcp stack', () => {
 
   it('uses the shared agent cloud-init, with GCP metadata for the endpoint', () => {
     const config = userData(configured, 'agent-1');
-    expect(config.packages).toEqual(expect.arrayContaining(['wireguard', 'wireguard-tools', 'git', 'build-essential']));
+    expect(config.packages).toEqual(['curl', 'ca-certificates', 'gnupg']);
     const agentJson = JSON.parse(file(config, '/etc/meshgate/agent.json').content);
     expect(agentJson).toMatchObject({ control_plane_url: URL, tenant_id: 'acme', node_name: 'meshgate-gcp-1' });
-    expect(file(config, '/etc/systemd/system/meshgate-agent.service').content).toContain('ExecStart=/usr/local/sbin/meshgate-agent-start');
+    expect(file(config, '/etc/systemd/system/meshgate-agent.service.d/cloud-endpoint.conf').content).toContain('ExecStart=/usr/local/sbin/meshgate-agent-start');
     expect(file(config, '/usr/local/sbin/meshgate-agent-start').content).toContain("-H 'Metadata-Flavor: Google'");
 
     // Same builder as AWS: only the cloud and node name differ.
@@ -97,8 +97,6 @@ describe('gcp stack', () => {
       controlPlaneUrl: URL,
       tenantId: 'acme',
       enrollmentKey: '${var.enrollment_key}',
-      repoUrl: 'https://git.example.com/meshgate/meshgate.git',
-      version: 'main',
       tags: [],
     });
     expect(parseCloudConfig(shared).write_files.map((f) => f.path)).toEqual(config.write_files.map((f) => f.path));
@@ -116,6 +114,6 @@ describe('gcp stack', () => {
   it('never puts the enrollment key in the synthesized JSON', () => {
     expect(configured.text).not.toContain(SECRET);
     expect(configured.json.variable.enrollment_key.sensitive).toBe(true);
-    expect(file(userData(configured), '/etc/meshgate/agent.env').content).toContain('${var.enrollment_key}');
+    expect(file(userData(configured), '/etc/meshgate/enrollment-key').content).toBe('${base64encode(var.enrollment_key)}');
   });
 });

@@ -57,7 +57,7 @@ export interface CloudConfig {
   packages: string[];
   write_files: { path: string; permissions: string; content: string; encoding?: string }[];
   runcmd: string[][];
-  swap: { filename: string; size: number };
+  swap?: { filename: string; size: number };
 }
 
 export function file(config: CloudConfig, path: string): CloudConfig['write_files'][number] {

@@ -17,6 +17,7 @@ describe('loadAgentConfig', () => {
   it('applies the documented defaults', () => {
     expect(loadAgentConfig(file(minimal), {}, 'Web-01.example.com')).toEqual({
       controlPlaneUrls: ['http://198.18.0.1:8080'],
+      controlPlaneCa: null,
       tenantId: null,
       authToken: null,
       interfaceName: 'mg0',
@@ -31,6 +32,7 @@ describe('loadAgentConfig', () => {
       stateDir: '/var/lib/meshgate',
       logLevel: 'info',
       keyRotationMargin: 7 * 24 * 3600,
+      metricsPort: null,
     });
   });
 

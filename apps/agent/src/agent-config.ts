@@ -1,5 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { ENDPOINT_PATTERN, isCidr, NODE_NAME_PATTERN, TAG_PATTERN } from './contracts';
+import { readCaBundle } from './control-plane/ca-fetch';
 import type { LogLevel } from './logger';
 
 /** The agent's settings, after the file, then `MESHGATE_*` variables, have been applied over the defaults. */
@@ -9,6 +10,8 @@ export interface AgentConfig {
    * a time and moves to the next when it cannot reach it. Never empty, no duplicates, no trailing slash.
    */
   controlPlaneUrls: string[];
+  /** A PEM file of the CA (or certificate) that alone may vouch for the control plane's https:// certificate. */
+  controlPlaneCa: string | null;
   /** Informational: the enrollment key or tenant token already names the tenant. */
   tenantId: string | null;
   /** Needed only for the first registration; later starts use the node token kept in state_dir. */
@@ -30,6 +33,11 @@ export interface AgentConfig {
   logLevel: LogLevel;
   /** Seconds before its key expires (the config's `key.expiresAt`) that the agent rotates it. */
   keyRotationMargin: number;
+  /**
+   * Port of the agent's Prometheus metrics on 127.0.0.1 (`/metrics`), or null (the default): off, because any local
+   * user can read a loopback port and the figures name every peer's key and handshake age.
+   */
+  metricsPort: number | null;
 }
 
 /** A bad setting; the message names the key so the user knows what to fix. Exit code 2. */
@@ -101,6 +109,17 @@ const absolutePath: Parser<string> = (raw, key) => {
   return value;
 };
 
+/** An absolute path to a readable file of PEM certificates; kept as the path, read when the client is built. */
+const caFile: Parser<string> = (raw, key) => {
+  const file = absolutePath(raw, key);
+  try {
+    readCaBundle(file);
+  } catch (err) {
+    throw new ConfigError(key, (err as NodeJS.ErrnoException).code ? `${file} cannot be read (${(err as NodeJS.ErrnoException).code})` : (err as Error).message);
+  }
+  return file;
+};
+
 const level: Parser<LogLevel> = (raw, key) => {
   if (raw === 'debug' || raw === 'info' || raw === 'warn' || raw === 'error') return raw;
   throw new ConfigError(key, 'must be one of debug, info, warn, error');
@@ -110,6 +129,7 @@ const level: Parser<LogLevel> = (raw, key) => {
 const KEYS = {
   control_plane_url: { field: 'controlPlaneUrls', parse: url },
   control_plane_urls: { field: 'controlPlaneUrls', parse: urls },
+  control_plane_ca: { field: 'controlPlaneCa', parse: caFile },
   tenant_id: { field: 'tenantId', parse: text },
   auth_token: { field: 'authToken', parse: text },
   interface_name: { field: 'interfaceName', parse: matching(/^[A-Za-z0-9_.=+-]{1,15}$/, 'a Linux interface name (1-15 characters)') },
@@ -124,10 +144,20 @@ const KEYS = {
   state_dir: { field: 'stateDir', parse: absolutePath },
   log_level: { field: 'logLevel', parse: level },
   key_rotation_margin: { field: 'keyRotationMargin', parse: number(0, 365 * 24 * 3600, false) },
+  metrics_port: { field: 'metricsPort', parse: number(1, 65535, true) },
 } as const satisfies Record<string, { field: keyof AgentConfig; parse: Parser<unknown> }>;
 
 type Key = keyof typeof KEYS;
 const isKey = (key: string): key is Key => Object.prototype.hasOwnProperty.call(KEYS, key);
+
+/** The config file's keys, in the order of the table above (`meshgate-agent up` has a flag for each). */
+export const AGENT_CONFIG_KEYS: readonly string[] = Object.keys(KEYS);
+
+/** One setting as the file would hold it, checked and normalised (`web` → `["tag:web"]`, `"51821"` → 51821). */
+export function parseAgentSetting(key: string, raw: unknown): unknown {
+  if (!isKey(key)) throw new ConfigError(key, 'is not a known key');
+  return KEYS[key].parse(raw, key);
+}
 
 /** A host name turned into a valid node name, or null when nothing usable is left. */
 export function nodeNameFromHostname(hostname: string): string | null {
@@ -175,6 +205,7 @@ export function loadAgentConfig(fileText: string | null, env: NodeJS.ProcessEnv,
 
   return {
     controlPlaneUrls,
+    controlPlaneCa: parse('control_plane_ca') ?? null,
     tenantId: parse('tenant_id') ?? null,
     authToken: parse('auth_token') ?? null,
     interfaceName: parse('interface_name') ?? 'mg0',
@@ -189,5 +220,6 @@ export function loadAgentConfig(fileText: string | null, env: NodeJS.ProcessEnv,
     stateDir: parse('state_dir') ?? '/var/lib/meshgate',
     logLevel: parse('log_level') ?? 'info',
     keyRotationMargin: parse('key_rotation_margin') ?? 7 * 24 * 3600,
+    metricsPort: parse('metrics_port') ?? null,
   };
 }

@@ -47,8 +47,8 @@ describe('Agent', () => {
     } as unknown as ControlPlaneClient;
     const wg = new MemoryWireGuard();
     const cfg: AgentConfig = {
-      controlPlaneUrls: ['http://cp'], tenantId: null, authToken: 'enroll', interfaceName: wg.interfaceName, heartbeatInterval: 30,
-      reconcileInterval: 30, nodeName: 'n1', endpoint: null, listenPort: 51820, tags: [], advertiseRoutes: [], exitNode: null, stateDir, logLevel: 'error', keyRotationMargin: 604800,
+      controlPlaneUrls: ['http://cp'], controlPlaneCa: null, tenantId: null, authToken: 'enroll', interfaceName: wg.interfaceName, heartbeatInterval: 30,
+      reconcileInterval: 30, nodeName: 'n1', endpoint: null, listenPort: 51820, tags: [], advertiseRoutes: [], exitNode: null, stateDir, logLevel: 'error', keyRotationMargin: 604800, metricsPort: null,
     };
     const make = () => new Agent({ config: cfg, downOnExit: false, logger: createLogger({ level: 'error', write: () => undefined }), client, wireGuard: () => wg });
     return { calls, wg, make };

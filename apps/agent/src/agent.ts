@@ -3,16 +3,20 @@ import type { AgentConfig } from './agent-config';
 import { ConfigError } from './agent-config';
 import { Backoff } from './control-plane/backoff';
 import { ConfigStream, sleep } from './control-plane/config-stream';
-import { ControlPlaneClient, HttpError } from './control-plane/control-plane-client';
+import { ControlPlaneClient, controlPlaneClientFor, HttpError } from './control-plane/control-plane-client';
 import { heartbeatFrom } from './heartbeat';
 import { InsecureStateError, StateStore, type NodeIdentity } from './identity/state-store';
 import type { Logger } from './logger';
 import { LinuxEnforcement } from './enforcement/linux-enforcement';
 import type { EnforcementPort } from './enforcement/enforcement-port';
+import { AgentMetrics } from './metrics/agent-metrics';
+import { MetricsServer } from './metrics/metrics-server';
 import { normalizeNodeConfig } from './node-config';
 import { Reconciler } from './reconciler/reconciler';
+import { StatusRecorder } from './status/agent-status';
+import { AGENT_VERSION } from './version';
 import { LinuxWireGuard } from './wireguard/linux-wireguard';
-import type { WireGuardPort } from './wireguard/wireguard-port';
+import type { LiveInterface, WireGuardPort } from './wireguard/wireguard-port';
 
 /** Registration was refused for a reason retrying will not fix (bad key, name taken, key already registered). */
 export class RegistrationError extends Error {}
@@ -52,11 +56,15 @@ export class Agent {
   private rotating: Promise<void> | null = null;
   /** Saves of the applied config, chained so they land in order and stop() can wait for the last one. */
   private saving: Promise<void> = Promise.resolve();
+  /** `state_dir/status.json`, for `meshgate-agent status`. */
+  private status: StatusRecorder | null = null;
+  /** `/metrics` on 127.0.0.1:metrics_port, when configured. */
+  private metricsServer: MetricsServer | null = null;
 
   constructor(private readonly options: AgentOptions) {
     this.log = options.logger;
     this.client = options.client
-      ?? new ControlPlaneClient(options.config.controlPlaneUrls, { logger: this.log.child({ component: 'control-plane' }) });
+      ?? controlPlaneClientFor(options.config, this.log.child({ component: 'control-plane' }));
   }
 
   get nodeId(): string | null {
@@ -80,6 +88,11 @@ export class Agent {
     const identity = await this.loadOrRegister(store, publicKey);
     if (identity === null) return;
     this.identity = identity;
+    this.status = new StatusRecorder(config.stateDir, {
+      agentVersion: AGENT_VERSION,
+      node: { id: identity.nodeId, name: config.nodeName, address: identity.address, publicKey, interface: config.interfaceName },
+      controlPlaneUrls: config.controlPlaneUrls,
+    });
     this.desired = await store.loadConfig();
     this.log.info('agent starting', {
       nodeId: identity.nodeId, name: config.nodeName, publicKey, address: identity.address,
@@ -94,9 +107,18 @@ export class Agent {
       ?? (this.options.wireGuard ? null : new LinuxEnforcement({ interfaceName: config.interfaceName, logger: this.log }));
     const reconciler = new Reconciler(port, publicKey, () => this.desired, this.log, this.enforcement ?? undefined);
     this.reconciler = reconciler;
+    if (config.metricsPort !== null) {
+      const metrics = new AgentMetrics(AGENT_VERSION);
+      reconciler.onApplied((outcome) => metrics.applied(outcome));
+      reconciler.onFailed(() => metrics.failed());
+      this.metricsServer = new MetricsServer(metrics, config.metricsPort);
+      await this.metricsServer.start();
+      this.log.info('serving metrics', { url: `http://127.0.0.1:${config.metricsPort}/metrics` });
+    }
     let savedVersion = this.desired?.version ?? null;
     reconciler.onApplied(({ config: applied, recreated }) => {
       if (recreated) this.log.warn('interface was recreated and restored', { version: applied?.version ?? null });
+      if (applied !== null) void this.status?.configApplied(applied);
       if (applied === null || applied.version === savedVersion) return;
       savedVersion = applied.version;
       this.log.info('config live', { version: applied.version, peers: applied.peers.length });
@@ -157,6 +179,7 @@ export class Agent {
     await store.promoteNextKey();
     this.identity = rotated;
     this.reconciler?.setOwnPublicKey(publicKey);
+    void this.status?.keyRotated(publicKey);
     await this.reconciler?.request('key-rotated');
     this.log.info('node key rotated', { publicKey, previous: identity.publicKey });
   }
@@ -188,6 +211,8 @@ export class Agent {
     await this.stream?.stop();
     await this.reconciler?.idle();
     await this.saving;
+    await this.status?.idle();
+    await this.metricsServer?.stop();
     if (this.options.downOnExit && this.port) {
       // The table and qdisc first: the qdisc goes with the interface, the table would outlive it.
       await this.enforcement?.destroy().catch((err) => this.log.error('could not remove the policy enforcement', { err }));
@@ -229,10 +254,13 @@ export class Agent {
   private async heartbeat(): Promise<void> {
     if (this.heartbeatRunning || !this.identity || !this.port) return;
     this.heartbeatRunning = true;
+    let live: LiveInterface | null = null;
     try {
-      const live = await this.port.read().catch(() => null);
+      live = await this.port.read().catch(() => null);
       await this.client.heartbeat(this.identity.nodeId, this.identity.nodeToken, heartbeatFrom(live, this.options.config.endpoint));
+      void this.status?.heartbeatSent(live, null);
     } catch (err) {
+      void this.status?.heartbeatSent(live, err);
       if (err instanceof HttpError && err.status === 401) {
         this.log.error('heartbeat rejected: node token revoked (node removed?); keeping the last config', { status: 401 });
       } else {

@@ -58,9 +58,9 @@ describe('Agent key rotation', () => {
     } as unknown as ControlPlaneClient;
     const wg = new MemoryWireGuard();
     const cfg: AgentConfig = {
-      controlPlaneUrls: ['http://cp'], tenantId: null, authToken: 'enroll', interfaceName: wg.interfaceName, heartbeatInterval: 30,
+      controlPlaneUrls: ['http://cp'], controlPlaneCa: null, tenantId: null, authToken: 'enroll', interfaceName: wg.interfaceName, heartbeatInterval: 30,
       reconcileInterval: 30, nodeName: 'n1', endpoint: null, listenPort: 51820, tags: [], advertiseRoutes: [], exitNode: null, stateDir,
-      logLevel: 'error', keyRotationMargin: options.margin ?? 7 * 24 * 3600,
+      logLevel: 'error', keyRotationMargin: options.margin ?? 7 * 24 * 3600, metricsPort: null,
     };
     const agent = new Agent({
       config: cfg, downOnExit: false, logger: createLogger({ level: 'error', write: () => undefined }), client, now: () => NOW,

@@ -1,36 +1,18 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { Agent, RegistrationError } from './agent';
 import { ConfigError, loadAgentConfig } from './agent-config';
+import { parseCommandLine } from './cli/command-line';
 import { InsecureStateError } from './identity/state-store';
 import { createLogger } from './logger';
 
-const USAGE = 'usage: meshgate-agent [--config FILE] [--down-on-exit] [--rotate-key]\n' +
-  '  --rotate-key  rotate the node key once started (a running agent rotates on SIGUSR1)';
-
 /** Exit codes: 0 clean stop, 1 runtime failure, 2 bad configuration or unsafe state files. */
 async function main(): Promise<number> {
-  let configPath: string | undefined;
-  let downOnExit = false;
-  let rotateKey = false;
-  try {
-    const { values } = parseArgs({
-      options: { config: { type: 'string' }, 'down-on-exit': { type: 'boolean' }, 'rotate-key': { type: 'boolean' }, help: { type: 'boolean' } },
-      strict: true,
-    });
-    if (values.help) {
-      process.stdout.write(USAGE + '\n');
-      return 0;
-    }
-    configPath = values.config;
-    downOnExit = values['down-on-exit'] ?? false;
-    rotateKey = values['rotate-key'] ?? false;
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
+  // `up`, `status`, `down`, --help and --version end here; the daemon (no command, or `up` without --no-start) runs on.
+  const command = await parseCommandLine(process.argv.slice(2));
+  if (command.kind === 'exit') return command.code;
+  const { configPath, downOnExit, rotateKey } = command;
 
   const bootLog = createLogger();
   let config;

@@ -98,9 +98,9 @@ describe('agent failover between control-plane URLs (real control plane, in-proc
     const logs = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const wg = new MemoryWireGuard(`mgfo${process.pid % 10000}`);
     const config: AgentConfig = {
-      controlPlaneUrls, tenantId: null, authToken: enrollmentKey, interfaceName: wg.interfaceName, heartbeatInterval: 0.2,
+      controlPlaneUrls, controlPlaneCa: null, tenantId: null, authToken: enrollmentKey, interfaceName: wg.interfaceName, heartbeatInterval: 0.2,
       reconcileInterval: 30, nodeName: name, endpoint: null, listenPort: 51820, tags: [], advertiseRoutes: [], exitNode: null,
-      stateDir, logLevel: 'debug', keyRotationMargin: 604800,
+      stateDir, logLevel: 'debug', keyRotationMargin: 604800, metricsPort: null,
     };
     const agent = new Agent({ config, downOnExit: false, wireGuard: () => wg, logger: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
     cleanups.push(() => agent.stop());
@@ -128,7 +128,7 @@ describe('agent failover between control-plane URLs (real control plane, in-proc
     expect(live.requests(/POST \/api\/v1\/nodes /)).toBe(1);
     expect(live.requests(/GET \/api\/v1\/nodes\/[^ ]+\/config\/stream /)).toBe(1);
     // Every heartbeat reached the control plane: none failed for want of a connection after the failover.
-    expect(logs().filter((l) => l.msg === 'heartbeat failed' && !/HTTP \d{3}/.test(String(l.err)))).toEqual([]);
+    expect(logs().filter((l) => l.msg === 'heartbeat failed' && !/HTTP \d{3}/.test(String((l.err as { message?: string } | undefined)?.message)))).toEqual([]);
 
     const failovers = logs().filter((l) => l.msg === 'control plane unreachable, failing over to the next URL');
     expect(failovers).toEqual([expect.objectContaining({ level: 'warn', url: dead, next: live.url, request: 'register node', reason: 'ECONNREFUSED' })]);

@@ -1,20 +1,25 @@
 import 'reflect-metadata';
-import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { registerBodyGuard } from './common/body-guard';
 import { answerUnknownRoutesFirst } from './common/unknown-route';
 import { StrictValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+import { serveConsole } from './console/console-site';
+import { readTlsCredentials } from './config/tls-credentials';
+import { reloadOnSighup, SHUTDOWN_SIGNALS } from './config/tls-reload';
+import { logRequests } from './logging/request-log';
+import { ROOT_LOGGER } from './logging/root-logger';
 import { MetricsService } from './metrics/metrics.service';
-
-const LEVELS = { error: ['error'], warn: ['error', 'warn'], log: ['error', 'warn', 'log'], debug: ['error', 'warn', 'log', 'debug'] } as const;
+import { openApiDocument } from './openapi/openapi-document';
 
 /** Builds the control plane (used by main.ts, the e2e specs and the benchmark). Call `listen` to serve. */
 export async function createApp(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
+    ...(config.tls ? { https: readTlsCredentials(config.tls) } : {}),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy,
     // A client that stalls mid-request or goes idle must not hold its socket for ever. Node checks request deadlines
@@ -29,10 +34,13 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
-    logger: new ConsoleLogger({ json: true, logLevels: [...LEVELS[config.logLevel]] }),
+    // Held until the pino logger (LoggingModule) exists, then written through it: one log schema from the first line.
+    bufferLogs: true,
   });
+  app.useLogger(app.get(Logger));
   app.useGlobalPipes(new StrictValidationPipe());
-  app.enableShutdownHooks();
+  app.enableShutdownHooks(SHUTDOWN_SIGNALS);
+  reloadOnSighup(app, config.tls);
 
   const metrics = app.get(MetricsService);
   const fastify = app.getHttpAdapter().getInstance();
@@ -40,6 +48,7 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
   fastify.addContentTypeParser(['application/hujson', 'text/plain'], { parseAs: 'string', bodyLimit: config.bodyLimitBytes },
     (_request, body, done) => done(null, body));
   registerBodyGuard(fastify);
+  logRequests(fastify, app.get(ROOT_LOGGER));
   answerUnknownRoutesFirst(fastify);
   fastify.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.observe(
@@ -49,12 +58,10 @@ export async function createApp(config: AppConfig): Promise<NestFastifyApplicati
     done();
   });
 
-  const document = SwaggerModule.createDocument(app, new DocumentBuilder()
-    .setTitle('MeshGate control plane')
-    .setDescription('Zero-trust WireGuard mesh: nodes, policies, configs and the audit log.')
-    .setVersion('1')
-    .addBearerAuth()
-    .build());
-  SwaggerModule.setup('docs', app, document);
+  if (config.docs) {
+    // Built on the first request to /docs (openapi-document.ts), so starting the server does not wait for it.
+    SwaggerModule.setup('docs', app, () => openApiDocument(app));
+  }
+  await serveConsole(app, config);
   return app;
 }

@@ -13,14 +13,19 @@ import { RetryLaterFilter } from './common/retry-later';
 import { StorageFaultFilter } from './common/storage-fault.filter';
 import { AppConfig } from './config/app-config';
 import { CoreModule } from './core/core.module';
+import { DownloadsModule } from './downloads/downloads.module';
 import { EnrollmentKeysModule } from './enrollment-keys/enrollment-keys.module';
 import { HealthController } from './health/health.controller';
+import { LoggingModule } from './logging/logging.module';
 import { MetricsListener } from './metrics/metrics-listener';
 import { NodesModule } from './nodes/nodes.module';
 import { PoliciesModule } from './policies/policies.module';
 import { rateLimitOptions } from './rate-limits/rate-limit.guard';
 import { ConfigStreamController } from './stream/config-stream.controller';
 import { TenantsModule } from './tenants/tenants.module';
+import { TopologyModule } from './topology/topology.module';
+import { TimeMachineModule } from './audit/time-machine/time-machine.module';
+import { AuditEvidenceModule } from './audit/audit-evidence.module';
 
 @Module({})
 export class AppModule {
@@ -29,6 +34,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config),
+        LoggingModule.forRoot(config),
         CqrsModule.forRoot(),
         JwtModule.register({ global: true, secret: config.jwtSecret, signOptions: { algorithm: 'HS256' }, verifyOptions: { algorithms: ['HS256'] } }),
         ThrottlerModule.forRoot(rateLimitOptions(config)),
@@ -38,7 +44,11 @@ export class AppModule {
         NodesModule,
         EnrollmentKeysModule,
         ApiKeysModule,
+        TimeMachineModule,
+        AuditEvidenceModule,
+        DownloadsModule,
         PoliciesModule.forRoot(config),
+        TopologyModule,
       ],
       controllers: [AuditController, ConfigStreamController, HealthController],
       providers: [

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { SqlEventStore } from './event-store/sql-event-store';
 import { GENESIS_HASH } from './event-store/hash-chain';
 import { AuditLogProjection } from './projections/audit-log.inline';
+import { ReachabilityEventsProjection } from './projections/reachability-events.inline';
 import { ApiKeysProjection } from './projections/api-keys.inline';
 import { DirectoryProjection } from './projections/directory.inline';
 import { InlineProjections } from './projections/inline-projections';
@@ -24,7 +25,7 @@ import { ViewSnapshots } from './projections/view-snapshots';
 import { openDatabase, StorageSettings } from './storage/open-database';
 
 /** The inline projections and views the server runs, fresh. */
-export const inlineProjections = () => [new DirectoryProjection(), new NodeIdentitiesProjection(), new ApiKeysProjection(), new AuditLogProjection()];
+export const inlineProjections = () => [new DirectoryProjection(), new NodeIdentitiesProjection(), new ApiKeysProjection(), new AuditLogProjection(), new ReachabilityEventsProjection()];
 export const freshViews = () => [new NodesView(), new NodeConfigView(), new MembershipsView()];
 
 const seconds = (since: bigint) => Number(process.hrtime.bigint() - since) / 1e9;

@@ -306,7 +306,7 @@ describe('control plane API (one server)', () => {
       expect(value(/^meshgate_heartbeats_total (\d+)/m)).toBeGreaterThan(0);
       expect(value(/^meshgate_nodes\{status="online"\} (\d+)/m)).toBeGreaterThan(0);
       expect(value(/^meshgate_sse_streams_open (\d+)/m)).toBeGreaterThanOrEqual(1);
-      expect(metrics.text).toMatch(/^meshgate_config_versions_published_total \d+/m);
+      expect(value(/^meshgate_sse_messages_sent_total\{event="config"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
       expect(metrics.text).toMatch(/^meshgate_http_request_duration_seconds_bucket\{.*route="\/api\/v1\/nodes\/:id\/heartbeat".*\} \d+/m);
       const openBefore = value(/^meshgate_sse_streams_open (\d+)/m);
       await stream.close();

@@ -14,14 +14,20 @@ export type Cloud = 'aws' | 'gcp';
 
 export const INSTALL_DIR = '/opt/meshgate';
 export const AGENT_CONFIG_PATH = '/etc/meshgate/agent.json';
+/** Where install.sh puts the bundled agent. */
+export const AGENT_JS = '/usr/lib/meshgate/meshgate-agent.js';
+/** Read once by `meshgate-agent up --auth-key file:…` (the key then lives in the 0600 agent.json), then deleted. */
+export const ENROLLMENT_KEY_PATH = '/etc/meshgate/enrollment-key';
 export const AGENT_UNIT = 'meshgate-agent.service';
 export const CONTROL_PLANE_UNIT = 'meshgate-control-plane.service';
 export const CONTROL_PLANE_DATA_DIR = '/var/lib/meshgate-control-plane';
 export const DATABASE_PATH = `${CONTROL_PLANE_DATA_DIR}/meshgate.db`;
 
-/** Both clouds' small instances have 1 GiB RAM; `npm ci` + `tsc` need more, so a 2 GiB swap file is added. */
+/** Both clouds' small instances have 1 GiB RAM; the control plane's `npm ci` + `tsc` need more: a 2 GiB swap file. */
 const SWAP_BYTES = 2 * 1024 * 1024 * 1024;
 const BASE_PACKAGES = ['git', 'build-essential', 'python3', 'curl', 'ca-certificates', 'gnupg', 'jq'];
+/** An agent needs Node.js (from NodeSource, hence gnupg) and curl; install.sh brings WireGuard and the agent. */
+const AGENT_PACKAGES = ['curl', 'ca-certificates', 'gnupg'];
 
 /** Shell that prints this instance's public IPv4 address, from each cloud's metadata service. */
 const PUBLIC_IP_COMMAND: Record<Cloud, string> = {
@@ -40,7 +46,7 @@ export interface SourceOptions {
   version: string;
 }
 
-export interface AgentCloudInitOptions extends SourceOptions {
+export interface AgentCloudInitOptions {
   cloud: Cloud;
   nodeName: string;
   controlPlaneUrl: string;
@@ -53,6 +59,11 @@ export interface AgentCloudInitOptions extends SourceOptions {
 interface ControlPlaneCommonOptions extends SourceOptions {
   /** Token of the sensitive `jwt_secret` variable (may be empty with SQLite: the control plane then generates one). */
   jwtSecret: string;
+  /**
+   * PUBLIC_URL, the origin agents reach the control plane at (written into its /install.sh); null: the start script
+   * takes the instance's public address from the metadata service (an Elastic IP is attached after the instance).
+   */
+  publicUrl: string | null;
 }
 
 /** SQLite on a data volume: one instance. */
@@ -91,38 +102,45 @@ export function agentConfig(options: AgentCloudInitOptions): Record<string, unkn
   };
 }
 
+/**
+ * The agent joins as a user would: Node.js 20, then the control plane's install.sh (the bundled agent, checked
+ * against its sha256, WireGuard tools, the unit). Cloud-init writes the config first, so the installer keeps those
+ * keys and adds the enrollment key from a root-only file; a drop-in runs the agent through a start script that
+ * publishes the instance's current public address as its endpoint.
+ */
 export function agentCloudInit(options: AgentCloudInitOptions): string {
   const startScript = script(
     "Publish this machine's current public address as the WireGuard endpoint (it changes across stop/start), then run the agent.",
     'set -eu',
     `ip=$(${PUBLIC_IP_COMMAND[options.cloud].replace('\n', '; ')})`,
     `export MESHGATE_ENDPOINT="$ip:${WIREGUARD_PORT}"`,
-    `exec /usr/bin/node ${INSTALL_DIR}/dist/apps/agent/main.js --config ${AGENT_CONFIG_PATH}`,
+    `exec /usr/bin/node ${AGENT_JS} --config ${AGENT_CONFIG_PATH}`,
   );
-  const unit = systemdUnit({
-    description: 'MeshGate agent',
-    service: [
-      'Type=simple',
-      // Root: the agent drives wg, ip, nft and tc. The secret file is root-only.
-      'EnvironmentFile=/etc/meshgate/agent.env',
-      'ExecStart=/usr/local/sbin/meshgate-agent-start',
-      'Restart=always',
-      'RestartSec=5',
-      'StateDirectory=meshgate',
-      'NoNewPrivileges=yes',
-      'ProtectHome=yes',
-    ],
-  });
+  const joinScript = script(
+    "Install the agent with the control plane's install.sh, waiting for the control plane to answer (it may still be booting).",
+    'set -eu',
+    ...nodeJsInstallLines(),
+    `url='${options.controlPlaneUrl}'`,
+    'for attempt in $(seq 1 180); do',
+    '  if curl -fsSL -o /run/meshgate-install.sh "$url/install.sh"; then break; fi',
+    '  sleep 10',
+    'done',
+    '[ -s /run/meshgate-install.sh ] || { echo "no install.sh from $url after 30 minutes" >&2; exit 1; }',
+    `MESHGATE_WAIT_SECONDS=600 sh /run/meshgate-install.sh --auth-key file:${ENROLLMENT_KEY_PATH}`,
+    `rm -f /run/meshgate-install.sh ${ENROLLMENT_KEY_PATH}`,
+  );
+  const dropIn = ['[Service]', 'ExecStart=', 'ExecStart=/usr/local/sbin/meshgate-agent-start', ''].join('\n');
   return renderCloudConfig({
-    packages: ['wireguard', 'wireguard-tools', ...BASE_PACKAGES],
+    packages: AGENT_PACKAGES,
+    swap: false,
     files: [
       { path: AGENT_CONFIG_PATH, permissions: '0600', content: `${JSON.stringify(agentConfig(options), null, 2)}\n` },
-      { path: '/etc/meshgate/agent.env', permissions: '0600', encoding: 'b64', content: Fn.base64encode(`MESHGATE_AUTH_TOKEN=${options.enrollmentKey}`) },
-      { path: '/usr/local/sbin/meshgate-install', permissions: '0755', content: installScript(options) },
+      { path: ENROLLMENT_KEY_PATH, permissions: '0600', encoding: 'b64', content: Fn.base64encode(options.enrollmentKey) },
+      { path: '/usr/local/sbin/meshgate-join', permissions: '0755', content: joinScript },
       { path: '/usr/local/sbin/meshgate-agent-start', permissions: '0755', content: startScript },
-      { path: `/etc/systemd/system/${AGENT_UNIT}`, permissions: '0644', content: unit },
+      { path: `/etc/systemd/system/${AGENT_UNIT}.d/cloud-endpoint.conf`, permissions: '0644', content: dropIn },
     ],
-    runcmd: [['/usr/local/sbin/meshgate-install'], ['systemctl', 'daemon-reload'], ['systemctl', 'enable', '--now', AGENT_UNIT]],
+    runcmd: [['/usr/local/sbin/meshgate-join']],
   });
 }
 
@@ -222,10 +240,17 @@ function controlPlaneUnit(spec: { unit?: string[]; service: string[]; writable: 
 }
 
 /** The install script, start script, unit and health timer both shapes share; `healthPath` is what the timer GETs. */
-function controlPlaneFiles(source: SourceOptions, unit: string, healthPath: string): WriteFile[] {
+function controlPlaneFiles(source: ControlPlaneCommonOptions, unit: string, healthPath: string): WriteFile[] {
   const startScript = script(
     'An empty JWT_SECRET means "not set": the control plane then generates one and keeps it in its data dir.',
     '[ -n "$JWT_SECRET" ] || unset JWT_SECRET',
+    ...(source.publicUrl === null
+      ? [
+        "# PUBLIC_URL (written into /install.sh for agents): this instance's public address, as the metadata service has it.",
+        `ip=$(${PUBLIC_IP_COMMAND.aws.replace('\n', '; ')})`,
+        `export PUBLIC_URL="http://$ip:${CONTROL_PLANE_PORT}"`,
+      ]
+      : [`export PUBLIC_URL='${source.publicUrl}'`]),
     `exec /usr/bin/node ${INSTALL_DIR}/dist/apps/control-plane/main.js`,
   );
   const healthScript = script(
@@ -266,12 +291,10 @@ function controlPlaneFiles(source: SourceOptions, unit: string, healthPath: stri
 
 /**
  * Node.js 20 comes from NodeSource's signed apt repository: Ubuntu 22.04 ships Node 12, too old, and the apt
- * repo gets security updates through unattended-upgrades. MeshGate is built from git at the configured ref.
+ * repo gets security updates through unattended-upgrades.
  */
-export function installScript(source: SourceOptions): string {
-  return script(
-    'Install Node.js 20 and build MeshGate into /opt/meshgate (idempotent: re-running rebuilds the ref).',
-    'set -eu',
+function nodeJsInstallLines(): string[] {
+  return [
     "if ! node --version 2>/dev/null | grep -q '^v20\\.'; then",
     '  install -d -m 0755 /etc/apt/keyrings',
     '  curl -fsSL https://deb.nodesource.com/gpgkey/nodesource-repo.gpg.key | gpg --dearmor --yes -o /etc/apt/keyrings/nodesource.gpg',
@@ -279,6 +302,15 @@ export function installScript(source: SourceOptions): string {
     '  apt-get update',
     '  DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs',
     'fi',
+  ];
+}
+
+/** The control plane is built from git at the configured ref (agents get the bundle it builds, via install.sh). */
+export function installScript(source: SourceOptions): string {
+  return script(
+    'Install Node.js 20 and build MeshGate into /opt/meshgate (idempotent: re-running rebuilds the ref).',
+    'set -eu',
+    ...nodeJsInstallLines(),
     `rm -rf ${INSTALL_DIR}.new`,
     `git init -q ${INSTALL_DIR}.new`,
     `cd ${INSTALL_DIR}.new`,
@@ -315,11 +347,11 @@ function systemdUnit(spec: { description: string; unit?: string[]; service: stri
 
 const TOKEN = /\$\{TfToken\[[^\]]+\]\}/g;
 
-export function renderCloudConfig(spec: { packages: string[]; files: WriteFile[]; runcmd: string[][] }): string {
+export function renderCloudConfig(spec: { packages: string[]; files: WriteFile[]; runcmd: string[][]; swap?: boolean }): string {
   const document = {
     package_update: true,
     packages: spec.packages,
-    swap: { filename: '/swapfile', size: SWAP_BYTES },
+    ...(spec.swap === false ? {} : { swap: { filename: '/swapfile', size: SWAP_BYTES } }),
     write_files: spec.files.map((file) => ({ owner: 'root:root', ...file })),
     runcmd: spec.runcmd,
   };

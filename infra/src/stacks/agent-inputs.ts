@@ -10,8 +10,6 @@ export function agentInputs(scope: Construct, config: InfraConfig): AgentInputs 
   return {
     controlPlaneUrl: settingOrVariable(scope, 'control_plane_url', config.controlPlaneUrl, 'URL agents use to reach the control plane'),
     tenantId: settingOrVariable(scope, 'tenant_id', config.tenantId, 'MeshGate tenant the agents join'),
-    repoUrl: repoUrl(scope, config),
-    version: config.meshgateVersion,
     tags: config.agentTags,
     enrollmentKey: secretVariable(scope, 'enrollment_key', 'Enrollment (pre-auth) key the agents register with').stringValue,
   };

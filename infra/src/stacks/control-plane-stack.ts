@@ -89,6 +89,8 @@ export class ControlPlaneStack extends TerraformStack {
         repoUrl: repoUrl(this, config),
         version: config.meshgateVersion,
         jwtSecret: jwtSecret.stringValue,
+        // The Elastic IP is attached after the instance exists: its start script reads the address from the metadata.
+        publicUrl: null,
         // Nitro instances expose EBS as NVMe named after the volume id; Xen ones keep the requested name.
         dataDevices: [`/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${Fn.replace(dataVolume.id, '-', '')}`, '/dev/xvdf'],
       }),
@@ -160,6 +162,7 @@ export class ControlPlaneStack extends TerraformStack {
       version: config.meshgateVersion,
       jwtSecret: jwtSecret.stringValue,
       databaseUrl: database.url,
+      publicUrl: `http://${loadBalancer.lb.dnsName}:${CONTROL_PLANE_PORT}`,
     });
 
     const ami = ubuntuJammyAmi(this).id;

@@ -118,6 +118,9 @@ export interface NodeView {
   ephemeral: boolean;
 }
 
+/** What a heartbeat answers once it is recorded. */
+export interface HeartbeatAccepted { accepted: true }
+
 export interface RegisteredNode {
   id: string;
   name: string;
@@ -136,3 +139,17 @@ export interface EnrollmentKeyCreated {
   ephemeral: boolean;
 }
 
+/** An enrollment key as listed: never the key itself. */
+export interface EnrollmentKeyView {
+  id: string;
+  reusable: boolean;
+  expiresAt: string | null;
+  tags: string[];
+  /** The user who created it; null for keys created before creators were recorded. */
+  createdBy: string | null;
+  /** Nodes enrolled with it. */
+  uses: number;
+  ephemeral: boolean;
+  revoked: boolean;
+  createdAt: string;
+}

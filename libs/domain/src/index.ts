@@ -13,6 +13,8 @@ export * from './api-key/api-key';
 export * from './policy/policy';
 export * from './topology/topology';
 export * from './topology/policy-preview';
+export * from './history';
+export * from './audit/checkpoint';
 
 import type { UserEvent } from './user/user';
 import type { TenantEvent } from './tenant/tenant';
@@ -21,7 +23,8 @@ import type { StoredNodeEvent } from './node/node';
 import type { EnrollmentKeyEvent } from './enrollment-key/enrollment-key';
 import type { ApiKeyEvent } from './api-key/api-key';
 import type { PolicyEvent, ScheduleEvent } from './policy/policy';
+import type { CheckpointSigned } from './audit/checkpoint';
 /** Every event the log can hold. */
-export type DomainEvent = UserEvent | TenantEvent | TenantSettingsUpdated | StoredNodeEvent | EnrollmentKeyEvent | ApiKeyEvent | PolicyEvent | ScheduleEvent;
+export type DomainEvent = UserEvent | TenantEvent | TenantSettingsUpdated | StoredNodeEvent | EnrollmentKeyEvent | ApiKeyEvent | PolicyEvent | ScheduleEvent | CheckpointSigned;
 /** The policy engine (the policy file, evaluation, tests, tag ownership), beside the policy decider in policy/. */
 export * as policyEngine from './policy';

@@ -1,5 +1,7 @@
 import type { HeartbeatDto, NodeConfig, NodeKeyView, RegisteredNode, RegisterNodeDto } from '../contracts';
+import type { AgentConfig } from '../agent-config';
 import type { Logger } from '../logger';
+import { fetchTrusting, readCaBundle } from './ca-fetch';
 
 /** A non-2xx answer. 401 on node routes means the node token was revoked (the node was removed). */
 export class HttpError extends Error {
@@ -176,4 +178,10 @@ export class ControlPlaneClient {
       throw err;
     }
   }
+}
+
+/** The client an agent config asks for: its URLs, with the server certificate pinned to `control_plane_ca` if given. */
+export function controlPlaneClientFor(config: Pick<AgentConfig, 'controlPlaneUrls' | 'controlPlaneCa'>, logger?: Logger): ControlPlaneClient {
+  const ca = config.controlPlaneCa === null ? null : readCaBundle(config.controlPlaneCa);
+  return new ControlPlaneClient(config.controlPlaneUrls, { logger, ...(ca === null ? {} : { fetch: fetchTrusting(ca) }) });
 }

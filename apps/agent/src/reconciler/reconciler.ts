@@ -12,6 +12,8 @@ export interface ReconcileOutcome {
   steps: PlanStep[];
   /** The interface had vanished since the agent started and was rebuilt. */
   recreated: boolean;
+  /** The interface as read at the start of the run (its peers' handshakes and counters). */
+  live: LiveInterface;
 }
 
 /** The enforcement side of one desired config: its ruleset and which parts of the live state it needs read. */
@@ -35,6 +37,7 @@ export class Reconciler {
    */
   private built: EnforcementBuild | null = null;
   private readonly listeners: Array<(outcome: ReconcileOutcome) => void> = [];
+  private readonly failureListeners: Array<(err: unknown) => void> = [];
 
   constructor(
     private readonly port: WireGuardPort,
@@ -56,6 +59,11 @@ export class Reconciler {
   /** Called after each successful run (used to persist the applied config and by tests). */
   onApplied(listener: (outcome: ReconcileOutcome) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Called after each failed run (the agent's metrics count them). */
+  onFailed(listener: (err: unknown) => void): void {
+    this.failureListeners.push(listener);
   }
 
   /** Asks for a run; resolves when a run that started after this call has finished. */
@@ -82,6 +90,7 @@ export class Reconciler {
         await this.runOnce(reason);
       } catch (err) {
         this.logger.error('reconcile failed; will retry at the next check', { reason, err });
+        for (const listener of this.failureListeners) listener(err);
       }
       reason = 'coalesced';
     } while (this.again);
@@ -112,7 +121,7 @@ export class Reconciler {
       });
     }
     if (desired !== null) this.applied = desired;
-    const outcome = { config: desired, steps, recreated: recreated && reason !== 'start' };
+    const outcome = { config: desired, steps, recreated: recreated && reason !== 'start', live };
     for (const listener of this.listeners) listener(outcome);
   }
 

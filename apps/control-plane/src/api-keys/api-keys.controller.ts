@@ -11,6 +11,7 @@ import { UUID_PARAM } from '../common/uuid-param';
 import { ApiKeysReadModel } from './api-keys.read-model';
 import { CreateApiKeyCommand } from './commands/create-api-key.command';
 import { RevokeApiKeyCommand } from './commands/revoke-api-key.command';
+import { ApiAnswer } from '../openapi/api-answer.decorator';
 
 /** API keys for automation: `Authorization: Bearer mga.<id>.<secret>`, tenant-scoped, with a role, expiring. */
 @ApiTags('api-keys')
@@ -20,6 +21,7 @@ export class ApiKeysController {
 
   @Post()
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(201, 'ApiKeyCreatedView', 'Created: `key` is shown this once')
   create(@Body() dto: CreateApiKeyDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<ApiKeyCreatedView> {
     if (p.kind !== 'user' || !p.role) throw new Error('guarded');
     return this.commands.execute(new CreateApiKeyCommand(tenantOf(p), p.userId, p.role, dto, meta));
@@ -27,6 +29,7 @@ export class ApiKeysController {
 
   @Get()
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(200, ['ApiKeyView'])
   async list(@CurrentPrincipal() p: Principal): Promise<ApiKeyView[]> {
     return (await this.keys.list(tenantOf(p))).map((k) => ({
       id: k.id, description: k.description, role: k.state.role, createdBy: k.state.createdBy, createdAt: k.createdAt,
@@ -37,6 +40,7 @@ export class ApiKeysController {
   @Delete(':id')
   @HttpCode(204)
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(204, null, 'Revoked')
   async revoke(@Param('id', UUID_PARAM) id: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
     if (p.kind !== 'user' || !p.role) throw new Error('guarded');
     await this.commands.execute(new RevokeApiKeyCommand(tenantOf(p), id, p.role, meta));

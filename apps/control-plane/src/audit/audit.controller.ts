@@ -5,6 +5,7 @@ import { Allow } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
 import { AuditLogReadModel } from './audit-log.read-model';
+import { ApiAnswer } from '../openapi/api-answer.decorator';
 
 @ApiTags('audit')
 @Controller('api/v1/audit')
@@ -14,6 +15,7 @@ export class AuditController {
   /** Newest first; `nextCursor` continues below the last position returned. */
   @Get()
   @Allow({ tenant: ['owner', 'admin', 'auditor'] })
+  @ApiAnswer(200, 'AuditPage')
   list(@Query() q: AuditQueryDto, @CurrentPrincipal() p: Principal): Promise<AuditPage> {
     return this.auditLog.page(tenantOf(p), {
       before: q.cursor !== undefined ? Number(q.cursor) : undefined,

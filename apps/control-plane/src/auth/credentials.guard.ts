@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SecurityLog } from '../logging/security-log';
 import { ALLOWED, Allowed } from './allow.decorator';
 import { Principal } from './principal';
 import { API_KEY_PREFIX, ENROLLMENT_KEY_PREFIX, NODE_TOKEN_PREFIX } from './secrets';
@@ -30,11 +31,26 @@ export class CredentialsGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     @Inject(CREDENTIALS_PASSPORT) private readonly passport: CredentialsPassport,
+    private readonly security: SecurityLog,
   ) {}
 
+  /** Refusals are security events: which kind of credential, and why (the token itself is never logged). */
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const allowed = this.reflector.get<Allowed>(ALLOWED, context.getHandler()) ?? {};
     const request = context.switchToHttp().getRequest<FastifyRequest & { principal?: Principal }>();
+    try {
+      return await this.check(context, request);
+    } catch (error) {
+      const token = bearerToken(request);
+      const credential = token === null ? 'none' : strategyFor(token).replace(/^meshgate-/, '');
+      const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof UnauthorizedException) this.security.record('auth.token_refused', request, { credential, reason });
+      else if (error instanceof ForbiddenException) this.security.record('auth.access_denied', request, { credential, reason });
+      throw error;
+    }
+  }
+
+  private async check(context: ExecutionContext, request: FastifyRequest & { principal?: Principal }): Promise<boolean> {
+    const allowed = this.reflector.get<Allowed>(ALLOWED, context.getHandler()) ?? {};
     const token = bearerToken(request);
     if (token === null) throw new UnauthorizedException(UNAUTHORIZED);
     const principal = await this.authenticate(strategyFor(token), request, context.switchToHttp().getResponse<FastifyReply>());

@@ -12,14 +12,18 @@
  *  (g) replica start-up from a view snapshot on a 10M-event log, and `replay --full` events/s, on SQLite and on
  *      PostgreSQL (start-up.ts; the log is written by load-log.ts's bulk loader, see there);
  *  (h) log growth per day at 10,000 nodes heartbeating every 30 s, from (e)'s bytes per heartbeat (printed with (e);
- *      BENCH_PARTS=h runs (e)).
+ *      BENCH_PARTS=h runs (e));
+ *  (i) the audit time machine's queries (reachability, access, timeline, node history, policy versions) over a
+ *      1,000,000-event log, on SQLite and PostgreSQL (time-machine.ts);
+ *  (j) the audit export's throughput over HTTP, events/s and MB/s, over a 1,000,000-event log on SQLite
+ *      (audit-export.ts).
  * Servers run as child processes on loopback so the load generator does not share their event loop. PostgreSQL:
  * BENCH_PG_ADMIN_URL (a superuser URL; the bench creates and drops its own databases), else a throwaway cluster
  * started for the run (postgres.ts). Every child process, database and temp dir is removed at the end, also on
  * Ctrl-C.
  *
  * Sizes (env; defaults are the issue's sizes):
- *   BENCH_PARTS                 parts to run, default "abcdefgh" (e.g. BENCH_PARTS=eg); (b) needs (a)'s server, not its figures
+ *   BENCH_PARTS                 parts to run, default "abcdefghij" (e.g. BENCH_PARTS=eg); (b) needs (a)'s server, not its figures
  *   BENCH_HEARTBEAT_SECONDS     (a), and (e) unless BENCH_PEER_SECONDS is set: seconds of load per measurement, 10
  *   BENCH_SSE_CLIENTS           (b) clients (and nodes), 1000
  *   BENCH_POLICY_CHANGES        (b) and (f) policy changes, 6
@@ -43,6 +47,8 @@
  *   BENCH_STARTUP_NODES         (g) nodes in the log, 1,000
  *   BENCH_STARTUP_RUNS          (g) start-ups timed per store, 2
  *   BENCH_GROWTH_NODES / BENCH_GROWTH_INTERVAL_SECONDS             (h) 10,000 / 30
+ *   BENCH_TM_STORES / BENCH_TM_EVENTS / BENCH_TM_NODES             (i) "sqlite,postgres" / 1,000,000 / 1,000
+ *   BENCH_EXPORT_EVENTS / BENCH_EXPORT_NODES                       (j) 1,000,000 / 1,000
  *   BENCH_PG_ADMIN_URL          a PostgreSQL superuser URL to use instead of a throwaway cluster
  *   BENCH_SERVER_NODE_ARGS      extra node flags for the servers, e.g. --cpu-prof
  */
@@ -63,6 +69,8 @@ import {
 } from './servers';
 import { SseClient } from './sse-client';
 import { runStartUp } from './start-up';
+import { runTimeMachine } from './time-machine';
+import { runAuditExport } from './audit-export';
 import { postgresProbe, sqliteProbe, StoreProbe } from './store-probe';
 
 const int = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -93,8 +101,13 @@ const STARTUP_TAIL = int('BENCH_STARTUP_TAIL', 100_000);
 const STARTUP_NODES = int('BENCH_STARTUP_NODES', 1000);
 const STARTUP_RUNS = int('BENCH_STARTUP_RUNS', 2);
 const GROWTH_NODES = int('BENCH_GROWTH_NODES', 10_000);
+const TM_STORES = list('BENCH_TM_STORES', 'sqlite,postgres');
+const TM_EVENTS = int('BENCH_TM_EVENTS', 1_000_000);
+const TM_NODES = int('BENCH_TM_NODES', 1000);
+const EXPORT_EVENTS = int('BENCH_EXPORT_EVENTS', 1_000_000);
+const EXPORT_NODES = int('BENCH_EXPORT_NODES', 1000);
 const GROWTH_INTERVAL_SECONDS = int('BENCH_GROWTH_INTERVAL_SECONDS', 30);
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'abcdefgh').toLowerCase());
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'abcdefghij').toLowerCase());
 if (PARTS.has('h')) PARTS.add('e');
 
 async function main(): Promise<void> {
@@ -263,6 +276,39 @@ async function main(): Promise<void> {
         rmSync(gDir, { recursive: true, force: true });
       }
       report.push(lines.join('\n'));
+    }
+
+    if (PARTS.has('i')) {
+      // ---- (i) audit time machine queries over 1,000,000 events ----
+      const lines = [`(i) audit time machine over a ${fmt(TM_EVENTS)}-event log, each query timed five times through its handler:`];
+      for (const store of TM_STORES) {
+        const databasePath = join(dir, 'i.sqlite');
+        const options = { events: TM_EVENTS, nodes: TM_NODES };
+        if (store === 'sqlite') {
+          const result = await runTimeMachine('SQLite', { databasePath }, options);
+          lines.push(...result.lines);
+          if (!result.met) process.exitCode = 1;
+          rmSync(databasePath, { force: true });
+        } else if (store === 'postgres') {
+          const db = await createBenchDatabase((await pg()).adminUrl, 'i');
+          try {
+            const result = await runTimeMachine('PostgreSQL', { databasePath, databaseUrl: db.url }, options);
+            lines.push(...result.lines);
+            if (!result.met) process.exitCode = 1;
+          } finally {
+            await db.drop();
+          }
+        } else throw new Error(`BENCH_TM_STORES: unknown store ${store} (sqlite, postgres)`);
+      }
+      report.push(lines.join('\n'));
+    }
+
+    if (PARTS.has('j')) {
+      // ---- (j) audit export throughput over HTTP ----
+      const jDir = join(dir, 'j');
+      mkdirSync(jDir, { recursive: true });
+      report.push((await runAuditExport(procs, jDir, { events: EXPORT_EVENTS, nodes: EXPORT_NODES })).join('\n'));
+      rmSync(jDir, { recursive: true, force: true });
     }
 
     console.log(`

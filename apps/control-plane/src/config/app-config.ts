@@ -1,12 +1,19 @@
-import { randomBytes } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+import { AppConfigVariable, AppEnv } from './app-config-variables';
+import { checkpointSigningKey } from './checkpoint-signing-key';
+import { readTlsCredentials, TlsFiles } from './tls-credentials';
 
 /** The one typed configuration of the control plane, read from the environment and validated at boot. */
 export interface AppConfig {
   host: string;
   port: number;
+  /** TLS_CERT_FILE and TLS_KEY_FILE: the API serves HTTPS (the files are reread on SIGHUP), or null for plain HTTP. */
+  tls: TlsFiles | null;
+  /** DOCS: whether /docs serves the OpenAPI document and Swagger UI. */
+  docs: boolean;
   /** The SQLite file (and the data directory holding the generated JWT secret). */
   databasePath: string;
   /** `postgres://…`: run on PostgreSQL instead of SQLite (every replica names the same database). */
@@ -15,6 +22,12 @@ export interface AppConfig {
   databaseMigrationUrl: string | null;
   /** Snapshot the views after this many events (the leader does), so a start replays only the tail. */
   snapshotEveryEvents: number;
+  /** The leader signs a checkpoint once this many events were appended since the last one… */
+  checkpointEveryEvents: number;
+  /** …or this many minutes after the last one, if anything was appended since. */
+  checkpointEveryMinutes: number;
+  /** Ed25519 private key the checkpoints (and vouched-for export lines) are signed with. */
+  checkpointSigningKey: KeyObject;
   jwtSecret: string;
   jwtExpiresInSeconds: number;
   heartbeatIntervalSeconds: number;
@@ -47,7 +60,8 @@ export interface AppConfig {
   writeBusyWaitMs: number;
   /** Below this much free space in the data directory, readiness fails (writes are then likely to fail). */
   minFreeDiskBytes: number;
-  logLevel: 'error' | 'warn' | 'log' | 'debug';
+  /** pino's level names; LOG_LEVEL=log (Nest's name, the former default) means info. */
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** Prometheus metrics are served on their own listener, never on the public API port (they span all tenants). */
   metricsHost: string;
   metricsPort: number;
@@ -65,6 +79,12 @@ export interface AppConfig {
   registration: 'open' | 'invite';
   /** Single sign-on with an OpenID Connect provider (authorization code with PKCE), or null when OIDC_ISSUER is unset. */
   oidc: OidcConfig | null;
+  /** PUBLIC_URL: the origin agents reach this control plane at, written into /install.sh (null: no install script). */
+  publicUrl: string | null;
+  /** AGENT_DOWNLOAD_DIR: where `npm run build:agent` put meshgate-agent.js and its .sha256, served at /downloads. */
+  agentDownloadDir: string;
+  /** CONSOLE_DIR: the built web console (index.html, assets/), served at `/`; without its index.html there is no console. */
+  consoleDir: string;
 }
 
 export interface OidcConfig {
@@ -85,7 +105,7 @@ export interface OidcConfig {
 
 export class ConfigError extends Error {}
 
-function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+function int(env: AppEnv, name: AppConfigVariable, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^[0-9]+$/.test(raw)) throw new ConfigError(`${name} must be an integer, got "${raw}"`);
@@ -98,7 +118,7 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
  * The JWT secret from JWT_SECRET, or one generated once and kept beside the database (mode 0600) so that tokens
  * survive a restart without the operator having to invent a secret.
  */
-function jwtSecret(env: NodeJS.ProcessEnv, databasePath: string): string {
+function jwtSecret(env: AppEnv, databasePath: string): string {
   const given = env.JWT_SECRET;
   if (given !== undefined && given !== '') {
     if (given.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
@@ -114,11 +134,19 @@ function jwtSecret(env: NodeJS.ProcessEnv, databasePath: string): string {
   return secret;
 }
 
+function checkpointKey(env: AppEnv, databasePath: string): KeyObject {
+  try {
+    return checkpointSigningKey(env, databasePath);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
 /** proxy-addr's names for address ranges, as Fastify's trustProxy accepts them. */
 const NAMED_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /** `false` (default), `true`, a hop count, or a comma-separated list of addresses, CIDRs and named ranges. */
-function trustProxy(env: NodeJS.ProcessEnv): AppConfig['trustProxy'] {
+function trustProxy(env: AppEnv): AppConfig['trustProxy'] {
   const raw = (env.TRUST_PROXY ?? '').trim();
   if (raw === '' || raw === 'false') return false;
   if (raw === 'true') return true;
@@ -139,32 +167,32 @@ function trustProxy(env: NodeJS.ProcessEnv): AppConfig['trustProxy'] {
   return entries;
 }
 
-function metricsHost(env: NodeJS.ProcessEnv): string {
+function metricsHost(env: AppEnv): string {
   const host = env.METRICS_HOST || '127.0.0.1';
   if (isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(host)) throw new ConfigError(`METRICS_HOST must be an address or host name, got "${host}"`);
   return host;
 }
 
-function metricsToken(env: NodeJS.ProcessEnv): string | null {
+function metricsToken(env: AppEnv): string | null {
   const token = env.METRICS_TOKEN;
   if (token === undefined || token === '') return null;
   if (token.length < 32) throw new ConfigError('METRICS_TOKEN must be at least 32 characters');
   return token;
 }
 
-function schedulerClock(env: NodeJS.ProcessEnv): AppConfig['schedulerClock'] {
+function schedulerClock(env: AppEnv): AppConfig['schedulerClock'] {
   const value = env.SCHEDULER_CLOCK || 'system';
   if (value !== 'system' && value !== 'manual') throw new ConfigError('SCHEDULER_CLOCK must be system|manual');
   return value;
 }
 
-function registration(env: NodeJS.ProcessEnv): AppConfig['registration'] {
+function registration(env: AppEnv): AppConfig['registration'] {
   const value = env.REGISTRATION || 'invite';
   if (value !== 'open' && value !== 'invite') throw new ConfigError('REGISTRATION must be open|invite');
   return value;
 }
 
-function httpUrl(env: NodeJS.ProcessEnv, name: string): string {
+function httpUrl(env: AppEnv, name: AppConfigVariable): string {
   const raw = env[name];
   if (raw === undefined || raw === '') throw new ConfigError(`${name} is required when OIDC_ISSUER is set`);
   let url: URL;
@@ -177,7 +205,7 @@ function httpUrl(env: NodeJS.ProcessEnv, name: string): string {
   return raw;
 }
 
-function oidc(env: NodeJS.ProcessEnv): OidcConfig | null {
+function oidc(env: AppEnv): OidcConfig | null {
   if (env.OIDC_ISSUER === undefined || env.OIDC_ISSUER === '') return null;
   const clientId = env.OIDC_CLIENT_ID;
   if (clientId === undefined || clientId === '') throw new ConfigError('OIDC_CLIENT_ID is required when OIDC_ISSUER is set');
@@ -203,7 +231,36 @@ function oidc(env: NodeJS.ProcessEnv): OidcConfig | null {
   };
 }
 
-function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | null {
+/** Both files or neither; checked now (PEM, a key that fits the certificate) so a bad pair stops the boot. */
+function tls(env: AppEnv): TlsFiles | null {
+  const certFile = env.TLS_CERT_FILE || null;
+  const keyFile = env.TLS_KEY_FILE || null;
+  if (certFile === null && keyFile === null) return null;
+  if (certFile === null) throw new ConfigError('TLS_CERT_FILE is required when TLS_KEY_FILE is set');
+  if (keyFile === null) throw new ConfigError('TLS_KEY_FILE is required when TLS_CERT_FILE is set');
+  const files = { certFile: resolve(certFile), keyFile: resolve(keyFile) };
+  try {
+    readTlsCredentials(files);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  return files;
+}
+
+function logLevelOf(env: AppEnv): AppConfig['logLevel'] {
+  const value = env.LOG_LEVEL || 'info';
+  if (value === 'log') return 'info';
+  if (value !== 'error' && value !== 'warn' && value !== 'info' && value !== 'debug') throw new ConfigError('LOG_LEVEL must be error|warn|info|debug (log means info)');
+  return value;
+}
+
+function docs(env: AppEnv): boolean {
+  const value = env.DOCS || 'true';
+  if (value !== 'true' && value !== 'false') throw new ConfigError('DOCS must be true|false');
+  return value === 'true';
+}
+
+function postgresUrl(env: AppEnv, name: AppConfigVariable): string | null {
   const raw = env[name];
   if (raw === undefined || raw === '') return null;
   let url: URL;
@@ -216,19 +273,42 @@ function postgresUrl(env: NodeJS.ProcessEnv, name: string): string | null {
   return raw;
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+/**
+ * An origin only (scheme, host, port): install scripts embed it, so it must come from the operator, never from a
+ * request's Host header, which any client (or a cache in between) can set.
+ */
+function publicUrl(env: AppEnv): string | null {
+  const raw = env.PUBLIC_URL;
+  if (raw === undefined || raw === '') return null;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) URL, got "${raw}"`);
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new ConfigError(`PUBLIC_URL must be an http(s) origin such as https://mesh.example.com (no path, query or credentials), got "${raw}"`);
+  }
+  return url.origin;
+}
+
+export function loadConfig(env: AppEnv = process.env): AppConfig {
   const databasePath = resolve(env.DATABASE_PATH || './data/meshgate.sqlite');
   mkdirSync(dirname(databasePath), { recursive: true, mode: 0o700 });
-  const logLevel = (env.LOG_LEVEL || 'log') as AppConfig['logLevel'];
-  if (!['error', 'warn', 'log', 'debug'].includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be error|warn|log|debug`);
+  const logLevel = logLevelOf(env);
   const heartbeatIntervalSeconds = int(env, 'HEARTBEAT_INTERVAL_SECONDS', 30, 1, 3600);
   return {
     host: env.HOST || '0.0.0.0',
     port: int(env, 'PORT', 8080, 0, 65535),
+    tls: tls(env),
+    docs: docs(env),
     databasePath,
     databaseUrl: postgresUrl(env, 'DATABASE_URL'),
     databaseMigrationUrl: postgresUrl(env, 'DATABASE_MIGRATION_URL'),
     snapshotEveryEvents: int(env, 'SNAPSHOT_EVERY_EVENTS', 100_000, 100, 100_000_000),
+    checkpointEveryEvents: int(env, 'CHECKPOINT_EVERY_EVENTS', 10_000, 10, 100_000_000),
+    checkpointEveryMinutes: int(env, 'CHECKPOINT_EVERY_MINUTES', 60, 1, 7 * 24 * 60),
+    checkpointSigningKey: checkpointKey(env, databasePath),
     jwtSecret: jwtSecret(env, databasePath),
     jwtExpiresInSeconds: int(env, 'JWT_EXPIRES_IN_SECONDS', 3600, 60, 30 * 24 * 3600),
     heartbeatIntervalSeconds,
@@ -256,6 +336,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     schedulerClock: schedulerClock(env),
     registration: registration(env),
     oidc: oidc(env),
+    publicUrl: publicUrl(env),
+    agentDownloadDir: resolve(env.AGENT_DOWNLOAD_DIR || './dist/agent'),
+    consoleDir: resolve(env.CONSOLE_DIR || './dist/apps/console'),
   };
 }
 

@@ -8,6 +8,7 @@ import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { SqlEventStore } from '../event-store/sql-event-store';
 import { MetricsService } from '../metrics/metrics.service';
 import { AuditLogProjection } from '../projections/audit-log.inline';
+import { ReachabilityEventsProjection } from '../projections/reachability-events.inline';
 import { ApiKeysProjection } from '../projections/api-keys.inline';
 import { DirectoryProjection } from '../projections/directory.inline';
 import { InlineProjections } from '../projections/inline-projections';
@@ -75,16 +76,16 @@ export class CoreModule {
         },
         {
           provide: ViewFeeder,
-          inject: [DATABASE, EVENT_STORE, NodesView, NodeConfigView, MembershipsView, StreamHub],
-          useFactory: (db: Database, store: EventStore, nodes: NodesView, configs: NodeConfigView, memberships: MembershipsView, hub: StreamHub) =>
-            new ViewFeeder(store, [nodes, configs, memberships], [new ConfigPushReactor(configs, hub)], db.dialect === 'postgres'),
+          inject: [DATABASE, EVENT_STORE, NodesView, NodeConfigView, MembershipsView, StreamHub, MetricsService],
+          useFactory: (db: Database, store: EventStore, nodes: NodesView, configs: NodeConfigView, memberships: MembershipsView, hub: StreamHub, metrics: MetricsService) =>
+            new ViewFeeder(store, [nodes, configs, memberships], [new ConfigPushReactor(configs, hub, metrics)], db.dialect === 'postgres'),
         },
         { provide: ViewSnapshots, inject: [DATABASE, EVENT_STORE], useFactory: (db: Database, store: EventStore) => new ViewSnapshots(db, store) },
         {
           provide: ProjectionRunner,
           inject: [DATABASE, EVENT_STORE, ViewFeeder, ViewSnapshots, MetricsService],
           useFactory: async (db: Database, store: EventStore, feeder: ViewFeeder, snapshots: ViewSnapshots, metrics: MetricsService) => {
-            const inline = new InlineProjections(db, store, [new DirectoryProjection(), new NodeIdentitiesProjection(), new ApiKeysProjection(), new AuditLogProjection()]);
+            const inline = new InlineProjections(db, store, [new DirectoryProjection(), new NodeIdentitiesProjection(), new ApiKeysProjection(), new AuditLogProjection(), new ReachabilityEventsProjection()]);
             const runner = new ProjectionRunner(db, store, inline, feeder, snapshots, (events, batchSize) => {
               metrics.appendBatchSize.observe(batchSize);
               for (const e of events) metrics.eventsAppended.inc({ type: e.type });

@@ -2,20 +2,15 @@ import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
+import type { HealthView, LiveView } from '@meshgate/contracts';
+import { VERSION } from '../config/version';
 import { AppConfig, APP_CONFIG } from '../config/app-config';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
 import { DATABASE, Database } from '../storage/database.port';
+import { ApiAnswer, ApiRefusals } from '../openapi/api-answer.decorator';
 
 /** A failed write for lack of space keeps readiness down this long, unless a write has committed since. */
 const STORAGE_FAULT_HOLD_MS = 10_000;
-
-interface Readiness {
-  status: 'ok' | 'unavailable';
-  database: 'ok' | 'unavailable';
-  storage: 'ok' | 'full';
-  /** Free bytes in the SQLite file's directory (null on PostgreSQL). */
-  freeBytes: number | null;
-}
 
 /**
  * Liveness (`/health/live`: the process answers) is apart from readiness (`/health/ready`, and `/health`): the
@@ -37,18 +32,23 @@ export class HealthController {
 
   @Get('live')
   @HttpCode(200)
-  live(): { status: 'ok' } {
+  @ApiAnswer(200, 'LiveView')
+  live(): LiveView {
     return { status: 'ok' };
   }
 
   @Get()
-  check(): Promise<Readiness> {
+  @ApiAnswer(200, 'HealthView')
+  @ApiRefusals({ 503: 'The database does not answer, or (SQLite) the disk is full: `message` is the HealthView' })
+  check(): Promise<HealthView> {
     return this.ready();
   }
 
   @Get('ready')
-  async ready(): Promise<Readiness> {
-    let database: Readiness['database'] = 'ok';
+  @ApiAnswer(200, 'HealthView')
+  @ApiRefusals({ 503: 'The database does not answer, or (SQLite) the disk is full: `message` is the HealthView' })
+  async ready(): Promise<HealthView> {
+    let database: HealthView['database'] = 'ok';
     try {
       await this.db.one('SELECT position FROM chain_head WHERE id = 1');
     } catch {
@@ -58,8 +58,8 @@ export class HealthController {
     const freeBytes = this.db.dialect === 'sqlite' ? freeSpace(this.dataDir) : null;
     const faultAt = this.store.storageFullSince();
     const recentFault = faultAt !== null && Date.now() - faultAt < STORAGE_FAULT_HOLD_MS;
-    const storage: Readiness['storage'] = (freeBytes !== null && freeBytes < this.config.minFreeDiskBytes) || recentFault ? 'full' : 'ok';
-    const body: Readiness = { status: database === 'ok' && storage === 'ok' ? 'ok' : 'unavailable', database, storage, freeBytes };
+    const storage: HealthView['storage'] = (freeBytes !== null && freeBytes < this.config.minFreeDiskBytes) || recentFault ? 'full' : 'ok';
+    const body: HealthView = { status: database === 'ok' && storage === 'ok' ? 'ok' : 'unavailable', database, storage, freeBytes, version: VERSION };
     if (body.status !== 'ok') throw new ServiceUnavailableException({ statusCode: 503, error: 'Service Unavailable', message: body });
     return body;
   }

@@ -12,6 +12,7 @@ import { UUID_PARAM } from '../common/uuid-param';
 import { NodesView } from '../projections/nodes.view';
 import { RotateNodeKeyCommand } from './commands/rotate-node-key.command';
 import { SetNodeKeyExpiryCommand } from './commands/set-node-key-expiry.command';
+import { ApiAnswer, ApiRefusals } from '../openapi/api-answer.decorator';
 
 /** Node keys: the node rotates its own (before expiry, or on demand); an admin may exempt a node from expiry. */
 @ApiTags('nodes')
@@ -23,6 +24,8 @@ export class NodeKeysController {
   @Post(':id/key')
   @HttpCode(200)
   @Allow({ node: true })
+  @ApiAnswer(200, 'NodeKeyView')
+  @ApiRefusals({ 409: 'Another node of the tenant holds the key (PUBLIC_KEY_TAKEN)' })
   rotate(
     @Param('id', UUID_PARAM) id: string, @Body() dto: RotateNodeKeyDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<NodeKeyView> {
@@ -32,6 +35,7 @@ export class NodeKeysController {
 
   @Put(':id/key-expiry')
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(200, 'NodeView')
   setExpiry(
     @Param('id', UUID_PARAM) id: string, @Body() dto: SetNodeKeyExpiryDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<NodeView> {

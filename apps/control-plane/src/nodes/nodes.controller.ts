@@ -3,7 +3,7 @@ import {
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
-import { ApproveRoutesDto, HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto, RetagNodeDto } from '@meshgate/contracts';
+import { ApproveRoutesDto, HeartbeatAccepted, HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto, RetagNodeDto } from '@meshgate/contracts';
 import { ADMINS, ALL_ROLES, Allow, WRITERS } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { assertNodeAccess } from '../auth/node-access';
@@ -20,6 +20,7 @@ import { RecordHeartbeatCommand } from './commands/record-heartbeat.command';
 import { RegisterNodeCommand } from './commands/register-node.command';
 import { RemoveNodeCommand } from './commands/remove-node.command';
 import { RetagNodeCommand } from './commands/retag-node.command';
+import { ApiAnswer, ApiRefusals } from '../openapi/api-answer.decorator';
 
 @ApiTags('nodes')
 @Controller('api/v1/nodes')
@@ -33,12 +34,15 @@ export class NodesController {
 
   @Post()
   @Allow({ tenant: WRITERS, enrollment: true })
+  @ApiAnswer(201, 'RegisteredNode', 'Registered: `nodeToken` is shown this once')
+  @ApiRefusals({ 409: 'The name or public key is taken in the tenant (NAME_TAKEN, PUBLIC_KEY_TAKEN)' })
   register(@Body() dto: RegisterNodeDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<RegisteredNode> {
     return this.commands.execute(new RegisterNodeCommand(dto, p, meta));
   }
 
   @Get()
   @Allow({ tenant: ALL_ROLES })
+  @ApiAnswer(200, ['NodeView'])
   list(@CurrentPrincipal() p: Principal): NodeView[] {
     return this.nodes.list(tenantOf(p)).map(toNodeView);
   }
@@ -46,6 +50,7 @@ export class NodesController {
   /** `:id` is the node's id or its name (unique in the tenant): `GET /api/v1/nodes/db-1`. */
   @Get(':id')
   @Allow({ tenant: ALL_ROLES })
+  @ApiAnswer(200, 'NodeView')
   get(@Param('id', NODE_REF_PARAM) ref: string, @CurrentPrincipal() p: Principal): NodeView {
     return toNodeView(this.node(p, ref));
   }
@@ -53,6 +58,7 @@ export class NodesController {
   @Delete(':id')
   @HttpCode(204)
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(204, null, 'Removed')
   async remove(@Param('id', NODE_REF_PARAM) ref: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
     await this.commands.execute(new RemoveNodeCommand(tenantOf(p), this.idOf(p, ref), meta));
   }
@@ -60,6 +66,7 @@ export class NodesController {
   /** Approves advertised routes (the whole approved set). autoApprovers in the policy approve without this. */
   @Put(':id/routes')
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(200, 'NodeView')
   approveRoutes(
     @Param('id', NODE_REF_PARAM) ref: string, @Body() dto: ApproveRoutesDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<NodeView> {
@@ -72,6 +79,7 @@ export class NodesController {
    */
   @Put(':id/tags')
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(200, 'NodeView')
   retag(
     @Param('id', NODE_REF_PARAM) ref: string, @Body() dto: RetagNodeDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<NodeView> {
@@ -80,6 +88,7 @@ export class NodesController {
 
   @Get(':id/config')
   @Allow({ tenant: ALL_ROLES, node: true })
+  @ApiAnswer(200, 'NodeConfig')
   config(@Param('id', NODE_REF_PARAM) ref: string, @CurrentPrincipal() p: Principal): NodeConfig {
     const id = this.idOf(p, ref);
     assertNodeAccess(p, id, this.nodes);
@@ -92,9 +101,10 @@ export class NodesController {
   @HttpCode(202)
   @Allow({ node: true })
   @RateLimit('heartbeats')
+  @ApiAnswer(202, 'HeartbeatAccepted', 'Recorded')
   async heartbeat(
     @Param('id', UUID_PARAM) id: string, @Body() dto: HeartbeatDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
-  ): Promise<{ accepted: true }> {
+  ): Promise<HeartbeatAccepted> {
     assertNodeAccess(p, id, this.nodes);
     await this.commands.execute(new RecordHeartbeatCommand(tenantOf(p), id, dto, meta));
     this.metrics.heartbeats.inc();

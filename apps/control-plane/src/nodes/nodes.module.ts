@@ -14,5 +14,5 @@ import { OfflineSweeper } from './offline-sweeper';
 export const nodeHandlers = [RegisterNodeHandler, RecordHeartbeatHandler, RemoveNodeHandler, ApproveRoutesHandler, RetagNodeHandler,
   RotateNodeKeyHandler, SetNodeKeyExpiryHandler];
 
-@Module({ controllers: [NodesController, NodeKeysController], providers: [...nodeHandlers, OfflineSweeper, LiveStats], exports: [OfflineSweeper] })
+@Module({ controllers: [NodesController, NodeKeysController], providers: [...nodeHandlers, OfflineSweeper, LiveStats], exports: [OfflineSweeper, LiveStats] })
 export class NodesModule {}

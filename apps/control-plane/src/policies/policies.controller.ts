@@ -1,20 +1,20 @@
-import { BadRequestException, Body, Controller, Get, Headers, HttpCode, Post, Put, Res } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, Headers, HttpCode, HttpException, Post, Put, Req, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBody, ApiHeader, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
-import { checkPolicy, previewPolicy } from '@meshgate/domain';
+import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { checkPolicy, DomainError, previewPolicy } from '@meshgate/domain';
 import type { PolicyPreviewView, PolicyView } from '@meshgate/contracts';
 import { ADMINS, ALL_ROLES, Allow } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
 import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
+import { SecurityLog } from '../logging/security-log';
 import { NodeConfigView } from '../projections/node-config.view';
 import { UpdatePolicyCommand } from './commands/update-policy.command';
+import { ApiAnswer, ApiPolicyDocument, ApiRefusals } from '../openapi/api-answer.decorator';
 
 const HUJSON = 'application/hujson';
-const POLICY_BODY = 'The policy as JSON, or as HuJSON text (comments, trailing commas) with Content-Type application/hujson or text/plain.';
-const EXAMPLE = { acls: [{ action: 'accept', src: ['tag:web'], dst: ['tag:db:5432'] }] };
 
 /** JSON arrives parsed and must be an object; HuJSON arrives as text, for the domain's reader. */
 function policyBody(body: unknown, contentType: string | undefined): unknown {
@@ -36,10 +36,12 @@ function parseIfMatch(header: string | undefined): number | undefined {
 @ApiTags('policies')
 @Controller('api/v1/policies')
 export class PoliciesController {
-  constructor(private readonly commands: CommandBus, private readonly configs: NodeConfigView) {}
+  constructor(private readonly commands: CommandBus, private readonly configs: NodeConfigView, private readonly security: SecurityLog) {}
 
   @Get()
   @Allow({ tenant: ALL_ROLES })
+  @ApiAnswer(200, 'PolicyView')
+  @ApiPolicyDocument('answer')
   get(
     @CurrentPrincipal() p: Principal,
     @Headers('accept') accept: string | undefined,
@@ -58,16 +60,27 @@ export class PoliciesController {
   @Put()
   @Allow({ tenant: ADMINS })
   @ApiHeader({ name: 'If-Match', required: false, description: 'the version read; 412 if the policy changed since' })
-  @ApiBody({ description: POLICY_BODY, schema: { type: 'object', example: EXAMPLE } })
+  @ApiAnswer(200, 'PolicyView', 'Stored (or unchanged); ETag is the new version')
+  @ApiPolicyDocument('body')
+  @ApiRefusals({ 412: 'The policy changed since the If-Match version' })
   async put(
     @Body() body: unknown,
     @Headers('content-type') contentType: string | undefined,
     @Headers('if-match') ifMatch: string | undefined,
     @CurrentPrincipal() p: Principal,
     @RequestMeta() meta: CommandMeta,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<PolicyView> {
-    const view: PolicyView = await this.commands.execute(new UpdatePolicyCommand(tenantOf(p), policyBody(body, contentType), parseIfMatch(ifMatch), meta));
+    let view: PolicyView;
+    try {
+      view = await this.commands.execute(new UpdatePolicyCommand(tenantOf(p), policyBody(body, contentType), parseIfMatch(ifMatch), meta));
+    } catch (error) {
+      // A refused change, by its code (a stale If-Match is PRECONDITION_FAILED); a storage fault is no refusal.
+      if (error instanceof DomainError) this.security.record('policy.refused', request, { code: error.code });
+      else if (error instanceof HttpException && error.getStatus() < 500) this.security.record('policy.refused', request, { code: 'BAD_REQUEST' });
+      throw error;
+    }
     void reply.header('ETag', `"${view.version}"`);
     return view;
   }
@@ -76,7 +89,8 @@ export class PoliciesController {
   @Post('preview')
   @HttpCode(200)
   @Allow({ tenant: ADMINS })
-  @ApiBody({ description: POLICY_BODY, schema: { type: 'object', example: EXAMPLE } })
+  @ApiAnswer(200, 'PolicyPreviewView')
+  @ApiPolicyDocument('body')
   preview(@Body() body: unknown, @Headers('content-type') contentType: string | undefined, @CurrentPrincipal() p: Principal): PolicyPreviewView {
     const tenantId = tenantOf(p);
     const current = this.configs.policyOf(tenantId);

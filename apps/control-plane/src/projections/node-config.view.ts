@@ -1,7 +1,7 @@
 import {
   ChangeSet, compileStoredPolicy, DENY_ALL, EMPTY_POLICY, InvitationAccepted, MemberAdded, MemberRemoved, MemberRoleChanged,
   NodeRegistered, NodeRoutesApproved, NodeTagsChanged, PolicyUpdated, policyEngine, nodeIdOfStream, RecordedEvent, Role,
-  ScheduleEvent, StoredHeartbeatEvent, Topology, TopologyNode, upcastHeartbeat, UserGroupsChanged, UserRegistered,
+  ScheduleEvent, StoredHeartbeatEvent, Topology, TopologyLink, TopologyNode, upcastHeartbeat, UserGroupsChanged, UserRegistered,
 } from '@meshgate/domain';
 import {
   DEFAULT_NODE_KEY_EXPIRY_DAYS, NodeKeyExpirySet, NodeKeyRotated, nodeKeyExpiresAt, OVERLAY_PREFIX, TenantSettingsUpdated,
@@ -271,6 +271,12 @@ export class NodeConfigView implements View {
   arePeers(nodeId: string, otherId: string): boolean {
     const row = this.nodes.get(nodeId);
     return !!row && this.topology(row.tenantId).arePeers(nodeId, otherId);
+  }
+
+  /** The node's peerings with what each side may reach and route through the other (topology read model). */
+  linksOf(nodeId: string): TopologyLink[] {
+    const row = this.nodes.get(nodeId);
+    return row ? this.topology(row.tenantId).linksOf(nodeId) : [];
   }
 
   /** The full config, built from the topology: O(peers of this node). */

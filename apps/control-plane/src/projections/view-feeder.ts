@@ -2,9 +2,6 @@ import type { RecordedEvent } from '@meshgate/domain';
 import { EventStore } from '../event-store/event-store.port';
 import { Reactor, View } from './view';
 
-/** Reactors see the tail in slices of this many events during a catch-up. */
-const REACT_SLICE = 10_000;
-
 /**
  * Feeds the views every committed event in position order, then the reactors: the local commit directly when it
  * follows what the views have seen, anything else (another replica's commits, a missed notification, start-up) by
@@ -79,16 +76,9 @@ export class ViewFeeder {
     return next;
   }
 
+  /** Reactors see a catch-up a page of the log at a time. */
   private async readTail(): Promise<void> {
-    let slice: RecordedEvent[] = [];
-    for await (const event of this.store.readAll(this.seen)) {
-      slice.push(event);
-      if (slice.length >= REACT_SLICE) {
-        this.applyAll(slice);
-        slice = [];
-      }
-    }
-    if (slice.length) this.applyAll(slice);
+    for await (const page of this.store.readPages(this.seen)) this.applyAll(page);
   }
 
   private applyAll(events: readonly RecordedEvent[]): void {

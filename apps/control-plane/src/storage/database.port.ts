@@ -6,6 +6,8 @@
 export interface SqlExecutor {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   one<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
+  /** Rows as arrays of their values in the select list's order: no object per row, for the log's large reads. */
+  queryValues<T extends unknown[] = unknown[]>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Returns the number of rows changed. */
   execute(sql: string, params?: readonly unknown[]): Promise<number>;
 }

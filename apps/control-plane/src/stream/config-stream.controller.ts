@@ -13,10 +13,12 @@ import { MetricsService } from '../metrics/metrics.service';
 import { NodeConfigView } from '../projections/node-config.view';
 import { NodesView } from '../projections/nodes.view';
 import { ViewFeeder } from '../projections/view-feeder';
+import { patchJson } from './patch-json';
 import { StreamHub } from './stream-hub';
+import { ApiEventStream } from '../openapi/api-answer.decorator';
 
-function frame(event: string, id: number, data: unknown): string {
-  return `event: ${event}\nid: ${id}\ndata: ${JSON.stringify(data)}\n\n`;
+function frame(event: string, id: number, json: string): string {
+  return `event: ${event}\nid: ${id}\ndata: ${json}\n\n`;
 }
 
 /**
@@ -39,6 +41,7 @@ export class ConfigStreamController {
   @Get(':id/config/stream')
   @Allow({ node: true })
   @ApiProduces('text/event-stream')
+  @ApiEventStream()
   async stream(
     @Param('id', UUID_PARAM) id: string,
     @Headers('last-event-id') lastEventId: string | undefined,
@@ -83,10 +86,15 @@ export class ConfigStreamController {
     };
     this.metrics.sseStreams.inc();
     request.raw.on('close', end);
+    const write = (event: 'config' | 'patch' | 'ping', text: string) => {
+      raw.write(text);
+      this.metrics.sseMessages.inc({ event });
+      this.metrics.sseBytes.inc({ event }, Buffer.byteLength(text));
+    };
     const sendFull = () => {
       const full: NodeConfig | undefined = this.configs.configOf(id);
       if (!full) return end();
-      raw.write(frame(SSE_EVENT_CONFIG, full.version, full));
+      write('config', frame(SSE_EVENT_CONFIG, full.version, JSON.stringify(full)));
       sent = full.version;
     };
     // Subscribe and read the current version in the same tick: no commit can slip in between.
@@ -94,15 +102,14 @@ export class ConfigStreamController {
       next: (patch: ConfigPatch) => {
         if (patch.version <= sent) return;
         if (patch.baseVersion === sent) {
-          raw.write(frame(SSE_EVENT_PATCH, patch.version, patch));
+          write('patch', frame(SSE_EVENT_PATCH, patch.version, patchJson(patch)));
           sent = patch.version;
-          this.metrics.configVersions.inc();
         } else sendFull();
       },
       complete: () => end(),
     });
     if (sent !== this.configs.versionOf(id)) sendFull();
     else raw.write(': up to date\n\n');
-    if (!ended) ping = setInterval(() => raw.write(': ping\n\n'), this.config.ssePingMs);
+    if (!ended) ping = setInterval(() => write('ping', ': ping\n\n'), this.config.ssePingMs);
   }
 }

@@ -9,6 +9,7 @@ import { CommandMeta } from '../common/command-meta';
 import { RequestMeta } from '../common/request-meta.decorator';
 import { NodesView } from '../projections/nodes.view';
 import { UpdateTenantSettingsCommand } from './commands/update-tenant-settings.command';
+import { ApiAnswer } from '../openapi/api-answer.decorator';
 
 /** The tenant's settings: today the node key expiry (days; default 180). */
 @ApiTags('tenants')
@@ -18,6 +19,7 @@ export class TenantSettingsController {
 
   @Patch()
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(200, 'TenantSettingsView')
   update(@Body() dto: UpdateTenantSettingsDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<TenantSettingsView> {
     if (p.kind !== 'user' || !p.role) throw new Error('guarded');
     return this.commands.execute(new UpdateTenantSettingsCommand(tenantOf(p), dto, p.role, meta));
@@ -25,6 +27,7 @@ export class TenantSettingsController {
 
   @Get('settings')
   @Allow({ tenant: ALL_ROLES })
+  @ApiAnswer(200, 'TenantSettingsView')
   settings(@CurrentPrincipal() p: Principal): TenantSettingsView {
     return { nodeKeyExpiryDays: this.nodes.keyExpiryDaysOf(tenantOf(p)) };
   }

@@ -12,6 +12,7 @@ import { UUID_PARAM } from '../common/uuid-param';
 import { AddMemberCommand } from './commands/add-member.command';
 import { ChangeMemberRoleCommand } from './commands/change-member-role.command';
 import { RemoveMemberCommand } from './commands/remove-member.command';
+import { ApiAnswer, ApiRefusals } from '../openapi/api-answer.decorator';
 
 @ApiTags('tenants')
 @Controller('api/v1/tenants/current')
@@ -22,6 +23,7 @@ export class TenantsController {
   @Post('members')
   @HttpCode(202)
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(202, 'InvitationView', 'A member now, or invited (the same answer either way)')
   addMember(@Body() dto: AddMemberDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<InvitationView> {
     if (p.kind !== 'user' || !p.role) throw new Error('guarded');
     return this.commands.execute(new AddMemberCommand(tenantOf(p), dto.email, dto.role, p.role, meta));
@@ -29,6 +31,7 @@ export class TenantsController {
 
   @Get('members')
   @Allow({ tenant: ALL_ROLES })
+  @ApiAnswer(200, ['MemberView'])
   members(@CurrentPrincipal() p: Principal): Promise<MemberView[]> {
     return this.directory.members(tenantOf(p));
   }
@@ -36,6 +39,8 @@ export class TenantsController {
   /** Owner-only for the owner role (granting it or taking it away); the last owner cannot be demoted (409). */
   @Patch('members/:userId')
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(200, 'MemberView')
+  @ApiRefusals({ 409: 'The last owner cannot be demoted (LAST_OWNER)' })
   changeRole(
     @Param('userId', UUID_PARAM) userId: string, @Body() dto: ChangeMemberRoleDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<MemberView> {
@@ -46,6 +51,8 @@ export class TenantsController {
   @Delete('members/:userId')
   @HttpCode(204)
   @Allow({ tenant: ADMINS })
+  @ApiAnswer(204, null, 'Removed')
+  @ApiRefusals({ 409: 'The last owner cannot be removed (LAST_OWNER)' })
   async removeMember(@Param('userId', UUID_PARAM) userId: string, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<void> {
     if (p.kind !== 'user' || !p.role) throw new Error('guarded');
     await this.commands.execute(new RemoveMemberCommand(tenantOf(p), userId, p.role, meta));

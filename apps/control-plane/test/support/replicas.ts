@@ -49,7 +49,8 @@ export function withApplicationName(url: string, name: string): string {
 
 export interface StartReplicaOptions {
   name: string;
-  databaseUrl: string;
+  /** The shared PostgreSQL database, or null for a server on a SQLite file in its own data dir. */
+  databaseUrl: string | null;
   /** More env for the replica (HEARTBEAT_INTERVAL_SECONDS, …); the test limits and JWT_SECRET are always set. */
   env?: Record<string, string>;
   /** How long to wait for /health/ready. */
@@ -80,7 +81,7 @@ async function startOnce(options: StartReplicaOptions, port: number): Promise<Re
     JWT_SECRET,
     HOST: '127.0.0.1',
     PORT: String(port),
-    DATABASE_URL: withApplicationName(options.databaseUrl, options.name),
+    DATABASE_URL: options.databaseUrl === null ? '' : withApplicationName(options.databaseUrl, options.name),
     DATABASE_PATH: join(dir, 'meshgate.sqlite'),
     ...options.env,
   };

@@ -1,3 +1,5 @@
+import { CHECKPOINT_STREAM } from '../audit/checkpoint';
+
 /** Stream ids, one place so the control plane and replay agree on them. */
 export const streams = {
   user: (id: string) => `user-${id}`,
@@ -8,4 +10,6 @@ export const streams = {
   schedule: (tenantId: string) => `schedule-${tenantId}`,
   enrollmentKey: (id: string) => `enrollment-key-${id}`,
   apiKey: (id: string) => `api-key-${id}`,
+  /** Signed checkpoints: one global stream (no tenant). */
+  checkpoints: () => CHECKPOINT_STREAM,
 };

@@ -1,7 +1,7 @@
 import { OVERLAY_PREFIX } from '../node/ipam';
 import { CompiledPolicy, Identity, isExitRoute, matchesClass, NO_SCHEDULES_OPEN, OpenSchedules, splitClass } from '../policy/evaluate';
 import { excludePrefixes, formatPrefix, parsePrefix, prefixContains } from '@meshgate/contracts/ip';
-import { formatPorts, hasPorts, protoName, Reach } from '../policy/ports';
+import { formatPorts, formatReach, hasPorts, protoName, Reach } from '../policy/ports';
 import type { Role } from '../tenant/tenant';
 
 /** The slice of a node the mesh needs; the wire shapes (contracts) mirror the types below. */
@@ -57,6 +57,18 @@ export interface NodeChange {
 }
 export type ChangeSet = Map<string, NodeChange>;
 
+/**
+ * One peering of a node, seen from that node: what it may open at the peer and the peer at it ("tcp:22 udp:53",
+ * "nothing"), and the prefixes each reaches through the other (subnet router, exit node).
+ */
+export interface TopologyLink {
+  peerId: string;
+  reachOut: string;
+  reachIn: string;
+  routesVia: string[];
+  routesFor: string[];
+}
+
 export interface NodeMeshConfig extends PolicyParts {
   interface: { address: string; listenPort: number };
   peers: Peer[];
@@ -81,6 +93,12 @@ interface MeshClass {
   peers: Set<MeshClass>;
   /** Parts as last computed (lazily): compared on every change that may affect them, so patches carry real changes. */
   parts?: { value: PolicyParts; json: Record<(typeof PART_NAMES)[number], string> };
+}
+
+type ClassKey = Pick<MeshClass, 'key' | 'policyCls' | 'served' | 'routerName' | 'exitVia'>;
+
+function meshClass(k: ClassKey): MeshClass {
+  return { ...k, group: groupId(k.key), members: new Set(), peers: new Set() };
 }
 
 interface MeshNode extends TopologyNode {
@@ -239,6 +257,32 @@ export class Topology {
     return !!node && !!other && node !== other && node.cls.peers.has(other.cls);
   }
 
+  /**
+   * The node's peerings, sorted by peer id: O(its peers), the reach decided once per pair of classes and the routes
+   * read from both classes' cached parts.
+   */
+  linksOf(nodeId: string): TopologyLink[] {
+    const node = this.nodes.get(nodeId);
+    if (!node) return [];
+    const links: TopologyLink[] = [];
+    const mine = this.parts(node.cls).value.routes;
+    for (const cls of node.cls.peers) {
+      const reachOut = formatReach(this.policy.reach(node.cls.policyCls, cls.policyCls, this.open));
+      const reachIn = formatReach(this.policy.reach(cls.policyCls, node.cls.policyCls, this.open));
+      const theirs = this.parts(cls).value.routes;
+      for (const id of cls.members) {
+        if (id === nodeId) continue;
+        const peer = this.nodes.get(id)!;
+        links.push({
+          peerId: id, reachOut, reachIn,
+          routesVia: mine.filter((r) => r.via === peer.address).map((r) => r.destination),
+          routesFor: theirs.filter((r) => r.via === node.address).map((r) => r.destination),
+        });
+      }
+    }
+    return links.sort((a, b) => (a.peerId < b.peerId ? -1 : a.peerId > b.peerId ? 1 : 0));
+  }
+
   interfaceOf(nodeId: string): { address: string; listenPort: number } | null {
     const node = this.nodes.get(nodeId);
     return node ? { address: `${node.address}/${OVERLAY_PREFIX}`, listenPort: node.listenPort } : null;
@@ -333,13 +377,18 @@ export class Topology {
   }
 
   private classFor(node: TopologyNode): MeshClass {
+    return meshClass(this.classKeyOf(node));
+  }
+
+  /** What decides the node's class, without building one: a policy change asks it of every node. */
+  private classKeyOf(node: TopologyNode): ClassKey {
     const id = identity(node);
     const policyCls = this.policy.classOf(id);
     const served = this.policy.servedRoutes(id);
     const routerName = served.length ? node.name : undefined;
     const exitVia = node.exitNode || undefined;
     const key = [policyCls, served.length ? `\u0001serves:${served.join(',')}\u0001name:${node.name}` : '', exitVia ? `\u0001exit:${exitVia}` : ''].join('');
-    return { key, policyCls, served, routerName, exitVia, group: groupId(key), members: new Set(), peers: new Set() };
+    return { key, policyCls, served, routerName, exitVia };
   }
 
   /** A class seen for the first time: decides its peering with every registered class (and itself) once. */
@@ -382,9 +431,9 @@ export class Topology {
     const fresh = new Map<string, MeshClass>();
     const groups = new Map<string, { old: MeshClass; next: MeshClass; ids: string[] }>();
     for (const node of this.nodes.values()) {
-      const probe = this.classFor(node);
-      const next = fresh.get(probe.key) ?? probe;
-      fresh.set(next.key, next);
+      const probe = this.classKeyOf(node);
+      let next = fresh.get(probe.key);
+      if (!next) fresh.set(probe.key, (next = meshClass(probe)));
       next.members.add(node.id);
       const key = `${node.cls.key}\u0000${next.key}`;
       let group = groups.get(key);
@@ -401,20 +450,28 @@ export class Topology {
     });
     const changes: ChangeSet = new Map();
     const list = [...groups.values()];
+    // Every receiver of a group's members gets the same entry objects (serialised once per change downstream).
+    const entries = new Map<(typeof list)[number], Peer[]>();
+    const entriesOf = (b: (typeof list)[number]) => {
+      let made = entries.get(b);
+      if (!made) entries.set(b, (made = b.ids.map((id) => ({ ...peerOf(this.nodes.get(id)!), group: b.next.group }))));
+      return made;
+    };
     for (const a of list) {
       for (const b of list) {
         const before = a.old.peers.has(b.old);
         const after = a.next.peers.has(b.next);
         const regrouped = b.old.group !== b.next.group;
         if (before === after && !(after && regrouped)) continue;
+        const added = after ? entriesOf(b) : null;
         for (const id of a.ids) {
-          for (const otherId of b.ids) {
-            if (id === otherId) continue;
-            const other = this.nodes.get(otherId)!;
-            const change = changeFor(changes, id);
-            if (after) change.upserted.set(other.publicKey, { ...peerOf(other), group: b.next.group });
-            else change.removed.add(other.publicKey);
-          }
+          if (b.ids.length === 1 && b.ids[0] === id) continue;
+          const change = changeFor(changes, id);
+          b.ids.forEach((otherId, k) => {
+            if (id === otherId) return;
+            if (added) change.upserted.set(added[k].publicKey, added[k]);
+            else change.removed.add(this.nodes.get(otherId)!.publicKey);
+          });
         }
       }
     }

@@ -14,6 +14,7 @@ import { SignInSsoCommand } from '../commands/sign-in-sso.command';
 import { OidcCallbackGuard, OidcCallbackRequest } from './oidc-callback.guard';
 import { OidcClient } from './oidc-client';
 import { OIDC_STATE_TTL_SECONDS, sealState, stateCookie } from './oidc-state.cookie';
+import { ApiAnswer, ApiRefusals } from '../../openapi/api-answer.decorator';
 
 /**
  * Single sign-on with an OpenID provider, authorization code flow with PKCE (S256): `login` sends the browser to the
@@ -35,6 +36,8 @@ export class OidcController {
   @Get('login')
   @RateLimit('auth')
   @UseGuards(RateLimitGuard)
+  @ApiAnswer(302, null, 'To the provider\'s authorization endpoint, with the meshgate_oidc cookie')
+  @ApiRefusals({ 404: 'Single sign-on is not configured', 503: 'The provider cannot be reached' })
   async login(@Query() query: OidcLoginQueryDto, @Res() reply: FastifyReply): Promise<void> {
     if (query.tenantId !== undefined && query.tenant !== undefined) {
       throw new BadRequestException(['give either tenant (a name) or tenantId, not both']);
@@ -74,6 +77,8 @@ export class OidcController {
   @Header('cache-control', 'no-store')
   @RateLimit('auth')
   @UseGuards(RateLimitGuard, OidcCallbackGuard)
+  @ApiAnswer(200, 'LoginResponse')
+  @ApiRefusals({ 400: 'No, forged or expired state cookie: start again at GET /api/v1/auth/oidc/login', 401: 'The provider refused, or the ID token failed its checks', 403: 'Unverified email, or a domain not allowed', 404: 'Single sign-on is not configured', 409: 'The email belongs to a password account (EMAIL_TAKEN)', 503: 'The provider cannot be reached' })
   async callback(@Req() request: OidcCallbackRequest, @RequestMeta() meta: CommandMeta): Promise<LoginResponse> {
     const { issuer, subject, email, groups } = request.user;
     const userId: string = await this.commands.execute(new SignInSsoCommand(issuer, subject, email, groups, meta));

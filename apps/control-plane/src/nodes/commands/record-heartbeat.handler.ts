@@ -45,7 +45,7 @@ export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCo
     await this.store.append({
       tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: { actor: meta.actor },
     });
-    this.live.record(nodeId, report, now);
+    this.live.record(nodeId, report, now, state.lastSeenAt);
   }
 
   private isPeer(tenantId: string, nodeId: string, publicKey: string): boolean {

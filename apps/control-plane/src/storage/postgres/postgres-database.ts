@@ -49,6 +49,13 @@ class PostgresExecutor implements SqlExecutor {
   async one<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
     return (await this.query<T>(sql, params))[0];
   }
+  async queryValues<T extends unknown[]>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    try {
+      return (await this.target.query({ text: toPostgres(sql), values: params as unknown[], rowMode: 'array' })).rows as T[];
+    } catch (error) {
+      throw translate(error);
+    }
+  }
   async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
     try {
       return (await this.target.query(toPostgres(sql), params as unknown[])).rowCount ?? 0;
@@ -216,4 +223,4 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
 
 /** The read-model tables the app writes (everything but the log). */
 const APP_TABLES = ['chain_head', 'projection_checkpoints', 'users', 'tenants', 'memberships', 'invitations', 'enrollment_keys',
-  'node_identities', 'audit_log', 'view_snapshots'];
+  'node_identities', 'audit_log', 'view_snapshots', 'reachability_events'];

@@ -8,10 +8,17 @@ const BUSY_RETRY_MS = 25;
 /** Prepared statements of one connection, cached by their text. */
 class Statements {
   private readonly cache = new Map<string, Statement>();
+  private readonly rawCache = new Map<string, Statement>();
   constructor(readonly connection: Connection) {}
   get(sql: string): Statement {
     let statement = this.cache.get(sql);
     if (!statement) this.cache.set(sql, (statement = this.connection.prepare(sql)));
+    return statement;
+  }
+  /** The same, answering rows as value arrays (raw mode is a statement's setting, hence a cache of its own). */
+  raw(sql: string): Statement {
+    let statement = this.rawCache.get(sql);
+    if (!statement) this.rawCache.set(sql, (statement = this.connection.prepare(sql).raw(true)));
     return statement;
   }
 }
@@ -45,6 +52,9 @@ class SqliteExecutor implements SqlExecutor {
   }
   async one<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
     return run(() => this.statements.get(sql).get(...params) as T | undefined);
+  }
+  async queryValues<T extends unknown[]>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return run(() => this.statements.raw(sql).all(...params) as T[]);
   }
   async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
     return run(() => this.statements.get(sql).run(...params).changes);

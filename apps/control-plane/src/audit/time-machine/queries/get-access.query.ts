@@ -1,0 +1,5 @@
+import type { AccessQueryDto } from '@meshgate/contracts';
+
+export class GetAccessQuery {
+  constructor(readonly tenantId: string, readonly params: AccessQueryDto) {}
+}

@@ -1,0 +1,5 @@
+import { TopologyFilter } from '../topology.read-model';
+
+export class GetTopologyQuery {
+  constructor(readonly tenantId: string, readonly filter: TopologyFilter, readonly limit: number) {}
+}
