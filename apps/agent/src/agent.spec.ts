@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from './agent';
 import type { AgentConfig } from './agent-config';
-import type { ConfigPatch, NodeConfig } from './contracts';
+import type { NodeConfig } from './contracts';
 import type { ControlPlaneClient } from './control-plane/control-plane-client';
+import { sseResponse } from './control-plane/testing/sse-response';
 import { createLogger } from './logger';
 import { MemoryWireGuard } from './wireguard/testing/memory-wireguard';
 
@@ -12,8 +13,6 @@ const peer = (key: string) => ({ publicKey: key, endpoint: null, allowedIps: ['1
 const config = (version: number, keys: string[]): NodeConfig => ({
   version, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: keys.map(peer), routes: [], servedRoutes: [], firewall: [], qos: [],
 });
-const sse = (events: Array<['config' | 'patch', NodeConfig | ConfigPatch]>) =>
-  new Response(events.map(([name, data]) => `event: ${name}\nid: ${data.version}\ndata: ${JSON.stringify(data)}\n\n`).join(''));
 
 describe('Agent', () => {
   let stateDir: string;
@@ -62,7 +61,7 @@ describe('Agent', () => {
 
   it('applies config then patches, and refetches the full config when a patch does not follow', async () => {
     const { calls, wg, make } = setup(
-      [sse([
+      [sseResponse([
         ['config', config(1, ['A'])],
         ['patch', { version: 2, baseVersion: 1, peersUpserted: [peer('B')], peersRemoved: [] }],
         ['patch', { version: 5, baseVersion: 4, peersUpserted: [], peersRemoved: ['A'] }],
@@ -76,7 +75,7 @@ describe('Agent', () => {
   });
 
   it('registers once and resumes with the saved version after a restart', async () => {
-    const first = setup([sse([['config', config(3, ['A'])]])], config(3, ['A']));
+    const first = setup([sseResponse([['config', config(3, ['A'])]])], config(3, ['A']));
     const agent = first.make();
     await agent.start();
     await until(() => livePeers(first.wg).join() === 'A');

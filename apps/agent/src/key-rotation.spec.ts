@@ -7,6 +7,7 @@ import type { ConfigPatch, NodeConfig, NodeKeyStatus } from './contracts';
 import { ControlPlaneClient, HttpError } from './control-plane/control-plane-client';
 import { generatePrivateKey, publicKeyOf } from './identity/key-pair';
 import { StateStore } from './identity/state-store';
+import { sseResponse } from './control-plane/testing/sse-response';
 import { createLogger } from './logger';
 import { MemoryWireGuard } from './wireguard/testing/memory-wireguard';
 
@@ -18,8 +19,6 @@ const config = (version: number, keys: string[], key?: NodeKeyStatus): NodeConfi
   version, interface: { address: '100.64.0.2/10', listenPort: 51820 }, peers: keys.map(peer), routes: [], servedRoutes: [], firewall: [], qos: [],
   ...(key ? { key } : {}),
 });
-const sse = (events: Array<['config' | 'patch', NodeConfig | ConfigPatch]>) =>
-  new Response(events.map(([name, data]) => `event: ${name}\nid: ${data.version}\ndata: ${JSON.stringify(data)}\n\n`).join(''));
 const until = async (check: () => boolean | Promise<boolean>) => {
   for (let i = 0; i < 300 && !(await check()); i++) await new Promise((r) => setTimeout(r, 10));
   expect(await check()).toBe(true);
@@ -51,7 +50,7 @@ describe('Agent key rotation', () => {
         return { publicKey, keyExpiresAt: iso(NOW + 180 * DAY), keyExpired: false };
       },
       openConfigStream: async (_id: string, _token: string, _last: string | null, signal: AbortSignal) => {
-        const next = events.length ? sse(events.splice(0)) : null;
+        const next = events.length ? sseResponse(events.splice(0)) : null;
         if (next) return { response: next, baseUrl: 'http://cp' };
         return { response: new Response(new ReadableStream({ start: (c) => signal.addEventListener('abort', () => c.error(signal.reason)) })), baseUrl: 'http://cp' };
       },

@@ -10,7 +10,7 @@ import { chainHash } from '../src/event-store/hash-chain';
 import type { HashedEvent } from '../src/event-store/event-store.port';
 import { SqliteDatabase } from '../src/storage/sqlite/sqlite-database';
 import {
-  addMember, ALLOW_ALL, client, createNode, eventually, putPolicy, setupTenant, startServer, StoreKind, TenantSession, TestServer,
+  addMember, ALLOW_ALL, client, createNode, eventually, putPolicy, setupTenant, startServer, StoreKind, TestServer,
 } from './support/server';
 import { SseClient } from './support/sse';
 

@@ -36,13 +36,7 @@ export class StateStore {
   /** Loads the key pair, making one on first start. Returns the base64 public key. */
   async loadOrCreateKey(): Promise<{ publicKey: string; created: boolean }> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    let created = false;
-    try {
-      await writeFile(this.privateKeyPath, generatePrivateKey().toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-      created = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    const created = await createKeyOnce(this.privateKeyPath);
     await this.assertPrivate(this.privateKeyPath);
     const raw = Buffer.from((await readFile(this.privateKeyPath, 'utf8')).trim(), 'base64');
     if (raw.length !== 32) throw new InsecureStateError(`${this.privateKeyPath} does not hold a WireGuard private key`);
@@ -58,13 +52,7 @@ export class StateStore {
    * same key), or a new one, written 0600 before anyone is told about it. Returns its base64 public key.
    */
   async loadOrCreateNextKey(): Promise<{ publicKey: string; created: boolean }> {
-    let created = false;
-    try {
-      await writeFile(this.nextPrivateKeyPath, generatePrivateKey().toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-      created = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    const created = await createKeyOnce(this.nextPrivateKeyPath);
     return { publicKey: await this.publicKeyIn(this.nextPrivateKeyPath), created };
   }
 
@@ -143,5 +131,16 @@ export class StateStore {
     await writeFile(tmp, JSON.stringify(data), { mode: 0o600 });
     await chmod(tmp, 0o600);
     await rename(tmp, path);
+  }
+}
+
+/** Writes a new private key (0600) unless the file exists; whether it wrote one. Exclusive create: no race, no overwrite. */
+async function createKeyOnce(path: string): Promise<boolean> {
+  try {
+    await writeFile(path, generatePrivateKey().toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
   }
 }

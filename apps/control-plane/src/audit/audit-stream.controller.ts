@@ -5,6 +5,7 @@ import { AuditExportQueryDto } from '@meshgate/contracts';
 import { Allow } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { Principal } from '../auth/principal';
+import { eventFrame, openEventStream } from '../common/event-stream';
 import { RetryLaterException } from '../common/retry-later';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { EVENT_STORE, EventStore } from '../event-store/event-store.port';
@@ -17,7 +18,7 @@ import { Line } from './export-lines';
 /** Live audit streams a tenant may hold open at once on one replica (each reads the log on every commit). */
 const STREAMS_PER_TENANT = 8;
 
-const frame = (line: Line) => `event: ${line.kind}\nid: ${line.position}\ndata: ${line.text}\n\n`;
+const frame = (line: Line) => eventFrame(line.kind, line.position, line.text);
 
 /**
  * The export's lines, live, over SSE: from `Last-Event-ID` (a position; what a reconnect sends), else `from`, else the
@@ -58,15 +59,7 @@ export class AuditStreamController {
     if ((this.open.get(tenantId) ?? 0) >= STREAMS_PER_TENANT) {
       throw new RetryLaterException(HttpStatus.TOO_MANY_REQUESTS, `this tenant already has ${STREAMS_PER_TENANT} open audit streams`, 30);
     }
-    const raw = reply.raw;
-    reply.hijack();
-    raw.socket?.setTimeout(0);
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    const raw = openEventStream(reply);
     this.open.set(tenantId, (this.open.get(tenantId) ?? 0) + 1);
     const lines = this.exporter.lines(tenantId, start);
     let read = start.position;

@@ -37,9 +37,6 @@ export class CheckpointSigner implements Reactor, OnApplicationBootstrap, OnAppl
   private last: { eventPosition: number; version: number; at: number } | null = null;
   private signing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
-  /** The last position the views have seen (every replica's commits). */
-  private seen = 0;
-
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly checkpoints: CheckpointsReadModel,
@@ -51,7 +48,6 @@ export class CheckpointSigner implements Reactor, OnApplicationBootstrap, OnAppl
   }
 
   onApplicationBootstrap(): void {
-    this.seen = this.views.position;
     this.views.subscribe(this);
     this.timer = setInterval(() => this.check(), POLL_MS);
     this.timer.unref();
@@ -63,15 +59,13 @@ export class CheckpointSigner implements Reactor, OnApplicationBootstrap, OnAppl
   }
 
   react(events: readonly RecordedEvent[]): void {
-    if (events.length === 0) return;
-    this.seen = events[events.length - 1].position;
-    this.check();
+    if (events.length > 0) this.check();
   }
 
   private check(): void {
     if (this.signing || !this.leadership.isLeader()) return;
-    // Decided on what the views have seen; the head is read only once a limit is reached.
-    if (this.last && !checkpointDue(this.last, this.seen, Date.now(), this.limits)) return;
+    // Decided on what the views have seen (every replica's commits); the head is read only once a limit is reached.
+    if (this.last && !checkpointDue(this.last, this.views.position, Date.now(), this.limits)) return;
     this.signing = this.sign().finally(() => (this.signing = null));
   }
 
