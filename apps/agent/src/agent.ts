@@ -11,10 +11,12 @@ import { LinuxEnforcement } from './enforcement/linux-enforcement';
 import type { EnforcementPort } from './enforcement/enforcement-port';
 import { AgentMetrics } from './metrics/agent-metrics';
 import { MetricsServer } from './metrics/metrics-server';
+import { MeshServices } from './mesh-services/mesh-services';
 import { normalizeNodeConfig } from './node-config';
 import { Reconciler } from './reconciler/reconciler';
 import { StatusRecorder } from './status/agent-status';
 import { AGENT_VERSION } from './version';
+import { runCommand } from './wireguard/command-runner';
 import { LinuxWireGuard } from './wireguard/linux-wireguard';
 import type { LiveInterface, WireGuardPort } from './wireguard/wireguard-port';
 
@@ -60,6 +62,8 @@ export class Agent {
   private status: StatusRecorder | null = null;
   /** `/metrics` on 127.0.0.1:metrics_port, when configured. */
   private metricsServer: MetricsServer | null = null;
+  /** Names, paths and relaying beside the interface (with the Linux adapter). */
+  private services: MeshServices | null = null;
 
   constructor(private readonly options: AgentOptions) {
     this.log = options.logger;
@@ -107,8 +111,25 @@ export class Agent {
       ?? (this.options.wireGuard ? null : new LinuxEnforcement({ interfaceName: config.interfaceName, logger: this.log }));
     const reconciler = new Reconciler(port, publicKey, () => this.desired, this.log, this.enforcement ?? undefined);
     this.reconciler = reconciler;
+    if (!this.options.wireGuard) {
+      const services = new MeshServices({
+        interfaceName: config.interfaceName, listenPort: config.listenPort, wireguard: port, run: runCommand, logger: this.log,
+        requestRelay: async (peer) => void (await this.client.requestRelayPath(identity.nodeId, this.identity!.nodeToken, peer)),
+        releaseRelay: (peer) => this.client.releaseRelayPath(identity.nodeId, this.identity!.nodeToken, peer),
+      });
+      this.services = services;
+      // Each new config, and the interface coming back (its address, which the DNS server binds, came back with it).
+      let followed: number | null = null;
+      reconciler.onApplied(({ config: applied, recreated }) => {
+        if (applied === null || (applied.version === followed && !recreated)) return;
+        followed = applied.version;
+        void services.applied(applied);
+      });
+    }
     if (config.metricsPort !== null) {
       const metrics = new AgentMetrics(AGENT_VERSION);
+      const services = this.services;
+      if (services) metrics.attachRelay(() => services.relayStats());
       reconciler.onApplied((outcome) => metrics.applied(outcome));
       reconciler.onFailed(() => metrics.failed());
       this.metricsServer = new MetricsServer(metrics, config.metricsPort);
@@ -213,6 +234,7 @@ export class Agent {
     await this.saving;
     await this.status?.idle();
     await this.metricsServer?.stop();
+    await this.services?.stop();
     if (this.options.downOnExit && this.port) {
       // The table and qdisc first: the qdisc goes with the interface, the table would outlive it.
       await this.enforcement?.destroy().catch((err) => this.log.error('could not remove the policy enforcement', { err }));
@@ -257,7 +279,11 @@ export class Agent {
     let live: LiveInterface | null = null;
     try {
       live = await this.port.read().catch(() => null);
-      await this.client.heartbeat(this.identity.nodeId, this.identity.nodeToken, heartbeatFrom(live, this.options.config.endpoint));
+      const candidates = await this.services?.findCandidates().catch((err) => {
+        this.log.warn('could not find candidate endpoints', { err });
+        return undefined;
+      });
+      await this.client.heartbeat(this.identity.nodeId, this.identity.nodeToken, heartbeatFrom(live, this.options.config.endpoint, candidates));
       void this.status?.heartbeatSent(live, null);
     } catch (err) {
       void this.status?.heartbeatSent(live, err);

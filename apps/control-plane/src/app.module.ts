@@ -19,6 +19,7 @@ import { HealthController } from './health/health.controller';
 import { LoggingModule } from './logging/logging.module';
 import { MetricsListener } from './metrics/metrics-listener';
 import { NodesModule } from './nodes/nodes.module';
+import { RelaysModule } from './relays/relays.module';
 import { PoliciesModule } from './policies/policies.module';
 import { rateLimitOptions } from './rate-limits/rate-limit.guard';
 import { ConfigStreamController } from './stream/config-stream.controller';
@@ -42,6 +43,7 @@ export class AppModule {
         AuthModule,
         TenantsModule,
         NodesModule,
+        RelaysModule,
         EnrollmentKeysModule,
         ApiKeysModule,
         TimeMachineModule,

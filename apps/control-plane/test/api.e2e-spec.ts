@@ -154,7 +154,7 @@ describe('control plane API (one server)', () => {
       expect(pa.data).toEqual(pb.data);
       expect(pa.data).toEqual({
         version: pa.data.version, baseVersion: w1Full.data.version,
-        peersUpserted: [{ publicKey: d2.publicKey, endpoint: null, allowedIps: [`${d2.address.split('/')[0]}/32`], persistentKeepalive: expect.any(Number), group: expect.any(String) }],
+        peersUpserted: [{ publicKey: d2.publicKey, endpoint: null, allowedIps: [`${d2.address.split('/')[0]}/32`], persistentKeepalive: expect.any(Number), group: expect.any(String), name: 'feed-d2' }],
         peersRemoved: [],
       });
       expect(pa.data.version).toBeGreaterThan(w1Full.data.version);

@@ -79,7 +79,7 @@ describe('node keys (expiry, rotation, ephemeral nodes)', () => {
 
   describe('tenant setting nodeKeyExpiryDays', () => {
     it('defaults to 180 days from registration, shown on the node and in its config', async () => {
-      expect((await api('GET', '/api/v1/tenants/current/settings', { token: memberToken })).body).toEqual({ nodeKeyExpiryDays: 180 });
+      expect((await api('GET', '/api/v1/tenants/current/settings', { token: memberToken })).body).toEqual({ nodeKeyExpiryDays: 180, domain: 'keys.mesh' });
       const view = await nodeView(a);
       expect(view).toMatchObject({ keyExpired: false, keyExpiryDisabled: false, ephemeral: false });
       const config = await configOf(a);
@@ -93,12 +93,12 @@ describe('node keys (expiry, rotation, ephemeral nodes)', () => {
       const before = (await nodeView(a)).keyExpiresAt!;
       const reply = await api('PATCH', '/api/v1/tenants/current', { token: owner.token, body: { nodeKeyExpiryDays: 30 } });
       expect(reply.status).toBe(200);
-      expect(reply.body).toEqual({ nodeKeyExpiryDays: 30 });
+      expect(reply.body).toEqual({ nodeKeyExpiryDays: 30, domain: 'keys.mesh' });
       const expected = new Date(new Date(before).getTime() - 150 * DAY_MS).toISOString();
       const patch = await stream.waitFor((f) => isPatch(f) && f.data.key !== undefined);
       expect(patch.data).toMatchObject({ key: { expiresAt: expected, expired: false }, peersUpserted: [], peersRemoved: [] });
       expect((await nodeView(a)).keyExpiresAt).toBe(expected);
-      expect((await api('GET', '/api/v1/tenants/current/settings', { token: owner.token })).body).toEqual({ nodeKeyExpiryDays: 30 });
+      expect((await api('GET', '/api/v1/tenants/current/settings', { token: owner.token })).body).toEqual({ nodeKeyExpiryDays: 30, domain: 'keys.mesh' });
       // The same value again appends nothing.
       const count = await countEvents(server);
       expect((await api('PATCH', '/api/v1/tenants/current', { token: owner.token, body: { nodeKeyExpiryDays: 30 } })).status).toBe(200);

@@ -20,6 +20,14 @@ export interface PeerConfig {
    * node joining an existing group changes its peers' peer lists, never their rules.
    */
   group?: string;
+  /** The peer's node name: `<name>.<dns.domain>` resolves to it where the peer's group is in `reachableGroups`. */
+  name?: string;
+  /**
+   * Every "host:port" the peer may be dialled at directly, best first: its reflexive address (its NAT's mapping of
+   * its WireGuard port, learnt from a relay's reflector), the address the control plane saw it at with its listen
+   * port, then its local addresses. `endpoint` is the first of them (or the endpoint the peer was configured with).
+   */
+  candidates?: string[];
 }
 
 /**
@@ -57,6 +65,28 @@ export interface QosRule { dstGroups: string[]; dst: string[]; rateMbit: number 
  */
 export interface NodeKeyStatus { issuedAt: string; expiresAt: string | null; expired: boolean }
 
+/** A peer reached through a relay: this node dials the peer at the relay's `endpoint` (relay address, this side's port). */
+export interface RelayPath { publicKey: string; endpoint: string }
+
+/**
+ * One relayed pair on a relay node. A datagram arriving on `ports[i]` from the IP `sources[i]` goes out of
+ * `ports[1 - i]` to the address last seen sending to that port; anything from another IP is dropped. The relay
+ * forwards sealed WireGuard datagrams and holds no key.
+ */
+export interface RelayForward { ports: [number, number]; sources: [string, string] }
+
+/** What a relay node serves: its reflector (the reflexive-address question, STUN binding) and its forwards. */
+export interface RelayService {
+  reflectPort: number;
+  forwards: RelayForward[];
+  /** Per pair, both directions together. */
+  pairRateMbit: number;
+  pairPacketsPerSecond: number;
+}
+
+/** Names in the mesh: the node answers DNS for `<node-name>.<domain>` on its overlay address. */
+export interface DnsConfig { domain: string; name: string }
+
 export interface NodeConfig {
   version: number;
   interface: InterfaceConfig;
@@ -68,6 +98,15 @@ export interface NodeConfig {
   qos: QosRule[];
   /** Always sent by this control plane; absent from older ones. */
   key?: NodeKeyStatus;
+  /** Peer groups this node may open anything at (its DNS answers their members' names; NXDOMAIN for the rest). */
+  reachableGroups?: string[];
+  dns?: DnsConfig;
+  /** "host:port" of the tenant's relay reflectors (STUN), for learning this node's reflexive address. */
+  reflectors?: string[];
+  /** Peers this node reaches through a relay (allocated at its or the peer's request). */
+  relayPaths?: RelayPath[];
+  /** Present on relay nodes only. */
+  relay?: RelayService;
 }
 
 /** A change from `baseVersion` to `version`; a client not at `baseVersion` must fetch the full config. */
@@ -83,6 +122,12 @@ export interface ConfigPatch {
   firewall?: FirewallRule[];
   qos?: QosRule[];
   key?: NodeKeyStatus;
+  reachableGroups?: string[];
+  dns?: DnsConfig;
+  reflectors?: string[];
+  relayPaths?: RelayPath[];
+  /** `null`: the node is no longer a relay. */
+  relay?: RelayService | null;
 }
 
 /** SSE event names on GET /api/v1/nodes/:id/config/stream. `id:` of each event is the config version. */
@@ -110,5 +155,15 @@ export function applyPatch(config: NodeConfig, patch: ConfigPatch): NodeConfig {
     firewall: patch.firewall ?? config.firewall,
     qos: patch.qos ?? config.qos,
     ...(patch.key ?? config.key ? { key: patch.key ?? config.key } : {}),
+    ...optional('reachableGroups', patch.reachableGroups ?? config.reachableGroups),
+    ...optional('dns', patch.dns ?? config.dns),
+    ...optional('reflectors', patch.reflectors ?? config.reflectors),
+    ...optional('relayPaths', patch.relayPaths ?? config.relayPaths),
+    ...optional('relay', patch.relay === null ? undefined : patch.relay ?? config.relay),
   };
+}
+
+/** `{ [name]: value }`, or nothing when the value is absent (so configs without a field stay without it). */
+function optional<K extends string, V>(name: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
 }

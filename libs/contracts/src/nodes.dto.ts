@@ -15,6 +15,9 @@ export const TAG_MESSAGE = 'each tag must be "tag:<name>" (or a bare <name>), th
 export const ENDPOINT_PATTERN =
   /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$/;
 
+/** Candidate endpoints a heartbeat may report. */
+export const MAX_CANDIDATES = 8;
+
 export class RegisterNodeDto {
   @IsString() @Matches(NODE_NAME_PATTERN, { message: 'name must be lowercase letters, digits and dashes (1-63)' })
   name!: string;
@@ -57,6 +60,19 @@ export class HeartbeatDto {
   @IsOmittable() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) txBytes?: number;
   @IsOmittable() @IsArray() @ArrayMaxSize(20000) @ValidateNested({ each: true }) @Type(() => PeerStatsDto)
   peers?: PeerStatsDto[];
+  /**
+   * Where the node may be dialled directly, best first: its reflexive address (from a relay's reflector) when its
+   * NAT keeps the WireGuard port, then its local addresses with the listen port. Omitted: unchanged.
+   */
+  @IsOmittable() @IsArray() @ArrayMaxSize(MAX_CANDIDATES)
+  @Matches(ENDPOINT_PATTERN, { each: true, message: 'each candidate must be host:port' })
+  candidates?: string[];
+}
+
+/** POST /api/v1/nodes/:id/relay-paths (node token): relay the path to this peer (idempotent). */
+export class RequestRelayPathDto {
+  @IsString() @Matches(WG_KEY_PATTERN, { message: 'peer must be the base64 WireGuard key of one of the node\'s peers' })
+  peer!: string;
 }
 
 export class CreateEnrollmentKeyDto {
@@ -74,6 +90,12 @@ export class RetagNodeDto {
   @IsArray() @ArrayMaxSize(32)
   @Matches(TAG_PATTERN, { each: true, message: TAG_MESSAGE })
   tags!: string[];
+}
+
+/** PUT /api/v1/nodes/:id/name (owner/admin): the node's new name, unique in the tenant. */
+export class RenameNodeDto {
+  @IsString() @Matches(NODE_NAME_PATTERN, { message: 'name must be lowercase letters, digits and dashes (1-63)' })
+  name!: string;
 }
 
 /** POST /api/v1/nodes/:id/key (node token): the node's new WireGuard public key. */
@@ -102,6 +124,10 @@ export interface NodeView {
   publicKey: string;
   address: string;
   endpoint: string | null;
+  /** Where the node may be dialled directly, as its heartbeats last said (best first). */
+  candidates: string[];
+  /** The IP address its heartbeats last came from (its NAT's public address, when behind one). */
+  seenFrom?: string;
   /** `tag:web`. */
   tags: string[];
   /** Id of the user who owns the node; null for one no user owns (enrolled with a tagged key, or registered before owners were recorded). */

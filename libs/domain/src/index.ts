@@ -15,6 +15,8 @@ export * from './topology/topology';
 export * from './topology/policy-preview';
 export * from './history';
 export * from './audit/checkpoint';
+export * from './relay/relay-paths';
+export * from './node/dialling';
 
 import type { UserEvent } from './user/user';
 import type { TenantEvent } from './tenant/tenant';
@@ -24,7 +26,8 @@ import type { EnrollmentKeyEvent } from './enrollment-key/enrollment-key';
 import type { ApiKeyEvent } from './api-key/api-key';
 import type { PolicyEvent, ScheduleEvent } from './policy/policy';
 import type { CheckpointSigned } from './audit/checkpoint';
+import type { RelayEvent } from './relay/relay-paths';
 /** Every event the log can hold. */
-export type DomainEvent = UserEvent | TenantEvent | TenantSettingsUpdated | StoredNodeEvent | EnrollmentKeyEvent | ApiKeyEvent | PolicyEvent | ScheduleEvent | CheckpointSigned;
+export type DomainEvent = UserEvent | TenantEvent | TenantSettingsUpdated | StoredNodeEvent | EnrollmentKeyEvent | ApiKeyEvent | PolicyEvent | ScheduleEvent | CheckpointSigned | RelayEvent;
 /** The policy engine (the policy file, evaluation, tests, tag ownership), beside the policy decider in policy/. */
 export * as policyEngine from './policy';

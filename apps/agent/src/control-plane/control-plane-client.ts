@@ -1,4 +1,4 @@
-import type { HeartbeatDto, NodeConfig, NodeKeyView, RegisteredNode, RegisterNodeDto } from '../contracts';
+import type { HeartbeatDto, NodeConfig, NodeKeyView, RegisteredNode, RegisterNodeDto, RelayPath } from '../contracts';
 import type { AgentConfig } from '../agent-config';
 import type { Logger } from '../logger';
 import { fetchTrusting, readCaBundle } from './ca-fetch';
@@ -121,6 +121,16 @@ export class ControlPlaneClient {
   /** Tells the control plane the node's new WireGuard public key (POST /api/v1/nodes/:id/key, node token). */
   rotateKey(nodeId: string, nodeToken: string, publicKey: string): Promise<NodeKeyView> {
     return this.json<NodeKeyView>('POST', `/api/v1/nodes/${encodeURIComponent(nodeId)}/key`, nodeToken, { publicKey }, 'rotate key');
+  }
+
+  /** Asks for a relay path to the peer (POST /api/v1/nodes/:id/relay-paths); it arrives in the config too. */
+  requestRelayPath(nodeId: string, nodeToken: string, peer: string): Promise<RelayPath> {
+    return this.json<RelayPath>('POST', `/api/v1/nodes/${encodeURIComponent(nodeId)}/relay-paths`, nodeToken, { peer }, 'request relay path');
+  }
+
+  /** Gives the relay path to the peer up: the direct path works. */
+  async releaseRelayPath(nodeId: string, nodeToken: string, peer: string): Promise<void> {
+    await this.json('DELETE', `/api/v1/nodes/${encodeURIComponent(nodeId)}/relay-paths?peer=${encodeURIComponent(peer)}`, nodeToken, undefined, 'release relay path');
   }
 
   async heartbeat(nodeId: string, nodeToken: string, body: HeartbeatDto): Promise<void> {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ReconcileOutcome } from '../reconciler/reconciler';
+import type { RelayStats } from '../relay/relay-forwarder';
 import type { LivePeer } from '../wireguard/wireguard-port';
 
 /**
@@ -47,6 +48,35 @@ export class AgentMetrics {
     this.reconciles.inc();
     this.peers = outcome.live.peers;
     if (outcome.config !== null) this.appliedVersion.set(outcome.config.version);
+  }
+
+  /** On a relay node (once): its forwarder's counters, read at each scrape. */
+  attachRelay(source: () => RelayStats): void {
+    const registers = [this.registry];
+    // The forwarder keeps the totals; a scrape copies them (reset then inc, as prom-client counters have no set).
+    const total = (pick: (s: RelayStats) => number) =>
+      function (this: Counter) {
+        this.reset();
+        this.inc(pick(source()));
+      };
+    new Counter({ name: 'meshgate_agent_relay_forwarded_bytes_total', help: 'Bytes the relay forwarded between pairs', registers, collect: total((s) => s.forwardedBytes) });
+    new Counter({ name: 'meshgate_agent_relay_forwarded_packets_total', help: 'Datagrams the relay forwarded between pairs', registers, collect: total((s) => s.forwardedPackets) });
+    new Counter({
+      name: 'meshgate_agent_relay_dropped_packets_total',
+      help: 'Datagrams the relay dropped, by reason: unknownSource, rateLimited, noPeerYet',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [reason, count] of Object.entries(source().dropped)) this.inc({ reason }, count);
+      },
+    });
+    new Gauge({
+      name: 'meshgate_agent_relay_forwards', help: 'Pairs the relay forwards for', registers,
+      collect() {
+        this.set(source().forwards);
+      },
+    });
   }
 
   failed(): void {

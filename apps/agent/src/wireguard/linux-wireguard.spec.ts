@@ -57,6 +57,19 @@ describe('LinuxWireGuard', () => {
     expect(calls.map((c) => c.filter((a) => a === 'peer').length)).toEqual([200, 200, 50]);
   });
 
+  it('sets a chosen endpoint and sends a keepalive there in one wg call', async () => {
+    const { wg, calls } = adapter();
+    await wg.apply([
+      { kind: 'set-endpoint', publicKey: 'KEY2', endpoint: '203.0.113.9:40001' },
+      { kind: 'set-endpoint', publicKey: 'KEY3', endpoint: '[2001:db8::3]:51820' },
+      { kind: 'send-keepalive', publicKey: 'KEY2', persistentKeepalive: 25 },
+    ]);
+    expect(calls).toEqual([
+      ['wg', 'set', 'mg0', 'peer', 'KEY2', 'endpoint', '203.0.113.9:40001', 'peer', 'KEY3', 'endpoint', '[2001:db8::3]:51820',
+        'peer', 'KEY2', 'persistent-keepalive', 'off', 'peer', 'KEY2', 'persistent-keepalive', '25'],
+    ]);
+  });
+
   it('falls back to wireguard-go when the kernel has no WireGuard, and remembers it', async () => {
     const { wg, calls, started } = adapter((file, args) => {
       if (args.includes('type')) throw new CommandError('ip link add', 2, 'Error: Unknown device type.');

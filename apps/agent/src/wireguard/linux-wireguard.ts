@@ -94,7 +94,7 @@ export class LinuxWireGuard implements WireGuardPort {
       peersInBatch = 0;
     };
     for (const step of steps) {
-      if (step.kind === 'remove-peer' || step.kind === 'upsert-peer') {
+      if (step.kind === 'remove-peer' || step.kind === 'upsert-peer' || step.kind === 'set-endpoint' || step.kind === 'send-keepalive') {
         peerArgs.push(...peerArguments(step));
         if (++peersInBatch >= PEERS_PER_CALL) await flushPeers();
         continue;
@@ -150,8 +150,15 @@ export class LinuxWireGuard implements WireGuardPort {
   }
 }
 
-function peerArguments(step: Extract<PlanStep, { kind: 'remove-peer' | 'upsert-peer' }>): string[] {
+type PeerStep = Extract<PlanStep, { kind: 'remove-peer' | 'upsert-peer' | 'set-endpoint' | 'send-keepalive' }>;
+
+function peerArguments(step: PeerStep): string[] {
   if (step.kind === 'remove-peer') return ['peer', step.publicKey, 'remove'];
+  if (step.kind === 'set-endpoint') return ['peer', step.publicKey, 'endpoint', step.endpoint];
+  if (step.kind === 'send-keepalive') {
+    // The same peer twice in one call, in order: off, then on again, and the turning on sends a keepalive at once.
+    return ['peer', step.publicKey, 'persistent-keepalive', 'off', 'peer', step.publicKey, 'persistent-keepalive', String(step.persistentKeepalive)];
+  }
   const { peer } = step;
   const args = ['peer', peer.publicKey];
   if (step.setEndpoint && peer.endpoint !== null) args.push('endpoint', peer.endpoint);

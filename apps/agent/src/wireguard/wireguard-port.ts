@@ -36,6 +36,13 @@ export type PlanStep =
   | { kind: 'remove-peer'; publicKey: string }
   /** `setEndpoint` false keeps the endpoint the peer roamed to. */
   | { kind: 'upsert-peer'; peer: PeerConfig; setEndpoint: boolean }
+  /** The path manager's choice of path (direct candidate or relay); the reconciler never plans it. */
+  | { kind: 'set-endpoint'; publicKey: string; endpoint: string }
+  /**
+   * Sends the peer one keepalive now, to its current endpoint: persistent keepalive goes off and back to
+   * `persistentKeepalive` (> 0), and turning it on makes WireGuard send one at once. Path probing only.
+   */
+  | { kind: 'send-keepalive'; publicKey: string; persistentKeepalive: number }
   | { kind: 'add-route'; destination: string }
   | { kind: 'remove-route'; destination: string };
 

@@ -5,4 +5,6 @@ export interface CommandMeta {
   actor: Actor;
   requestId?: string;
   correlationId?: string;
+  /** The client's IP address as the server sees it (after TRUST_PROXY): a node's NAT address, for instance. */
+  sourceAddress?: string;
 }

@@ -11,5 +11,9 @@ export const RequestMeta = createParamDecorator((_: unknown, context: ExecutionC
     actor: request.principal ? actorOf(request.principal) : { kind: 'system', id: 'anonymous' },
     requestId: String(request.id),
     correlationId: typeof correlation === 'string' && correlation.length <= 128 ? correlation : undefined,
+    sourceAddress: unmapped(request.ip),
   };
 });
+
+/** `::ffff:198.51.100.7` (an IPv4 client on a dual-stack socket) as `198.51.100.7`. */
+const unmapped = (ip: string | undefined): string | undefined => (ip?.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip);

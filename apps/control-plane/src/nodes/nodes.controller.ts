@@ -3,7 +3,7 @@ import {
 } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiTags } from '@nestjs/swagger';
-import { ApproveRoutesDto, HeartbeatAccepted, HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto, RetagNodeDto } from '@meshgate/contracts';
+import { ApproveRoutesDto, HeartbeatAccepted, HeartbeatDto, NodeConfig, NodeView, RegisteredNode, RegisterNodeDto, RenameNodeDto, RetagNodeDto } from '@meshgate/contracts';
 import { ADMINS, ALL_ROLES, Allow, WRITERS } from '../auth/allow.decorator';
 import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator';
 import { assertNodeAccess } from '../auth/node-access';
@@ -19,6 +19,7 @@ import { ApproveRoutesCommand } from './commands/approve-routes.command';
 import { RecordHeartbeatCommand } from './commands/record-heartbeat.command';
 import { RegisterNodeCommand } from './commands/register-node.command';
 import { RemoveNodeCommand } from './commands/remove-node.command';
+import { RenameNodeCommand } from './commands/rename-node.command';
 import { RetagNodeCommand } from './commands/retag-node.command';
 import { ApiAnswer, ApiRefusals } from '../openapi/api-answer.decorator';
 
@@ -84,6 +85,17 @@ export class NodesController {
     @Param('id', NODE_REF_PARAM) ref: string, @Body() dto: RetagNodeDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<NodeView> {
     return this.commands.execute(new RetagNodeCommand(tenantOf(p), this.idOf(p, ref), dto.tags, p, meta));
+  }
+
+  /** Renames the node: policies match it by the new name, and the mesh's DNS answers it at once. */
+  @Put(':id/name')
+  @Allow({ tenant: ADMINS })
+  @ApiAnswer(200, 'NodeView')
+  @ApiRefusals({ 409: 'Another node of the tenant has the name (NODE_NAME_TAKEN)' })
+  rename(
+    @Param('id', NODE_REF_PARAM) ref: string, @Body() dto: RenameNodeDto, @RequestMeta() meta: CommandMeta, @CurrentPrincipal() p: Principal,
+  ): Promise<NodeView> {
+    return this.commands.execute(new RenameNodeCommand(tenantOf(p), this.idOf(p, ref), dto.name, meta));
   }
 
   @Get(':id/config')

@@ -4,6 +4,7 @@ import { ApproveRoutesHandler } from './commands/approve-routes.handler';
 import { RecordHeartbeatHandler } from './commands/record-heartbeat.handler';
 import { RegisterNodeHandler } from './commands/register-node.handler';
 import { RemoveNodeHandler } from './commands/remove-node.handler';
+import { RenameNodeHandler } from './commands/rename-node.handler';
 import { RetagNodeHandler } from './commands/retag-node.handler';
 import { RotateNodeKeyHandler } from './commands/rotate-node-key.handler';
 import { SetNodeKeyExpiryHandler } from './commands/set-node-key-expiry.handler';
@@ -11,7 +12,7 @@ import { NodeKeysController } from './node-keys.controller';
 import { NodesController } from './nodes.controller';
 import { OfflineSweeper } from './offline-sweeper';
 
-export const nodeHandlers = [RegisterNodeHandler, RecordHeartbeatHandler, RemoveNodeHandler, ApproveRoutesHandler, RetagNodeHandler,
+export const nodeHandlers = [RegisterNodeHandler, RecordHeartbeatHandler, RemoveNodeHandler, ApproveRoutesHandler, RetagNodeHandler, RenameNodeHandler,
   RotateNodeKeyHandler, SetNodeKeyExpiryHandler];
 
 @Module({ controllers: [NodesController, NodeKeysController], providers: [...nodeHandlers, OfflineSweeper, LiveStats], exports: [OfflineSweeper, LiveStats] })

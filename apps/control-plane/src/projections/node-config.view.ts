@@ -1,12 +1,14 @@
 import {
   ChangeSet, compileStoredPolicy, DENY_ALL, EMPTY_POLICY, InvitationAccepted, MemberAdded, MemberRemoved, MemberRoleChanged,
-  NodeRegistered, NodeRoutesApproved, NodeTagsChanged, PolicyUpdated, policyEngine, nodeIdOfStream, RecordedEvent, Role,
+  NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, PolicyUpdated, policyEngine, nodeIdOfStream, RecordedEvent, Role,
   ScheduleEvent, StoredHeartbeatEvent, Topology, TopologyLink, TopologyNode, upcastHeartbeat, UserGroupsChanged, UserRegistered,
 } from '@meshgate/domain';
 import {
-  DEFAULT_NODE_KEY_EXPIRY_DAYS, NodeKeyExpirySet, NodeKeyRotated, nodeKeyExpiresAt, OVERLAY_PREFIX, TenantSettingsUpdated,
+  DEFAULT_NODE_KEY_EXPIRY_DAYS, defaultTenantDomain, directCandidates, evolveRelayPaths, hostPort, NodeKeyExpirySet, NodeKeyRotated,
+  nodeKeyExpiresAt, OVERLAY_PREFIX, RELAY_PAIR_PACKETS_PER_SECOND, RELAY_PAIR_RATE_MBIT, RELAY_REFLECT_PORT, RelayEvent, RelayPathsState,
+  TenantCreated, TenantSettingsUpdated,
 } from '@meshgate/domain';
-import type { ConfigPatch, NodeConfig, NodeKeyStatus } from '@meshgate/contracts';
+import type { ConfigPatch, NodeConfig, NodeKeyStatus, RelayPath, RelayService } from '@meshgate/contracts';
 import { View } from './view';
 
 /**
@@ -16,12 +18,18 @@ import { View } from './view';
 export type Listening = (nodeId: string) => boolean;
 
 const NOBODY: Listening = () => false;
-const NO_NODES: ReadonlySet<string> = new Set();
 
 /** An expired node's config: its interface, and nothing else until it rotates its key. */
 function expiredConfig(row: { address: string; listenPort: number }): Omit<NodeConfig, 'version'> {
-  return { interface: { address: `${row.address}/${OVERLAY_PREFIX}`, listenPort: row.listenPort }, peers: [], routes: [], servedRoutes: [], firewall: [], qos: [] };
+  return {
+    interface: { address: `${row.address}/${OVERLAY_PREFIX}`, listenPort: row.listenPort }, peers: [], routes: [], servedRoutes: [], firewall: [], qos: [],
+    reachableGroups: [],
+  };
 }
+
+/** Config fields kept beside the topology (per node or per tenant): a patch carries those an event changed. */
+type NodeFields = Pick<ConfigPatch, 'key' | 'dns' | 'reflectors' | 'relayPaths' | 'relay'>;
+const NO_FIELDS: ReadonlyMap<string, (row: NodeConfigRow) => NodeFields> = new Map();
 const ownerKey = (tenantId: string, userId: string) => `${tenantId}/${userId}`;
 const sameGroups = (a: readonly string[] | undefined, b: readonly string[] | undefined): boolean =>
   (a ?? []).length === (b ?? []).length && (a ?? []).every((g, i) => g === b![i]);
@@ -36,6 +44,21 @@ interface NodeConfigRow extends TopologyNode {
   version: number;
   /** The owning user's id (null: none; see NodeRegistered.owner). `user`, `role` and `groups` are derived from it. */
   owner: string | null;
+  /** What its heartbeats last reported as candidates, and the IP they came from; `candidates` is derived from these. */
+  reportedCandidates?: string[];
+  seenFrom?: string;
+}
+
+/** Where the row's node may be dialled (its `candidates` is this, derived from what its heartbeats reported). */
+const candidatesOf = (row: NodeConfigRow): string[] =>
+  directCandidates({ endpoint: row.endpoint, candidates: row.reportedCandidates, seenFrom: row.seenFrom, listenPort: row.listenPort });
+
+/** The tenant's relaying: relay nodes (by id, as the policy names them) and the open relay paths. */
+interface TenantRelays {
+  relays: Set<string>;
+  paths: RelayPathsState;
+  /** Version of the tenant's relays stream (the relay path decider's expected version). */
+  streamVersion: number;
 }
 
 interface TenantPolicy {
@@ -58,6 +81,9 @@ interface NodeConfigSnapshot {
   roles: Array<[string, Role]>;
   /** userId → IdP groups as of the user's latest sign-on (UserGroupsChanged), for `idp:` group members; non-empty only. */
   idpGroups: Array<[string, string[]]>;
+  /** Tenants' mesh domains (TenantCreated's name, or TenantSettingsUpdated's domain); absent from older snapshots. */
+  domains?: Array<[string, string]>;
+  relayPaths?: Array<{ tenantId: string; streamVersion: number; paths: Array<[string, RelayPathsState extends ReadonlyMap<string, infer P> ? P : never]> }>;
 }
 
 /**
@@ -80,6 +106,9 @@ export class NodeConfigView implements View {
   private idpGroups = new Map<string, string[]>();
   /** `<tenantId>/<userId>` → ids of the live nodes that user owns (derived: rebuilt on restore). */
   private owned = new Map<string, Set<string>>();
+  private domains = new Map<string, string>();
+  /** Relay nodes are derived (policy and identities), paths come from the relays stream. */
+  private relaying = new Map<string, TenantRelays>();
 
   constructor(private readonly listening: Listening = NOBODY) {}
 
@@ -94,6 +123,10 @@ export class NodeConfigView implements View {
       emails: [...this.emails].sort(([a], [b]) => (a < b ? -1 : 1)),
       roles: [...this.roles].sort(([a], [b]) => (a < b ? -1 : 1)),
       idpGroups: [...this.idpGroups].sort(([a], [b]) => (a < b ? -1 : 1)),
+      domains: [...this.domains].sort(([a], [b]) => (a < b ? -1 : 1)),
+      relayPaths: [...this.relaying].filter(([, r]) => r.streamVersion > 0).sort(([a], [b]) => (a < b ? -1 : 1)).map(([tenantId, r]) => ({
+        tenantId, streamVersion: r.streamVersion, paths: [...r.paths].sort(([a], [b]) => (a < b ? -1 : 1)),
+      })),
     };
   }
 
@@ -109,6 +142,10 @@ export class NodeConfigView implements View {
     this.emails = new Map(s.emails);
     this.roles = new Map(s.roles);
     this.idpGroups = new Map(s.idpGroups);
+    this.domains = new Map(s.domains ?? []);
+    this.relaying.clear();
+    for (const r of s.relayPaths ?? []) this.relaysOf(r.tenantId).paths = new Map(r.paths);
+    for (const r of s.relayPaths ?? []) this.relaysOf(r.tenantId).streamVersion = r.streamVersion;
     for (const p of s.policies) {
       this.policies.set(p.tenantId, {
         version: p.version, document: p.document, ...(p.text !== undefined ? { text: p.text } : {}),
@@ -119,6 +156,7 @@ export class NodeConfigView implements View {
       this.nodes.set(row.id, row);
       this.own(row);
       if (!row.keyExpired) this.topology(row.tenantId).restoreNode(row);
+      if (this.isRelay(row)) this.relaysOf(row.tenantId).relays.add(row.id);
     }
   }
 
@@ -136,14 +174,35 @@ export class NodeConfigView implements View {
         this.nodes.set(row.id, row);
         this.own(row);
         this.bump(this.topology(d.tenantId).addNode(row));
+        this.recheckRelay(row);
         return;
       }
+      case 'TenantCreated': {
+        const d = event.data as TenantCreated['data'];
+        this.domains.set(d.tenantId, defaultTenantDomain(d.name, d.tenantId));
+        return;
+      }
+      case 'RelayPathOpened':
+      case 'RelayPathClosed':
+        this.applyRelayEvent(event as unknown as RecordedEvent<RelayEvent>);
+        return;
       case 'NodeTagsChanged': {
         const d = event.data as NodeTagsChanged['data'];
         const row = this.nodes.get(d.nodeId);
         if (!row) return;
         row.tags = d.tags;
         this.bump(this.topology(row.tenantId).updateNode(row.id, { tags: d.tags }));
+        this.recheckRelay(row);
+        return;
+      }
+      case 'NodeRenamed': {
+        const d = event.data as NodeRenamed['data'];
+        const row = this.nodes.get(d.nodeId);
+        if (!row) return;
+        row.name = d.name;
+        // Its peers get its entry under the new name, and its own config its new DNS name.
+        this.bump(this.topology(row.tenantId).renameNode(row.id, d.name), this.fieldsFor([row.id], (r) => ({ dns: this.dnsOf(r) })));
+        this.recheckRelay(row);
         return;
       }
       case 'UserRegistered':
@@ -184,11 +243,19 @@ export class NodeConfigView implements View {
         this.applyKeyEvent(event);
         return;
       case 'NodeHeartbeatRecorded': {
-        const d = upcastHeartbeat(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent).data as { endpoint?: string };
+        const d = upcastHeartbeat(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent).data as {
+          endpoint?: string; candidates?: string[]; seenFrom?: string;
+        };
         const row = this.nodes.get(nodeIdOfStream(event.streamId) ?? '');
-        if (!row || d.endpoint === undefined || d.endpoint === row.endpoint) return;
-        row.endpoint = d.endpoint;
-        this.bump(this.topology(row.tenantId).updateEndpoint(row.id, d.endpoint));
+        if (!row) return;
+        if (d.endpoint === undefined && d.candidates === undefined && d.seenFrom === undefined) return;
+        const relayBefore = this.relayHostOf(row);
+        if (d.endpoint !== undefined) row.endpoint = d.endpoint;
+        if (d.candidates !== undefined) row.reportedCandidates = d.candidates;
+        if (d.seenFrom !== undefined) row.seenFrom = d.seenFrom;
+        row.candidates = candidatesOf(row);
+        this.bump(this.topology(row.tenantId).updateEndpoint(row.id, row.endpoint, row.candidates));
+        if (this.relayHostOf(row) !== relayBefore && this.relaysOf(row.tenantId).relays.has(row.id)) this.relaysMoved(row.tenantId);
         return;
       }
       case 'NodeRemoved': {
@@ -200,6 +267,7 @@ export class NodeConfigView implements View {
         if (row.owner) this.owned.get(ownerKey(row.tenantId, row.owner))?.delete(row.id);
         this.removed.push(row.id);
         this.bump(changes);
+        if (this.relaysOf(row.tenantId).relays.delete(row.id)) this.relaysMoved(row.tenantId);
         return;
       }
       case 'NodeRoutesApproved': {
@@ -217,6 +285,7 @@ export class NodeConfigView implements View {
         const previous = this.tenantPolicy(d.tenantId);
         this.policies.set(d.tenantId, { ...previous, version: d.version, document: d.policy, text: d.text, compiled });
         this.bump(this.topology(d.tenantId).setPolicy(compiled));
+        this.recountRelays(d.tenantId);
         return;
       }
       case 'ScheduleWindowOpened':
@@ -284,8 +353,42 @@ export class NodeConfigView implements View {
     const row = this.nodes.get(nodeId);
     if (!row) return undefined;
     const key = this.keyOf(row);
-    if (row.keyExpired) return { version: row.version, ...expiredConfig(row), key };
-    return { version: row.version, ...this.topology(row.tenantId).configOf(nodeId)!, key };
+    const dns = this.dnsOf(row);
+    if (row.keyExpired) return { version: row.version, ...expiredConfig(row), key, dns };
+    const relay = this.relayServiceOf(row);
+    return {
+      version: row.version, ...this.topology(row.tenantId).configOf(nodeId)!, key, dns,
+      reflectors: this.reflectorsOf(row.tenantId), relayPaths: this.relayPathsOf(row), ...(relay ? { relay } : {}),
+    };
+  }
+
+  /** What the relay path decider needs: the open paths of the tenant and the version of its relays stream. */
+  relayPathsState(tenantId: string): { paths: RelayPathsState; version: number } {
+    const r = this.relaysOf(tenantId);
+    return { paths: r.paths, version: r.streamVersion };
+  }
+
+  /** Relay nodes of the tenant that can serve now: named by the policy, key valid, with an address to be dialled at. */
+  usableRelays(tenantId: string): string[] {
+    return [...this.relaysOf(tenantId).relays].filter((id) => {
+      const row = this.nodes.get(id);
+      return !!row && !row.keyExpired && this.relayHostOf(row) !== undefined;
+    }).sort();
+  }
+
+  isLive(nodeId: string): boolean {
+    const row = this.nodes.get(nodeId);
+    return !!row && !row.keyExpired;
+  }
+
+  /** The host a relay node is dialled at, or undefined when it has none. */
+  relayHostOfNode(nodeId: string): string | undefined {
+    const row = this.nodes.get(nodeId);
+    return row ? this.relayHostOf(row) : undefined;
+  }
+
+  seenFromOf(nodeId: string): string | undefined {
+    return this.nodes.get(nodeId)?.seenFrom;
   }
 
   /** The tenant's node key expiry in days. */
@@ -306,16 +409,21 @@ export class NodeConfigView implements View {
   private applyKeyEvent(event: RecordedEvent): void {
     if (event.type === 'TenantSettingsUpdated') {
       const d = event.data as TenantSettingsUpdated['data'];
+      if (d.domain !== undefined && d.domain !== this.domainOf(d.tenantId)) {
+        this.domains.set(d.tenantId, d.domain);
+        const ids = [...this.nodes.values()].filter((r) => r.tenantId === d.tenantId).map((r) => r.id).sort();
+        this.bump(new Map(), this.fieldsFor(ids, (row) => ({ dns: this.dnsOf(row) })));
+      }
       if (this.keyExpiryDaysOf(d.tenantId) === d.nodeKeyExpiryDays) return;
       this.keyExpiryDays.set(d.tenantId, d.nodeKeyExpiryDays);
       const ids = [...this.nodes.values()].filter((r) => r.tenantId === d.tenantId && !r.keyExpiryDisabled).map((r) => r.id).sort();
-      this.bump(new Map(), new Set(ids));
+      this.bump(new Map(), this.keyFields(ids));
       return;
     }
     const row = this.nodes.get((event.data as { nodeId: string }).nodeId);
     if (!row) return;
     const topology = this.topology(row.tenantId);
-    const own = new Set([row.id]);
+    const own = this.keyFields([row.id]);
     switch (event.type) {
       case 'NodeKeyRotated': {
         const d = event.data as NodeKeyRotated['data'];
@@ -338,7 +446,7 @@ export class NodeConfigView implements View {
         if (before) {
           changes.set(row.id, {
             upserted: new Map(), removed: new Set(before.peers.map((p) => p.publicKey)),
-            parts: { routes: [], servedRoutes: [], firewall: [], qos: [] },
+            parts: { routes: [], servedRoutes: [], firewall: [], qos: [], reachableGroups: [] },
           });
         }
         this.bump(changes, own);
@@ -366,7 +474,7 @@ export class NodeConfigView implements View {
     const config = topology.configOf(row.id)!;
     changes.set(row.id, {
       upserted: new Map(config.peers.map((p) => [p.publicKey, p])), removed: new Set(),
-      parts: { routes: config.routes, servedRoutes: config.servedRoutes, firewall: config.firewall, qos: config.qos },
+      parts: { routes: config.routes, servedRoutes: config.servedRoutes, firewall: config.firewall, qos: config.qos, reachableGroups: config.reachableGroups },
     });
     return changes;
   }
@@ -444,20 +552,128 @@ export class NodeConfigView implements View {
     return t;
   }
 
-  /** One version step for every node the change set touched, and a patch for those with an open stream. */
-  private bump(changes: ChangeSet, keyChanged: ReadonlySet<string> = NO_NODES): void {
-    for (const id of keyChanged) if (!changes.has(id)) changes.set(id, { upserted: new Map(), removed: new Set(), parts: {} });
+  /**
+   * One version step for every node the change set touched or `fields` names, and a patch for those with an open
+   * stream. `fields` are built only for those (a tenant-wide change costs its patches, not a config per node).
+   */
+  private bump(changes: ChangeSet, fields: ReadonlyMap<string, (row: NodeConfigRow) => NodeFields> = NO_FIELDS): void {
+    for (const id of fields.keys()) if (!changes.has(id)) changes.set(id, { upserted: new Map(), removed: new Set(), parts: {} });
     for (const [nodeId, change] of changes) {
       const row = this.nodes.get(nodeId);
-      if (!row || (!keyChanged.has(nodeId) && change.upserted.size === 0 && change.removed.size === 0 && Object.keys(change.parts).length === 0)) continue;
+      const extra = fields.get(nodeId);
+      if (!row || (!extra && change.upserted.size === 0 && change.removed.size === 0 && Object.keys(change.parts).length === 0)) continue;
       const baseVersion = row.version;
       row.version += 1;
       if (!this.listening(nodeId)) continue;
       this.pending.push({
         nodeId,
         patch: { version: row.version, baseVersion, peersUpserted: [...change.upserted.values()], peersRemoved: [...change.removed], ...change.parts,
-          ...(keyChanged.has(nodeId) ? { key: this.keyOf(row) } : {}) },
+          ...(extra ? extra(row) : {}) },
       });
     }
+  }
+
+  private fieldsFor(ids: Iterable<string>, build: (row: NodeConfigRow) => NodeFields): Map<string, (row: NodeConfigRow) => NodeFields> {
+    return new Map([...ids].map((id) => [id, build]));
+  }
+
+  private keyFields(ids: Iterable<string>): Map<string, (row: NodeConfigRow) => NodeFields> {
+    return this.fieldsFor(ids, (row) => ({ key: this.keyOf(row) }));
+  }
+
+  // ---- names and relaying ----
+
+  domainOf(tenantId: string): string {
+    return this.domains.get(tenantId) ?? defaultTenantDomain('', tenantId);
+  }
+
+  private dnsOf(row: NodeConfigRow): NonNullable<NodeConfig['dns']> {
+    return { domain: this.domainOf(row.tenantId), name: row.name };
+  }
+
+  private relaysOf(tenantId: string): TenantRelays {
+    let r = this.relaying.get(tenantId);
+    if (!r) this.relaying.set(tenantId, (r = { relays: new Set(), paths: new Map(), streamVersion: 0 }));
+    return r;
+  }
+
+  private isRelay(row: NodeConfigRow): boolean {
+    const identity = this.topology(row.tenantId).identityOf(row.id);
+    return !!identity && this.tenantPolicy(row.tenantId).compiled.isRelay(identity);
+  }
+
+  /** The host a relay is dialled at (its first direct candidate's), or undefined when it has none. */
+  private relayHostOf(row: NodeConfigRow): string | undefined {
+    const first = (row.candidates?.length ? row.candidates : candidatesOf(row))[0];
+    return first === undefined ? undefined : first.slice(0, first.lastIndexOf(':'));
+  }
+
+  /** A node came or its identity changed: it joins or leaves the tenant's relays. */
+  private recheckRelay(row: NodeConfigRow): void {
+    const relays = this.relaysOf(row.tenantId).relays;
+    const is = this.isRelay(row);
+    if (is === relays.has(row.id)) return;
+    if (is) relays.add(row.id);
+    else relays.delete(row.id);
+    this.relaysMoved(row.tenantId, [row.id]);
+  }
+
+  /** The policy changed: which nodes are relays is decided again (O(nodes of the tenant), as the policy change is). */
+  private recountRelays(tenantId: string): void {
+    const relays = this.relaysOf(tenantId).relays;
+    const next = new Set([...this.nodes.values()].filter((r) => r.tenantId === tenantId && this.isRelay(r)).map((r) => r.id));
+    const changed = [...new Set([...relays, ...next])].filter((id) => relays.has(id) !== next.has(id));
+    if (changed.length === 0) return;
+    this.relaysOf(tenantId).relays = next;
+    this.relaysMoved(tenantId, changed);
+  }
+
+  /**
+   * The set of relays (or a relay's address) changed: every node of the tenant gets the new reflectors and relay
+   * paths, and the relays that came or went their relay service. Rare (relays are few and fixed), so O(tenant).
+   */
+  private relaysMoved(tenantId: string, changedRelays: readonly string[] = []): void {
+    const ids = [...this.nodes.values()].filter((r) => r.tenantId === tenantId).map((r) => r.id).sort();
+    const changed = new Set(changedRelays);
+    this.bump(new Map(), this.fieldsFor(ids, (row) => ({
+      reflectors: this.reflectorsOf(tenantId), relayPaths: this.relayPathsOf(row),
+      ...(changed.has(row.id) ? { relay: this.relayServiceOf(row) ?? null } : {}),
+    })));
+  }
+
+  private applyRelayEvent(event: RecordedEvent<RelayEvent>): void {
+    const d = event.data;
+    const r = this.relaysOf(d.tenantId);
+    r.paths = evolveRelayPaths(r.paths, event);
+    r.streamVersion = event.streamVersion;
+    const touched = [...d.nodes].filter((id) => this.nodes.has(id));
+    const fields = this.fieldsFor(touched, (row) => ({ relayPaths: this.relayPathsOf(row) }));
+    if (this.nodes.has(d.relayNodeId)) fields.set(d.relayNodeId, (row) => ({ relay: this.relayServiceOf(row) ?? null }));
+    this.bump(new Map(), fields);
+  }
+
+  private reflectorsOf(tenantId: string): string[] {
+    return this.usableRelays(tenantId).map((id) => hostPort(this.relayHostOf(this.nodes.get(id)!)!, RELAY_REFLECT_PORT));
+  }
+
+  /** The node's relayed peers: for each open path it is in, the peer's key and the relay's address with its port. */
+  private relayPathsOf(row: NodeConfigRow): RelayPath[] {
+    const out: RelayPath[] = [];
+    for (const p of this.relaysOf(row.tenantId).paths.values()) {
+      const side = p.nodes.indexOf(row.id);
+      const peer = this.nodes.get(p.nodes[1 - side]);
+      const relay = this.nodes.get(p.relayNodeId);
+      const host = relay && !relay.keyExpired ? this.relayHostOf(relay) : undefined;
+      if (side < 0 || !peer || host === undefined) continue;
+      out.push({ publicKey: peer.publicKey, endpoint: hostPort(host, p.ports[side]) });
+    }
+    return out.sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1));
+  }
+
+  private relayServiceOf(row: NodeConfigRow): RelayService | undefined {
+    if (!this.relaysOf(row.tenantId).relays.has(row.id)) return undefined;
+    const forwards = [...this.relaysOf(row.tenantId).paths.values()].filter((p) => p.relayNodeId === row.id)
+      .sort((a, b) => a.ports[0] - b.ports[0]).map((p) => ({ ports: p.ports, sources: p.sources }));
+    return { reflectPort: RELAY_REFLECT_PORT, forwards, pairRateMbit: RELAY_PAIR_RATE_MBIT, pairPacketsPerSecond: RELAY_PAIR_PACKETS_PER_SECOND };
   }
 }

@@ -1,4 +1,4 @@
-import { DomainError, NodeKeyRotated, NodeRegistered, RecordedEvent } from '@meshgate/domain';
+import { DomainError, NodeKeyRotated, NodeRegistered, NodeRenamed, RecordedEvent } from '@meshgate/domain';
 import { SqlExecutor, UniqueViolationError } from '../storage/database.port';
 import { InlineProjection } from './inline-projection';
 
@@ -21,6 +21,10 @@ export class NodeIdentitiesProjection implements InlineProjection {
       }
       case 'NodeRemoved':
         await sql.execute('UPDATE node_identities SET live = 0 WHERE node_id = ?', [(event.data as { nodeId: string }).nodeId]);
+        return;
+      case 'NodeRenamed':
+        // Under the (tenant, name) unique index: a name another live node holds is refused here on any replica.
+        await sql.execute('UPDATE node_identities SET name = ? WHERE node_id = ?', [(event.data as NodeRenamed['data']).name, (event.data as NodeRenamed['data']).nodeId]);
         return;
       case 'NodeKeyRotated': {
         // Under the (tenant, public key) unique index: a key another live node holds is refused here on any replica.

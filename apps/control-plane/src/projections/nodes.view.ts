@@ -1,6 +1,6 @@
 import {
   applyHeartbeat, emptyHeartbeatBaseline, HeartbeatBaseline, heartbeatAt, heartbeatBaselineFromJson, HeartbeatBaselineJson,
-  heartbeatBaselineToJson, ipToInt, NodeRegistered, NodeRoutesApproved, NodeTagsChanged, nodeIdOfStream, NodeState, policyEngine, RecordedEvent,
+  heartbeatBaselineToJson, ipToInt, NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, nodeIdOfStream, NodeState, policyEngine, RecordedEvent,
   StoredHeartbeatEvent, TenantNodeIndex, upcastHeartbeat,
 } from '@meshgate/domain';
 import {
@@ -19,6 +19,9 @@ export interface NodeRow {
   address: string;
   endpoint: string | null;
   listenPort: number;
+  /** Where its heartbeats last said it may be dialled, and the address they came from (absent: not yet reported). */
+  candidates?: string[];
+  seenFrom?: string;
   /** Canonical (`tag:web`), old events' bare tags included. */
   tags: string[];
   /** The owning user's id; null: none (see NodeRegistered.owner). */
@@ -132,6 +135,13 @@ export class NodesView implements View {
       case 'NodeTagsChanged':
         row.tags = (event.data as NodeTagsChanged['data']).tags;
         break;
+      case 'NodeRenamed': {
+        const names = this.tenants.get(row.tenantId)!.byName;
+        names.delete(row.name);
+        row.name = (event.data as NodeRenamed['data']).name;
+        names.set(row.name, row.id);
+        break;
+      }
       case 'NodeSeen':
       case 'NodeHeartbeatRecorded': {
         const heartbeat = upcastHeartbeat(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent);
@@ -140,6 +150,8 @@ export class NodesView implements View {
         if (heartbeat.type === 'NodeHeartbeatRecorded') {
           const d = heartbeat.data;
           if (d.endpoint !== undefined) row.endpoint = d.endpoint;
+          if (d.candidates !== undefined) row.candidates = d.candidates;
+          if (d.seenFrom !== undefined) row.seenFrom = d.seenFrom;
           if (d.rxBytes !== undefined) row.rxBytes = d.rxBytes;
           if (d.txBytes !== undefined) row.txBytes = d.txBytes;
         }
@@ -258,7 +270,8 @@ export class NodesView implements View {
     if (!row || (tenantId !== undefined && row.tenantId !== tenantId)) return { state: { status: 'absent', lastSeenAt: null, endpoint: null }, version: 0 };
     return {
       state: {
-        status: row.status, lastSeenAt: row.lastSeenAt, endpoint: row.endpoint, publicKey: row.publicKey,
+        status: row.status, lastSeenAt: row.lastSeenAt, endpoint: row.endpoint, publicKey: row.publicKey, name: row.name,
+        ...(row.candidates ? { candidates: row.candidates } : {}), ...(row.seenFrom ? { seenFrom: row.seenFrom } : {}),
         advertisedRoutes: row.routing.advertisedRoutes, approvedRoutes: row.routing.approvedRoutes, heartbeat: row.heartbeat,
         keyIssuedAt: row.keys.issuedAt, keyExpired: row.keys.expired, keyExpiryDisabled: row.keys.expiryDisabled,
         ephemeral: row.keys.ephemeral, ...(row.keys.inactiveSince !== null ? { inactiveSince: row.keys.inactiveSince } : {}),
@@ -310,6 +323,7 @@ export class NodesView implements View {
 export function toNodeView(r: NodeRow): NodeView {
   return {
     id: r.id, name: r.name, publicKey: r.publicKey, address: r.address, endpoint: r.endpoint, tags: r.tags, owner: r.owner,
+    candidates: r.candidates ?? [], ...(r.seenFrom ? { seenFrom: r.seenFrom } : {}),
     status: r.status === 'removed' ? 'offline' : r.status, lastSeenAt: r.lastSeenAt,
     advertisedRoutes: r.routing.advertisedRoutes ?? [], approvedRoutes: r.routing.approvedRoutes ?? [],
     ...(r.routing.exitNode ? { exitNode: r.routing.exitNode } : {}),

@@ -1,5 +1,5 @@
 import type { Actor, RecordedEvent } from '../shared/event';
-import type { NodeKeyExpirySet, NodeRegistered, NodeRoutesApproved, NodeTagsChanged } from '../node/node';
+import type { NodeKeyExpirySet, NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged } from '../node/node';
 import { compileStoredPolicy, DENY_ALL, EMPTY_POLICY, PolicyUpdated, ScheduleEvent } from '../policy/policy';
 import { CompiledPolicy, Identity } from '../policy/evaluate';
 import { canonicalTags } from '../policy/tag-owners';
@@ -21,7 +21,7 @@ export const refOf = (e: RecordedEvent): HistoryEventRef => ({ position: e.posit
  */
 export const TENANT_REACHABILITY_EVENTS: ReadonlySet<string> = new Set([
   'PolicyUpdated', 'ScheduleWindowOpened', 'ScheduleWindowClosed',
-  'NodeRegistered', 'NodeRemoved', 'NodeTagsChanged', 'NodeRoutesApproved', 'NodeKeyRotated', 'NodeKeyExpired', 'NodeKeyExpirySet',
+  'NodeRegistered', 'NodeRemoved', 'NodeTagsChanged', 'NodeRenamed', 'NodeRoutesApproved', 'NodeKeyRotated', 'NodeKeyExpired', 'NodeKeyExpirySet',
   'MemberAdded', 'InvitationAccepted', 'MemberRoleChanged', 'MemberRemoved',
 ]);
 /** User events (no tenant): the email and IdP groups that owner selectors match. */
@@ -154,6 +154,10 @@ export class TenantHistory {
       case 'NodeTagsChanged':
         node.tags = (event.data as NodeTagsChanged['data']).tags;
         node.tagsSetBy = ref;
+        return;
+      case 'NodeRenamed':
+        // Node-name selectors follow the new name; the node is found under its name at the instant asked about.
+        node.name = (event.data as NodeRenamed['data']).name;
         return;
       case 'NodeRoutesApproved':
         node.approvedRoutes = (event.data as NodeRoutesApproved['data']).routes;

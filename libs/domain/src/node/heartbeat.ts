@@ -12,6 +12,8 @@
  *   {@link COUNTER_CHANGE_RATIO} of its recorded value, or it changed at all and was last recorded at least
  *   {@link COUNTER_MAX_AGE_MS} ago. So an idle counter is never re-recorded, a busy one at most every 5 min between
  *   10% steps;
+ * - the node's direct candidates (see PeerConfig.candidates) or the address the server saw it at differ from the
+ *   recorded ones (a NAT remapping, a new local address): peers must learn them;
  * - the node was not online (first heartbeat after registration or after going offline): a status change.
  * Nothing material → `NodeSeen` with empty data (the stream names the node, the event's recordedAt dates it).
  * Otherwise `NodeHeartbeatRecorded` with only the changes. Live stats (every counter, every handshake time) are not
@@ -43,6 +45,10 @@ export type PeerStats = {
 /** What one heartbeat reports. `peers`, when present, lists every peer the node has; absent, it says nothing of them. */
 export type HeartbeatReport = {
   endpoint?: string;
+  /** Where the node says it may be dialled, best first; absent: unchanged. */
+  candidates?: readonly string[];
+  /** The IP address the server saw the heartbeat come from (a NAT's public address, for a node behind one). */
+  seenFrom?: string;
   rxBytes?: number;
   txBytes?: number;
   peers?: readonly PeerStats[];
@@ -52,6 +58,9 @@ export type HeartbeatReport = {
 export type HeartbeatChanges = {
   /** The node's new endpoint. */
   endpoint?: string;
+  /** The node's new candidates, and the new address it was seen at. */
+  candidates?: string[];
+  seenFrom?: string;
   /** The node's counters, when they crossed the bucket (the decider writes both). */
   rxBytes?: number;
   txBytes?: number;
@@ -164,6 +173,7 @@ function indexOf(keys: readonly string[], key: string): number {
 }
 
 const byKey = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const sameStrings = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Whether a handshake at `lastHandshakeAt` is established at `nowMs`. */
 export function handshakeEstablished(lastHandshakeAt: string | null | undefined, nowMs: number): boolean {
@@ -181,14 +191,19 @@ function crossesBucket(recordedRx: number, recordedTx: number, recordedAt: numbe
   return moved(recordedRx, rx) || moved(recordedTx, tx) || nowMs - recordedAt >= COUNTER_MAX_AGE_MS;
 }
 
+/** What the node's events last recorded of where it may be dialled (kept in NodeState). */
+export type RecordedDialling = { endpoint: string | null; candidates?: readonly string[]; seenFrom?: string };
+
 /**
  * What `report`, made at `now`, changes against the baseline and the node's recorded endpoint: the data of the
  * `NodeHeartbeatRecorded` to record, `{}` when nothing is material (the decider then records `NodeSeen` for an online node).
  */
-export function heartbeatChanges(baseline: HeartbeatBaseline, endpoint: string | null, report: HeartbeatReport, now: Date): HeartbeatChanges {
+export function heartbeatChanges(baseline: HeartbeatBaseline, recorded: RecordedDialling, report: HeartbeatReport, now: Date): HeartbeatChanges {
   const nowMs = now.getTime();
   const changes: HeartbeatChanges = {};
-  if (report.endpoint !== undefined && report.endpoint !== endpoint) changes.endpoint = report.endpoint;
+  if (report.endpoint !== undefined && report.endpoint !== recorded.endpoint) changes.endpoint = report.endpoint;
+  if (report.candidates !== undefined && !sameStrings(report.candidates, recorded.candidates ?? [])) changes.candidates = [...report.candidates];
+  if (report.seenFrom !== undefined && report.seenFrom !== recorded.seenFrom) changes.seenFrom = report.seenFrom;
   if (report.rxBytes !== undefined || report.txBytes !== undefined) {
     const rx = report.rxBytes ?? baseline.rxBytes;
     const tx = report.txBytes ?? baseline.txBytes;

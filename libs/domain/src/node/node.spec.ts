@@ -57,6 +57,20 @@ const removed: NodeRemoved = { type: 'NodeRemoved', data: { nodeId: 'n1', public
 const fold = (events: DatedNodeEvent[]): NodeState => events.reduce(evolveNode, initialNodeState);
 
 describe('node decider', () => {
+  describe('RenameNode', () => {
+    const rename = (name: string, taken: string[] = []): NodeCommand => ({ type: 'RenameNode', nodeId: 'n1', name, tenant: { nameTaken: (n) => taken.includes(n) } });
+    it('renames a live node, naming the previous name; the same name again is a no-op', () => {
+      given([registered()]).when(rename('db-1')).then([{ type: 'NodeRenamed', data: { nodeId: 'n1', name: 'db-1', previousName: 'web-1' } }]);
+      given([registered(), { type: 'NodeRenamed', data: { nodeId: 'n1', name: 'db-1', previousName: 'web-1' } }]).when(rename('db-1')).then([]);
+      given([registered()]).when(rename('web-1')).then([]);
+    });
+    it('refuses a name another node of the tenant has, and a node that is gone', () => {
+      given([registered()]).when(rename('db-1', ['db-1'])).thenThrows('NODE_NAME_TAKEN');
+      given([registered(), removed]).when(rename('db-1')).thenThrows('NODE_NOT_FOUND');
+      given([]).when(rename('db-1')).thenThrows('NODE_NOT_FOUND');
+    });
+  });
+
   describe('RegisterNode', () => {
     it('registers with the first overlay address, the default port, and no endpoint', () => {
       given([]).when(register()).then([registered()]);
@@ -266,7 +280,7 @@ describe('node decider', () => {
   describe('evolve', () => {
     it('walks pending → online → offline → online → removed, tracking last seen and endpoint', () => {
       const r = registered({ endpoint: '203.0.113.1:1' });
-      const base = { publicKey: 'PK1', advertisedRoutes: undefined, heartbeat: emptyHeartbeatBaseline, tags: ['tag:web'], owner: 'u-alice' };
+      const base = { publicKey: 'PK1', name: 'web-1', advertisedRoutes: undefined, heartbeat: emptyHeartbeatBaseline, tags: ['tag:web'], owner: 'u-alice' };
       expect(fold([r])).toEqual({ ...base, status: 'pending', lastSeenAt: null, endpoint: '203.0.113.1:1' });
       const h1 = heartbeat('2025-12-31T23:00:00.000Z');
       expect(fold([r, h1])).toEqual({ ...base, status: 'online', lastSeenAt: h1.data.at, endpoint: '203.0.113.1:1' });

@@ -41,6 +41,8 @@ export type NodeWentOffline = Event<'NodeWentOffline', { nodeId: string; lastSee
 export type NodeRemoved = Event<'NodeRemoved', { nodeId: string; publicKey: string }>;
 /** An owner or admin retagged the node (the whole tag set, canonical and sorted, replacing the previous one). */
 export type NodeTagsChanged = Event<'NodeTagsChanged', { nodeId: string; tags: string[] }>;
+/** An owner or admin renamed the node: its name in policies (node-name selectors) and in the mesh's DNS. */
+export type NodeRenamed = Event<'NodeRenamed', { nodeId: string; name: string; previousName: string }>;
 /** An admin approved these advertised routes (the whole approved set, replacing the previous one). */
 export type NodeRoutesApproved = Event<'NodeRoutesApproved', { nodeId: string; routes: string[] }>;
 /** The node replaced its WireGuard key (with its node token). The key's age counts from this event's recordedAt. */
@@ -54,7 +56,7 @@ export type NodeKeyExpired = Event<'NodeKeyExpired', { nodeId: string; publicKey
 export type NodeKeyExpirySet = Event<'NodeKeyExpirySet', { nodeId: string; disabled: boolean }>;
 /** Node events as decided now. Heartbeats: `NodeHeartbeatRecorded` (what changed) or `NodeSeen` (see ./heartbeat). */
 export type NodeEvent = NodeRegistered | NodeHeartbeatRecorded | NodeSeen | NodeWentOffline | NodeRemoved | NodeRoutesApproved
-  | NodeTagsChanged
+  | NodeTagsChanged | NodeRenamed
   | NodeKeyRotated | NodeKeyExpired | NodeKeyExpirySet;
 /** Any node event a log may hold, old formats included: what evolve and {@link upcastNodeEvent} take. */
 export type StoredNodeEvent = NodeEvent | NodeHeartbeatRecordedV1;
@@ -70,6 +72,10 @@ export type NodeState = {
   status: NodeStatus;
   lastSeenAt: string | null;
   endpoint: string | null;
+  name?: string;
+  /** Where its heartbeats last said it may be dialled, and the address they last came from (see HeartbeatChanges). */
+  candidates?: string[];
+  seenFrom?: string;
   publicKey?: string;
   advertisedRoutes?: string[];
   approvedRoutes?: string[];
@@ -141,7 +147,9 @@ export type SetNodeKeyExpiry = { type: 'SetNodeKeyExpiry'; nodeId: string; disab
 export type RemoveEphemeralNode = { type: 'RemoveEphemeralNode'; nodeId: string; inactiveBefore: Date };
 /** Replaces the node's tags; each tag it does not carry yet must be one `tagOwnership` lets the actor own. */
 export type RetagNode = { type: 'RetagNode'; nodeId: string; tags: string[]; tagOwnership: TagOwnership };
-export type NodeCommand = RegisterNode | RecordHeartbeat | MarkNodeOffline | RemoveNode | ApproveRoutes | RetagNode
+/** A new name, unique among the tenant's live nodes (the node-identities unique index is the guarantee). */
+export type RenameNode = { type: 'RenameNode'; nodeId: string; name: string; tenant: Pick<TenantNodeIndex, 'nameTaken'> };
+export type NodeCommand = RegisterNode | RecordHeartbeat | MarkNodeOffline | RemoveNode | ApproveRoutes | RetagNode | RenameNode
   | RotateNodeKey | ExpireNodeKey | SetNodeKeyExpiry | RemoveEphemeralNode;
 
 export const DEFAULT_LISTEN_PORT = 51820;
@@ -172,7 +180,7 @@ export const decideNode = (command: NodeCommand, state: NodeState, ctx: DecideCo
     case 'RecordHeartbeat': {
       if (!isLive(state)) throw notFound();
       if (command.peers) checkReportedPeers(command.peers, command.knownPeers);
-      const changes = heartbeatChanges(state.heartbeat ?? emptyHeartbeatBaseline, state.endpoint, command, ctx.now);
+      const changes = heartbeatChanges(state.heartbeat ?? emptyHeartbeatBaseline, state, command, ctx.now);
       // Coming online (first heartbeat, or back from offline) is material in itself.
       if (state.status === 'online' && Object.keys(changes).length === 0) return [{ type: 'NodeSeen', data: {} }];
       return [{ type: 'NodeHeartbeatRecorded', data: changes }];
@@ -199,6 +207,12 @@ export const decideNode = (command: NodeCommand, state: NodeState, ctx: DecideCo
     }
     case 'RetagNode':
       return retagNode(command, state);
+    case 'RenameNode': {
+      if (!isLive(state)) throw notFound();
+      if (command.name === state.name) return [];
+      if (command.tenant.nameTaken(command.name)) throw new DomainError('NODE_NAME_TAKEN', 'CONFLICT', 'name is already used by another node in this tenant');
+      return [{ type: 'NodeRenamed', data: { nodeId: command.nodeId, name: command.name, previousName: state.name ?? '' } }];
+    }
     case 'RotateNodeKey':
     case 'ExpireNodeKey':
     case 'SetNodeKeyExpiry':
@@ -332,7 +346,7 @@ export const evolveNode = (state: NodeState, event: DatedNodeEvent): NodeState =
   switch (event.type) {
     case 'NodeRegistered':
       return {
-        status: 'pending', lastSeenAt: null, endpoint: event.data.endpoint, publicKey: event.data.publicKey,
+        status: 'pending', lastSeenAt: null, endpoint: event.data.endpoint, publicKey: event.data.publicKey, name: event.data.name,
         advertisedRoutes: event.data.advertisedRoutes, heartbeat: emptyHeartbeatBaseline,
         ...(event.recordedAt ? { keyIssuedAt: event.recordedAt, inactiveSince: event.recordedAt } : {}),
         ...(event.data.ephemeral ? { ephemeral: true } : {}),
@@ -342,6 +356,8 @@ export const evolveNode = (state: NodeState, event: DatedNodeEvent): NodeState =
       const upcast = upcastHeartbeat(event);
       return {
         ...state, status: 'online', lastSeenAt: heartbeatAt(upcast), endpoint: upcast.data.endpoint ?? state.endpoint,
+        ...(upcast.data.candidates ? { candidates: upcast.data.candidates } : {}),
+        ...(upcast.data.seenFrom ? { seenFrom: upcast.data.seenFrom } : {}),
         heartbeat: applyHeartbeat(state.heartbeat ?? emptyHeartbeatBaseline, upcast), inactiveSince: undefined,
       };
     }
@@ -355,6 +371,8 @@ export const evolveNode = (state: NodeState, event: DatedNodeEvent): NodeState =
       return { ...state, approvedRoutes: event.data.routes };
     case 'NodeTagsChanged':
       return { ...state, tags: event.data.tags };
+    case 'NodeRenamed':
+      return { ...state, name: event.data.name };
     case 'NodeKeyRotated':
       return { ...state, publicKey: event.data.publicKey, keyExpired: false, ...(event.recordedAt ? { keyIssuedAt: event.recordedAt } : {}) };
     case 'NodeKeyExpired':

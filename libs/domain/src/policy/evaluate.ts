@@ -196,6 +196,11 @@ export class CompiledPolicy {
   }
 
 
+  /** Whether the policy makes `node` a relay (`relays`). */
+  isRelay(node: Identity): boolean {
+    return this.policy.relays.some((a) => this.identityMatches(a, node));
+  }
+
   /** The routes `node` serves: those the policy gives it, and those it advertises that are approved. */
   servedRoutes(node: Identity): string[] {
     const served = new Set<string>();

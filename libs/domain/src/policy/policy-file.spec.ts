@@ -97,6 +97,21 @@ describe('parsePolicyFile', () => {
     expect(result.policy.autoApprovers.exitNode).toEqual([{ kind: 'tag', tag: 'tag:exit' }]);
   });
 
+  it('reads relays (a MeshGate extension; absent: none) as nodes named or tagged, nothing else', () => {
+    const result = parsePolicyFile({ acls: [], relays: ['relay-1', 'tag:relay'] });
+    expect(result.ok && result.policy.relays).toEqual([{ kind: 'node', node: 'relay-1' }, { kind: 'tag', tag: 'tag:relay' }]);
+    const none = parsePolicyFile({ acls: [] });
+    expect(none.ok && none.policy.relays).toEqual([]);
+    expect(errorsOf(parsePolicyFile({ acls: [], groups: { 'group:ops': [] }, relays: ['group:ops', 'ops@', '*', '10.0.0.1', 'tag:relay'] }, { strict: true }))).toEqual([
+      'relays[0]: a relay is a node: use a node name or a tag',
+      'relays[1]: a relay is a node: use a node name or a tag',
+      'relays[2]: "*" is not allowed here',
+      'relays[3]: an address is not allowed here',
+      'relays[4]: tag:relay is not declared in "tagOwners"',
+    ]);
+    expect(errorsOf(parsePolicyFile({ acls: [], relays: 'relay-1' }))).toEqual([expect.stringMatching(/^relays: /)]);
+  });
+
   it('asks for acls to be written down: Tailscale reads a file without them as allow-all, MeshGate denies by default', () => {
     expect(errorsOf(parsePolicyFile({ groups: {} }))).toEqual([expect.stringMatching(/^acls: required/)]);
     expect(parsePolicyFile({ acls: [] }).ok).toBe(true);

@@ -5,7 +5,7 @@ import { ALL_PORTS, DEFAULT_PROTOS, hasPorts, parsePorts, parseProto, PortRange,
 /**
  * The tenant's policy document in the Tailscale/headscale format (`groups`, `tagOwners`, `hosts`, `acls`, `tests`,
  * `autoApprovers`), with MeshGate's extensions: `action: "deny"`, node names as aliases, a destination without
- * `:ports` meaning all ports, `schedules`, `schedule` on ACL and QoS entries, `qos` and `routes`. A v1 document
+ * `:ports` meaning all ports, `schedules`, `schedule` on ACL and QoS entries, `qos`, `routes` and `relays`. A v1 document
  * (`{acls: [{action, src, dst}]}` with `*`, node names and tags) is a valid document here with the same meaning.
  *
  * Every key is checked by name. Keys those tools know but MeshGate does not enforce are accepted with a warning;
@@ -96,6 +96,8 @@ export interface PolicyFile {
   routes: RouteEntry[];
   autoApprovers: { routes: Array<{ prefix: string; approvers: Alias[] }>; exitNode: Alias[] };
   tests: PolicyTest[];
+  /** Nodes (by name or tag) that relay for pairs that cannot reach each other directly. Absent: none. */
+  relays: Alias[];
 }
 
 export type PolicyParseResult =
@@ -107,7 +109,7 @@ export const NOT_ENFORCED_KEYS: readonly string[] = [
   'ssh', 'sshTests', 'nodeAttrs', 'derpMap', 'disableIPv4', 'randomizeClientPort', 'grants', 'postures',
   'ipsets', 'defaultSrcPosture', 'OneCGNATRoute',
 ];
-const TOP_KEYS = ['groups', 'tagOwners', 'hosts', 'acls', 'tests', 'autoApprovers', 'qos', 'schedules', 'routes'];
+const TOP_KEYS = ['groups', 'tagOwners', 'hosts', 'acls', 'tests', 'autoApprovers', 'qos', 'schedules', 'routes', 'relays'];
 
 const NODE_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const TAG = /^tag:[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
@@ -148,7 +150,11 @@ export function parsePolicyFile(input: unknown, options: ParseOptions = {}): Pol
   return new Parser(options.strict ?? false).parse(input);
 }
 
-type AliasContext = 'src' | 'dst' | 'qos' | 'router' | 'approver' | 'test';
+const NODES_ONLY = {
+  router: 'a route is served by nodes: use a node name or a tag',
+  relay: 'a relay is a node: use a node name or a tag',
+};
+type AliasContext = 'src' | 'dst' | 'qos' | 'router' | 'approver' | 'relay' | 'test';
 
 class Parser {
   private readonly errors: string[] = [];
@@ -182,8 +188,9 @@ class Parser {
     const tests = this.list(input.tests, 'tests', (v, p) => this.test(v, p));
     const routes = this.routes(input.routes, 'routes');
     const autoApprovers = this.autoApprovers(input.autoApprovers, 'autoApprovers');
+    const relays = input.relays === undefined ? [] : this.aliases(input.relays, 'relays', 'relay') ?? [];
     if (this.errors.length) return { ok: false, errors: this.errors, warnings: this.warnings };
-    const policy: PolicyFile = { groups: this.groups, tagOwners, hosts: this.hosts, acls, qos, schedules, routes, autoApprovers, tests };
+    const policy: PolicyFile = { groups: this.groups, tagOwners, hosts: this.hosts, acls, qos, schedules, routes, autoApprovers, tests, relays };
     return { ok: true, policy, warnings: this.warnings };
   }
 
@@ -305,7 +312,8 @@ class Parser {
 
   /** undefined: not recognisable at all; null: recognised but wrong (error already recorded). */
   private aliasOrNull(text: string, path: string, ctx: AliasContext): Alias | null | undefined {
-    const nodesOnly = ctx === 'router' || ctx === 'approver';
+    const nodesOnly = ctx === 'router' || ctx === 'approver' || ctx === 'relay';
+    const byNode = ctx === 'router' || ctx === 'relay';
     if (text === '*') return nodesOnly ? this.fail(path, '"*" is not allowed here') : { kind: 'all' };
     if (text.startsWith('autogroup:')) {
       const name = text.slice('autogroup:'.length);
@@ -315,13 +323,13 @@ class Parser {
     }
     if (text.startsWith('group:')) {
       if (!this.groups.has(text)) return this.fail(path, `${text} is not defined in "groups"`);
-      return ctx === 'router' ? this.fail(path, 'a route is served by nodes: use a node name or a tag') : { kind: 'group', group: text };
+      return byNode ? this.fail(path, NODES_ONLY[ctx as 'router' | 'relay']) : { kind: 'group', group: text };
     }
     if (text.startsWith('tag:')) {
       if (!TAG.test(text)) return this.fail(path, 'a tag must look like "tag:<name>"');
       return this.declared(text, path) ? { kind: 'tag', tag: text } : null;
     }
-    if (USER.test(text)) return ctx === 'router' ? this.fail(path, 'a route is served by nodes: use a node name or a tag') : { kind: 'user', user: normaliseUser(text) };
+    if (USER.test(text)) return byNode ? this.fail(path, NODES_ONLY[ctx as 'router' | 'relay']) : { kind: 'user', user: normaliseUser(text) };
     const prefix = canonicalPrefix(text);
     if (prefix) return nodesOnly ? this.fail(path, 'an address is not allowed here') : { kind: 'prefix', prefix };
     if (this.hosts.has(text)) return nodesOnly ? this.fail(path, 'a host is not allowed here') : { kind: 'host', host: text };

@@ -1,7 +1,7 @@
 import { deciderSpec } from '../testing/given';
 import { Event } from '../shared/event';
 import {
-  DEFAULT_NODE_KEY_EXPIRY_DAYS, decideTenantSettings, evolveTenantSettings, initialTenantSettingsState, TenantSettingsState,
+  DEFAULT_NODE_KEY_EXPIRY_DAYS, decideTenantSettings, defaultTenantDomain, evolveTenantSettings, initialTenantSettingsState, TenantSettingsState,
   TenantSettingsUpdated, UpdateTenantSettings,
 } from './tenant-settings';
 
@@ -37,5 +37,24 @@ describe('tenant settings', () => {
     given([created]).when(update(30, 'member')).thenThrows('ROLE_FORBIDDEN');
     given([created]).when(update(30, 'auditor')).thenThrows('ROLE_FORBIDDEN');
     given([]).when(update(30)).thenThrows('TENANT_NOT_FOUND');
+  });
+});
+
+describe('tenant mesh domain', () => {
+  it('defaults to the tenant name as a DNS label under .mesh', () => {
+    expect(defaultTenantDomain('Acme Corp', 'a1b2c3d4-0000')).toBe('acme-corp.mesh');
+    expect(defaultTenantDomain('  ***  ', 'A1B2C3D4-0000')).toBe('tenant-a1b2c3d4.mesh');
+    expect(defaultTenantDomain('x'.repeat(80), 'id')).toBe(`${'x'.repeat(63)}.mesh`);
+  });
+
+  it('is set by an owner or admin to a lowercase DNS name; anything else is refused and changes nothing', () => {
+    const state = evolveTenantSettings(initialTenantSettingsState, { type: 'TenantCreated', data: { tenantId: 't', name: 'acme', createdBy: 'u' } });
+    const set = decideTenantSettings({ type: 'UpdateTenantSettings', tenantId: 't', domain: 'corp.example', actorRole: 'admin' }, state);
+    expect(set).toEqual([{ type: 'TenantSettingsUpdated', data: { tenantId: 't', nodeKeyExpiryDays: DEFAULT_NODE_KEY_EXPIRY_DAYS, domain: 'corp.example' } }]);
+    const after = evolveTenantSettings(state, set[0]);
+    expect(decideTenantSettings({ type: 'UpdateTenantSettings', tenantId: 't', domain: 'corp.example', actorRole: 'admin' }, after)).toEqual([]);
+    for (const domain of ['Corp.Example', 'a..b', '-x.mesh', 'x_y.mesh', '']) {
+      expect(() => decideTenantSettings({ type: 'UpdateTenantSettings', tenantId: 't', domain, actorRole: 'admin' }, state)).toThrow(/domain/);
+    }
   });
 });

@@ -67,10 +67,10 @@ describe('Topology', () => {
       const b = node('b');
       const t = mesh(FULL_MESH, [a, b]);
       expect(t.peersOf(b.id)).toEqual([
-        { publicKey: a.publicKey, endpoint: '198.51.100.1:51820', allowedIps: [`${a.address}/32`], persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS, group: expect.stringMatching(/^g[0-9a-z]+$/) },
+        { publicKey: a.publicKey, endpoint: '198.51.100.1:51820', allowedIps: [`${a.address}/32`], persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS, group: expect.stringMatching(/^g[0-9a-z]+$/), name: 'a' },
       ]);
       expect(t.peersOf(a.id)).toEqual([
-        { publicKey: b.publicKey, endpoint: null, allowedIps: [`${b.address}/32`], persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS, group: expect.stringMatching(/^g[0-9a-z]+$/) },
+        { publicKey: b.publicKey, endpoint: null, allowedIps: [`${b.address}/32`], persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS, group: expect.stringMatching(/^g[0-9a-z]+$/), name: 'b' },
       ]);
     });
 
@@ -186,6 +186,41 @@ describe('Topology', () => {
       expect(t.updateEndpoint('id-w', '198.51.100.7:4500').size).toBe(0);
       expect(t.updateEndpoint('id-unknown', '198.51.100.7:4500').size).toBe(0);
       expect(changedIds(t.updateEndpoint('id-w', null))).toEqual(['id-d1', 'id-d2']);
+    });
+
+    it('a change of candidates re-sends the node to its peers, its first candidate as the endpoint unless one is configured', () => {
+      const t = mesh([accept(['tag:web'], ['tag:db'])], [node('w', ['web']), node('d1', ['db']), node('d2', ['db'], '198.51.100.9:51820')]);
+      const changes = t.updateEndpoint('id-w', null, ['203.0.113.5:51820', '10.0.0.5:51820']);
+      expect(changedIds(changes)).toEqual(['id-d1', 'id-d2']);
+      expect(changes.get('id-d1')!.upserted.get('pk-w')).toMatchObject({ endpoint: '203.0.113.5:51820', candidates: ['203.0.113.5:51820', '10.0.0.5:51820'] });
+      expect(t.updateEndpoint('id-w', null, ['203.0.113.5:51820', '10.0.0.5:51820']).size).toBe(0);
+      expect(t.updateEndpoint('id-d2', '198.51.100.9:51820', ['203.0.113.9:51820']).get('id-w')!.upserted.get('pk-d2')!.endpoint).toBe('198.51.100.9:51820');
+      expect(t.peersOf('id-d1')[0]).not.toHaveProperty('candidates', []);
+      expect(t.updateEndpoint('id-w', null, []).get('id-d1')!.upserted.get('pk-w')).toMatchObject({ endpoint: null });
+    });
+
+    it('a rename re-sends the node under its new name, or moves it when the policy names it', () => {
+      const t = mesh([accept(['tag:web'], ['tag:db']), accept(['w2'], ['d1'])], [node('w', ['web']), node('d1', ['db']), node('d2', ['db'])]);
+      const renamed = t.renameNode('id-d2', 'db-two');
+      expect(changedIds(renamed)).toEqual(['id-w']);
+      expect(renamed.get('id-w')!.upserted.get('pk-d2')).toMatchObject({ name: 'db-two' });
+      expect(t.renameNode('id-d2', 'db-two').size).toBe(0);
+      // Now named by the policy: w becomes w2, which may also reach d1 by name — a new class, new rules at d1.
+      const moved = t.renameNode('id-w', 'w2');
+      expect(moved.get('id-d1')!.parts.firewall).toBeDefined();
+      expect(t.identityOf('id-w')!.name).toBe('w2');
+      expect(t.peersOf('id-d1').map((p) => p.name)).toEqual(['w2']);
+    });
+
+    it('tells each node the groups it may open anything at, which change only when a class that one may reach comes or goes', () => {
+      const t = mesh([accept(['tag:web'], ['tag:db:5432']), accept(['tag:backup'], ['tag:backup:873'])], [node('w', ['web']), node('d', ['db'])]);
+      const dbGroup = t.peersOf('id-w')[0].group;
+      expect(t.partsOf('id-w')!.reachableGroups).toEqual([dbGroup]);
+      expect(t.partsOf('id-d')!.reachableGroups).toEqual([]);
+      const joined = t.addNode(node('d3', ['db', 'backup']));
+      const newGroup = t.peersOf('id-w').find((p) => p.name === 'd3')!.group;
+      expect(joined.get('id-w')!.parts.reachableGroups).toEqual([dbGroup, newGroup].sort());
+      expect(joined.get('id-d')?.parts.reachableGroups).toBeUndefined();
     });
 
     it('a policy edit touches only the node pairs whose peering flipped', () => {

@@ -13,6 +13,8 @@ export interface TopologyNode {
   address: string;
   endpoint: string | null;
   listenPort: number;
+  /** Where the node may be dialled directly, best first (see PeerConfig.candidates); absent or empty: unknown. */
+  candidates?: readonly string[];
   /**
    * The owner's email and tenant role while the owner is a member (see Identity): part of the node's identity, so
    * nodes of different owners are different classes only when the policy names owners at all.
@@ -35,6 +37,9 @@ export interface Peer {
   persistentKeepalive: number;
   /** The peer's identity class, as a short id: what firewall and QoS rules name. */
   group: string;
+  /** The peer's node name (what mesh DNS answers). */
+  name: string;
+  candidates?: string[];
 }
 export interface FirewallRule { action: 'accept'; srcGroups: string[]; src: string[]; proto: string; ports?: string; dst?: string[] }
 export interface QosRule { dstGroups: string[]; dst: string[]; rateMbit: number }
@@ -46,8 +51,10 @@ export interface PolicyParts {
   servedRoutes: string[];
   firewall: FirewallRule[];
   qos: QosRule[];
+  /** Groups of the classes this node may open anything at: what its DNS answers names of. */
+  reachableGroups: string[];
 }
-const PART_NAMES = ['routes', 'servedRoutes', 'firewall', 'qos'] as const;
+const PART_NAMES = ['routes', 'servedRoutes', 'firewall', 'qos', 'reachableGroups'] as const;
 
 /** What changed in one node's config: peers added or updated, peers removed (by key), and the parts that changed. */
 export interface NodeChange {
@@ -169,11 +176,33 @@ export class Topology {
     return changes;
   }
 
-  /** A node reported a new endpoint: every peer must dial the new one. */
-  updateEndpoint(nodeId: string, endpoint: string | null): ChangeSet {
+  /**
+   * A node reported a new endpoint, or its direct candidates changed (its NAT mapping, its local addresses; absent:
+   * unchanged): every peer must dial the new one. One change set for both, so one heartbeat is one version step.
+   */
+  updateEndpoint(nodeId: string, endpoint: string | null, candidates?: readonly string[]): ChangeSet {
     const node = this.nodes.get(nodeId);
-    if (!node || node.endpoint === endpoint) return new Map();
+    const sameCandidates = candidates === undefined || sameList(node?.candidates ?? [], candidates);
+    if (!node || (node.endpoint === endpoint && sameCandidates)) return new Map();
     node.endpoint = endpoint;
+    if (!sameCandidates) node.candidates = [...candidates!];
+    return this.redial(node);
+  }
+
+  /**
+   * The node was renamed. A policy may name nodes (node-name selectors, routers, exit nodes), so its class may change:
+   * then as updateNode; otherwise only its peers get its entry under the new name.
+   */
+  renameNode(nodeId: string, name: string): ChangeSet {
+    const node = this.nodes.get(nodeId);
+    if (!node || node.name === name) return new Map();
+    if (this.classKeyOf({ ...node, name }).key !== node.cls.key) return this.reclassify(node, { name });
+    node.name = name;
+    return this.redial(node);
+  }
+
+  private redial(node: MeshNode): ChangeSet {
+    const nodeId = node.id;
     const changes: ChangeSet = new Map();
     this.tellPeersOf(node, changes, (change) => change.upserted.set(node.publicKey, peerOf(node)));
     changes.delete(nodeId);
@@ -209,6 +238,13 @@ export class Topology {
       Object.assign(node, copy(next), { cls: node.cls });
       return new Map();
     }
+    return this.reclassify(node, edit);
+  }
+
+  /** The node moves to another class: a leave and a rejoin, its own change the difference between its configs. */
+  private reclassify(node: MeshNode, edit: Partial<TopologyNode>): ChangeSet {
+    const nodeId = node.id;
+    const next: TopologyNode = { ...copy(node), ...edit };
     const before = this.configOf(nodeId)!;
     const oldPeer = peerOf(node);
     const changes = this.removeNode(nodeId);
@@ -493,10 +529,15 @@ export class Topology {
 
   private parts(cls: MeshClass): NonNullable<MeshClass['parts']> {
     if (!cls.parts) {
-      const value: PolicyParts = { routes: this.routesOf(cls), servedRoutes: [...cls.served], firewall: this.firewallOf(cls), qos: this.qosOf(cls) };
+      const value: PolicyParts = {
+        routes: this.routesOf(cls), servedRoutes: [...cls.served], firewall: this.firewallOf(cls), qos: this.qosOf(cls), reachableGroups: this.reachableFrom(cls),
+      };
       cls.parts = {
         value,
-        json: { routes: JSON.stringify(value.routes), servedRoutes: JSON.stringify(value.servedRoutes), firewall: JSON.stringify(value.firewall), qos: JSON.stringify(value.qos) },
+        json: {
+          routes: JSON.stringify(value.routes), servedRoutes: JSON.stringify(value.servedRoutes), firewall: JSON.stringify(value.firewall),
+          qos: JSON.stringify(value.qos), reachableGroups: JSON.stringify(value.reachableGroups),
+        },
       };
     }
     return cls.parts;
@@ -525,6 +566,13 @@ export class Topology {
       }
     }
     return rules.toRules();
+  }
+
+  /** Groups of the classes (its own included) `from` may open anything at, sorted. */
+  private reachableFrom(from: MeshClass): string[] {
+    const out: string[] = [];
+    for (const to of this.classes.values()) if (this.policy.reach(from.policyCls, to.policyCls, this.open).length > 0) out.push(to.group);
+    return out.sort();
   }
 
   /** Egress limits for members of `from`: per active QoS entry, the destination classes it names. */
@@ -568,20 +616,25 @@ function identity(node: TopologyNode): Identity {
 function copy(node: TopologyNode): TopologyNode {
   return {
     id: node.id, name: node.name, tags: [...node.tags], publicKey: node.publicKey, address: node.address, endpoint: node.endpoint,
-    listenPort: node.listenPort, user: node.user, role: node.role, groups: node.groups ? [...node.groups] : undefined, advertisedRoutes: node.advertisedRoutes ? [...node.advertisedRoutes] : undefined,
+    listenPort: node.listenPort, candidates: node.candidates?.length ? [...node.candidates] : undefined, user: node.user, role: node.role, groups: node.groups ? [...node.groups] : undefined, advertisedRoutes: node.advertisedRoutes ? [...node.advertisedRoutes] : undefined,
     approvedRoutes: node.approvedRoutes ? [...node.approvedRoutes] : undefined, exitNode: node.exitNode,
   };
 }
 
 function peerOf(node: MeshNode): Peer {
-  return {
+  const peer: Peer = {
     publicKey: node.publicKey,
-    endpoint: node.endpoint,
+    endpoint: node.endpoint ?? node.candidates?.[0] ?? null,
     allowedIps: [`${node.address}/32`],
     persistentKeepalive: PERSISTENT_KEEPALIVE_SECONDS,
     group: node.cls.group,
+    name: node.name,
   };
+  if (node.candidates?.length) peer.candidates = [...node.candidates];
+  return peer;
 }
+
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 const samePeer = (a: Peer, b: Peer) => JSON.stringify(a) === JSON.stringify(b);
 const byKey = (a: Peer, b: Peer) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0);

@@ -12,6 +12,8 @@ export class MemoryWireGuard implements WireGuardPort {
   privateKeyPath: string | null = null;
   /** How many times the interface was created (a key rotation must not recreate it). */
   creations = 0;
+  /** Keepalives sent by `send-keepalive`, as "publicKey endpoint" at the time. */
+  keepalives: string[] = [];
 
   constructor(readonly interfaceName = 'mgspec0') {}
 
@@ -36,6 +38,16 @@ export class MemoryWireGuard implements WireGuardPort {
       if (step.kind === 'upsert-peer') {
         s.peers = s.peers.filter((p) => p.publicKey !== step.peer.publicKey);
         s.peers.push({ ...step.peer, latestHandshake: 0, rxBytes: 0, txBytes: 0 });
+      }
+      if (step.kind === 'set-endpoint') {
+        // As `wg set … peer K endpoint E`: an unknown key becomes a peer with no allowed IPs.
+        const peer = s.peers.find((p) => p.publicKey === step.publicKey);
+        if (peer) peer.endpoint = step.endpoint;
+        else s.peers.push({ publicKey: step.publicKey, endpoint: step.endpoint, allowedIps: [], persistentKeepalive: 0, latestHandshake: 0, rxBytes: 0, txBytes: 0 });
+      }
+      if (step.kind === 'send-keepalive') {
+        const peer = s.peers.find((p) => p.publicKey === step.publicKey);
+        if (peer) this.keepalives.push(`${peer.publicKey} ${peer.endpoint}`);
       }
     }
   }

@@ -34,7 +34,7 @@ export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCo
     const { state, version } = this.nodes.stateOf(nodeId, tenantId);
     const now = new Date();
     const report = {
-      endpoint: dto.endpoint, rxBytes: dto.rxBytes, txBytes: dto.txBytes,
+      endpoint: dto.endpoint, rxBytes: dto.rxBytes, txBytes: dto.txBytes, candidates: dto.candidates, seenFrom: meta.sourceAddress,
       peers: dto.peers?.map((p) => ({ publicKey: p.publicKey, lastHandshakeAt: p.lastHandshakeAt ?? null, rxBytes: p.rxBytes, txBytes: p.txBytes })),
     };
     const events = decideNode({
