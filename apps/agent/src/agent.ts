@@ -284,9 +284,9 @@ export class Agent {
         return undefined;
       });
       await this.client.heartbeat(this.identity.nodeId, this.identity.nodeToken, heartbeatFrom(live, this.options.config.endpoint, candidates));
-      void this.status?.heartbeatSent(live, null);
+      void this.status?.heartbeatSent(live, null, this.peerPaths());
     } catch (err) {
-      void this.status?.heartbeatSent(live, err);
+      void this.status?.heartbeatSent(live, err, this.peerPaths());
       if (err instanceof HttpError && err.status === 401) {
         this.log.error('heartbeat rejected: node token revoked (node removed?); keeping the last config', { status: 401 });
       } else {
@@ -295,6 +295,10 @@ export class Agent {
     } finally {
       this.heartbeatRunning = false;
     }
+  }
+
+  private peerPaths(): Map<string, string> {
+    return new Map((this.services?.peerPaths() ?? []).map((p) => [p.publicKey, p.state]));
   }
 
   private async loadOrRegister(store: StateStore, publicKey: string): Promise<NodeIdentity | null> {

@@ -267,6 +267,17 @@ describe('NAT traversal, relay and names in network namespaces', () => {
       const t0 = Date.now();
       await waitFor(() => t.canPing('web-1', 'db-1'), 30_000, () => 'no path within 30 s of the NAT flush', 200);
       record(`relayed: path back ${Date.now() - t0} ms after the NAT mappings were flushed`);
+      // The NATs start keeping ports: the agents' periodic probes find the direct path, move to it and give the
+      // relay path up; the relay then forwards nothing more.
+      await t.lab.setNatMode('port-preserving');
+      const t1 = Date.now();
+      await waitFor(async () => (await t.endpointOf('web-1', 'db-1')) === `${t.lab.b.wanAddress}:51820`
+        && (await t.endpointOf('db-1', 'web-1')) === `${t.lab.a.wanAddress}:51820`, 120_000, () => 'never moved back to the direct path', 500);
+      record(`relayed → direct: ${Date.now() - t1} ms after the NATs began keeping ports`);
+      await waitFor(async () => (await t.relayEvents()).includes('RelayPathClosed'), 30_000, () => 'the relay path was never given up', 500);
+      const settled = await t.relayForwardedBytes();
+      await t.iperf('web-1', 'db-1', 2);
+      expect(await t.relayForwardedBytes()).toBe(settled);
     });
   });
 });

@@ -132,7 +132,7 @@ describe('meshgate CLI', () => {
   describe('before logging in', () => {
     it('answers --help on every command, with exit code 0', async () => {
       const paths = [
-        [], ['login'], ['logout'], ['tenants'], ['nodes'], ['nodes', 'list'], ['nodes', 'show'], ['nodes', 'rm'], ['nodes', 'tags'],
+        [], ['login'], ['logout'], ['tenants'], ['nodes'], ['nodes', 'list'], ['nodes', 'show'], ['nodes', 'rm'], ['nodes', 'rename'], ['nodes', 'tags'],
         ['keys'], ['keys', 'create'], ['keys', 'list'], ['keys', 'revoke'], ['api-keys'], ['api-keys', 'create'], ['api-keys', 'list'],
         ['api-keys', 'revoke'], ['policy'], ['policy', 'get'], ['policy', 'put'], ['policy', 'preview'], ['policy', 'test'],
         ['audit'], ['audit', 'reachability'], ['audit', 'access'], ['audit', 'timeline'], ['topology'], ['status'], ['completion'],
@@ -240,6 +240,15 @@ describe('meshgate CLI', () => {
       const refused = await meshgate(['nodes', 'tags', 'spare', 'tag:undeclared']);
       expect(refused.code).toBe(3);
       expect(refused.stderr).toContain('tag:undeclared');
+    });
+
+    it('renames a node, refusing a name another node has (exit 5: conflict)', async () => {
+      expect(await json(['nodes', 'rename', 'spare', 'spare-2'])).toMatchObject({ name: 'spare-2' });
+      expect((await api<NodeView>('GET', '/api/v1/nodes/spare-2', { token: owner.token })).status).toBe(200);
+      expect((await ok(['nodes', 'rename', 'spare-2', 'spare'])).trim()).toBe('Renamed to spare.');
+      const taken = await meshgate(['nodes', 'rename', 'spare', 'web-1']);
+      expect(taken.code).toBe(5);
+      expect(taken.stderr).toContain('name is already used');
     });
 
     it('creates, lists and revokes enrollment keys', async () => {

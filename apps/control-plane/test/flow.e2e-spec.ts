@@ -111,10 +111,10 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('the whole flow on %s: tenant, 
     const configB = await api<NodeConfig>('GET', `/api/v1/nodes/${b.id}/config`, { token: b.nodeToken });
     expect(configA.body.version).toBe(patch.data.version);
     expect(configA.body.peers).toEqual([
-      { publicKey: b.publicKey, endpoint: '198.51.100.2:51820', allowedIps: [`${ip(b.address)}/32`], persistentKeepalive: expect.any(Number), group: expect.any(String) },
+      { publicKey: b.publicKey, endpoint: '198.51.100.2:51820', allowedIps: [`${ip(b.address)}/32`], persistentKeepalive: expect.any(Number), group: expect.any(String), name: 'bravo' },
     ]);
     expect(configB.body.peers).toEqual([
-      { publicKey: a.publicKey, endpoint: '198.51.100.1:51820', allowedIps: [`${ip(a.address)}/32`], persistentKeepalive: expect.any(Number), group: expect.any(String) },
+      { publicKey: a.publicKey, endpoint: '198.51.100.1:51820', allowedIps: [`${ip(a.address)}/32`], persistentKeepalive: expect.any(Number), group: expect.any(String), name: 'alpha' },
     ]);
   });
 
@@ -182,12 +182,12 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('the whole flow on %s: tenant, 
     expect(await countEvents(server)).toBe(events);
     expect(await readModels()).toEqual(before);
     // Node tokens and JWTs survive (same secret, same log); a resumed stream is told it is up to date.
-    expect((await api('POST', `/api/v1/nodes/${b.id}/heartbeat`, { token: b.nodeToken, body: {} })).status).toBe(202);
     const resumed = await SseClient.connect(sseUrl(server.baseUrl, a.id), a.nodeToken, before.configA.version);
     streams.push(resumed);
     await resumed.waitForComment((c) => c.includes('up to date'));
     expect(resumed.frames).toEqual([]);
     await resumed.close();
+    expect((await api('POST', `/api/v1/nodes/${b.id}/heartbeat`, { token: b.nodeToken, body: {} })).status).toBe(202);
     expect(await login(server.baseUrl, owner.email, owner.tenantId)).toEqual(expect.any(String));
   });
 

@@ -68,7 +68,7 @@ export function formatStatus(status: AgentStatus, running: boolean, now: number)
     `peers        ${status.peers.length}`,
   ];
   for (const peer of status.peers) {
-    lines.push(`  ${peer.publicKey}  ${peer.allowedIps.join(',')}  ${peer.group ?? '-'}  ${peer.endpoint ?? '-'}  `
+    lines.push(`  ${peer.publicKey}  ${peer.name ?? '-'}  ${peer.allowedIps.join(',')}  ${peer.group ?? '-'}  ${peer.endpoint ?? '-'} (${peer.path ?? '-'})  `
       + `handshake ${ago(peer.lastHandshakeAt, now)}  rx ${peer.rxBytes} tx ${peer.txBytes}`);
   }
   return lines.join('\n') + '\n';

@@ -65,6 +65,14 @@ describe('planReconcile', () => {
     expect(planReconcile(config([dialsUs]), live([roamed]), OWN)).toEqual([]);
   });
 
+  it('leaves the endpoint of a peer with candidates to the path manager once the peer has one', () => {
+    const steered = { ...a, candidates: [a.endpoint!] };
+    const moved = { ...steered, endpoint: '198.18.0.99:51820', candidates: ['198.18.0.99:51820'] };
+    expect(planReconcile(config([moved]), live([livePeer(a, { endpoint: '198.51.100.1:40000' })]), OWN, config([steered]))).toEqual([]);
+    expect(planReconcile(config([moved]), live([livePeer(a, { endpoint: null })]), OWN, config([steered])))
+      .toEqual([{ kind: 'upsert-peer', peer: moved, setEndpoint: true }]);
+  });
+
   it('replaces a changed address and listen port without touching peers', () => {
     const desired = config([a], { interface: { address: '100.64.0.9/10', listenPort: 51821 } });
     expect(planReconcile(desired, live([livePeer(a)]), OWN)).toEqual([

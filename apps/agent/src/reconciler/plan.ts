@@ -75,6 +75,9 @@ function peersWithRoutes(config: Pick<NodeConfig, 'peers' | 'routes'>): PeerConf
 function endpointNeedsSet(desired: PeerConfig, live: LivePeer, previous: PeerConfig | undefined): boolean {
   if (desired.endpoint === null) return false;
   if (live.endpoint === null) return true;
+  // A peer with candidates is steered by the path manager (direct or relayed, paths/path-manager.ts): it follows
+  // a change of candidates itself, and overwriting its choice here would undo a relay path.
+  if (desired.candidates !== undefined) return false;
   return previous !== undefined && previous.endpoint !== desired.endpoint && live.endpoint !== desired.endpoint;
 }
 

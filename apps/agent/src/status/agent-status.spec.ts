@@ -43,21 +43,21 @@ describe('the agent status file', () => {
     await status.heartbeatSent({
       publicKey: 'own', listenPort: 51820, up: true, addresses: [], routes: [], fwmark: 0,
       peers: [{ publicKey: PEER, endpoint: '198.18.0.11:40000', allowedIps: [], persistentKeepalive: 25, latestHandshake: 1_767_225_590, rxBytes: 10, txBytes: 20 }],
-    }, null);
+    }, null, new Map([[PEER, 'relayed']]));
     const written = (await readAgentStatus(dir))!;
     expect(written).toMatchObject({
       pid: process.pid,
       config: { version: 7, appliedAt: '2026-01-01T00:00:00.000Z' },
       heartbeat: { at: '2026-01-01T00:00:01.000Z', ok: true, error: null },
       enforcement: { nftTable: 'meshgate_mg0', firewallRules: 0, qosRules: 0, servedRoutes: [], routes: ['10.1.0.0/24 via 100.64.0.1'] },
-      peers: [{ publicKey: PEER, allowedIps: ['100.64.0.1/32'], group: 'g1', endpoint: '198.18.0.11:40000', lastHandshakeAt: '2025-12-31T23:59:50.000Z', rxBytes: 10, txBytes: 20 }],
+      peers: [{ publicKey: PEER, allowedIps: ['100.64.0.1/32'], group: 'g1', endpoint: '198.18.0.11:40000', path: 'relayed', lastHandshakeAt: '2025-12-31T23:59:50.000Z', rxBytes: 10, txBytes: 20 }],
     });
     expect(statSync(join(dir, 'status.json')).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir)).toEqual(['status.json']);
     expect(isOnline(written, processAlive)).toBe(true);
     const text = formatStatus(written, true, clock);
     expect(text).toContain('state        online');
-    expect(text).toContain(`  ${PEER}  100.64.0.1/32  g1  198.18.0.11:40000  handshake 11s ago  rx 10 tx 20`);
+    expect(text).toContain(`  ${PEER}  -  100.64.0.1/32  g1  198.18.0.11:40000 (relayed)  handshake 11s ago  rx 10 tx 20`);
   });
 
   it('is not online before a heartbeat was accepted, after a refused one, or when its writer is gone', async () => {

@@ -31,6 +31,10 @@ export interface StatusPeer {
   /** The peer's policy group, as the config names it. */
   group: string | null;
   endpoint: string | null;
+  /** The peer's node name (what mesh DNS answers), when the control plane sent it. */
+  name?: string;
+  /** How this node reaches the peer (paths/path-selector.ts: direct, relayed, trying-direct, …), when known. */
+  path?: string;
   lastHandshakeAt: string | null;
   rxBytes: number;
   txBytes: number;
@@ -73,6 +77,7 @@ export class StatusRecorder {
   private status: AgentStatus;
   private applied: NodeConfig | null = null;
   private live = new Map<string, { endpoint: string | null; latestHandshake: number; rxBytes: number; txBytes: number }>();
+  private paths: ReadonlyMap<string, string> = new Map();
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -99,8 +104,10 @@ export class StatusRecorder {
     return this.write();
   }
 
-  heartbeatSent(live: LiveInterface | null, error: unknown): Promise<void> {
+  /** `paths`: each peer's path state, by public key (from the path manager). */
+  heartbeatSent(live: LiveInterface | null, error: unknown, paths: ReadonlyMap<string, string> = new Map()): Promise<void> {
     this.live = new Map((live?.peers ?? []).map((p) => [p.publicKey, p]));
+    this.paths = paths;
     this.status.heartbeat = { at: this.now().toISOString(), ok: error === null, error: error === null ? null : String((error as Error).message ?? error) };
     return this.write();
   }
@@ -124,6 +131,8 @@ export class StatusRecorder {
         allowedIps: peer.allowedIps,
         group: peer.group ?? null,
         endpoint: live?.endpoint ?? peer.endpoint,
+        ...(peer.name !== undefined ? { name: peer.name } : {}),
+        ...(this.paths.has(peer.publicKey) ? { path: this.paths.get(peer.publicKey) } : {}),
         lastHandshakeAt: live && live.latestHandshake > 0 ? new Date(live.latestHandshake * 1000).toISOString() : null,
         rxBytes: live?.rxBytes ?? 0,
         txBytes: live?.txBytes ?? 0,

@@ -12,7 +12,7 @@ const STATUSES: readonly NodeStatus[] = ['pending', 'online', 'offline'];
 const nodePath = (ref: string) => `/api/v1/nodes/${encodeURIComponent(ref)}`;
 
 export function nodesCommand(program: Command, cli: CliContext): void {
-  const nodes = program.command('nodes').description('list, show, remove and tag nodes');
+  const nodes = program.command('nodes').description('list, show, rename, remove and tag nodes');
 
   nodes
     .command('list')
@@ -51,6 +51,7 @@ export function nodesCommand(program: Command, cli: CliContext): void {
       writeFields(out, [
         ['name', node.name], ['id', node.id], ['status', node.status], ['address', node.address], ['endpoint', node.endpoint],
         ['last seen', node.lastSeenAt === null ? null : `${node.lastSeenAt} (${ago(node.lastSeenAt, cli.now())})`],
+        ['candidates', node.candidates.join(', ')], ['seen from', node.seenFrom],
         ['tags', node.tags.join(', ')], ['owner', node.owner === null ? null : owners.get(node.owner) ?? node.owner],
         ['public key', node.publicKey],
         ['key expires', node.keyExpiryDisabled ? 'never (expiry disabled)' : node.keyExpiresAt],
@@ -73,6 +74,18 @@ export function nodesCommand(program: Command, cli: CliContext): void {
       await client.request('DELETE', nodePath(node.id));
       if (out.json) return writeJson(out, { removed: { id: node.id, name: node.name } });
       writeLine(out, `Removed ${node.name}.`);
+    });
+
+  nodes
+    .command('rename')
+    .description('rename a node (policies match it by the new name; the mesh\'s DNS answers it at once)')
+    .argument('<node>', 'the node\'s name or id')
+    .argument('<name>', 'the new name: lowercase letters, digits and dashes')
+    .action(async (ref: string, name: string, _options: unknown, command: Command) => {
+      const out = outputOf(cli, command);
+      const node = (await cli.session.client().request<NodeView>('PUT', `${nodePath(ref)}/name`, { body: { name } })).body;
+      if (out.json) return writeJson(out, { id: node.id, name: node.name });
+      writeLine(out, `Renamed to ${node.name}.`);
     });
 
   nodes

@@ -34,6 +34,29 @@ export function hubPolicy(hubs: number, isolateHub0: boolean) {
   };
 }
 
+/**
+ * Opens `count` SSE clients, `connectWave` at a time, each wave waiting for every client's `config` frame; pushes
+ * them into `clients` as they are opened (the caller closes them, also those of a wave that failed).
+ */
+export async function connectInWaves(
+  clients: SseClient[], count: number, open: (i: number) => SseClient, options: { connectWave: number; timeoutMs: number },
+): Promise<void> {
+  for (let from = 0; from < count; from += options.connectWave) {
+    const wave: SseClient[] = [];
+    for (let i = from; i < Math.min(count, from + options.connectWave); i++) {
+      const c = open(i);
+      clients.push(c);
+      wave.push(c);
+    }
+    const got = await Promise.all(wave.map((c) => c.next((f) => f.event === 'config', options.timeoutMs)));
+    const missing = got.filter((f) => f === null).length;
+    if (missing) {
+      const c = wave[got.findIndex((f) => f === null)];
+      throw new Error(`${missing} of ${wave.length} SSE clients got no config (e.g. status ${c.status}, ${c.error?.message ?? 'no error'})`);
+    }
+  }
+}
+
 export async function runFanOut(
   ports: readonly number[], admin: string, registration: RegistrationResult, initialPolicyVersion: number, options: FanOutOptions,
 ): Promise<string[]> {
@@ -42,20 +65,7 @@ export async function runFanOut(
   const replicaOf = (i: number) => i % ports.length;
   const connectStarted = Date.now();
   try {
-    for (let from = 0; from < nodes.length; from += options.connectWave) {
-      const wave = nodes.slice(from, from + options.connectWave).map((n, k) => {
-        const i = from + k;
-        const c = new SseClient(ports[replicaOf(i)], `/api/v1/nodes/${n.id}/config/stream`, n.nodeToken);
-        clients.push(c);
-        return c;
-      });
-      const got = await Promise.all(wave.map((c) => c.next((f) => f.event === 'config', options.timeoutMs)));
-      const missing = got.filter((f) => f === null).length;
-      if (missing) {
-        const c = wave[got.findIndex((f) => f === null)];
-        throw new Error(`${missing} of ${wave.length} SSE clients got no config (e.g. status ${c.status}, ${c.error?.message ?? 'no error'})`);
-      }
-    }
+    await connectInWaves(clients, nodes.length, (i) => new SseClient(ports[replicaOf(i)], `/api/v1/nodes/${nodes[i].id}/config/stream`, nodes[i].nodeToken), options);
     const connectSeconds = (Date.now() - connectStarted) / 1000;
     const fullBytes = clients.map((c) => c.bytes).sort((a, b) => a - b);
 

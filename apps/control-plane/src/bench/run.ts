@@ -16,17 +16,20 @@
  *  (i) the audit time machine's queries (reachability, access, timeline, node history, policy versions) over a
  *      1,000,000-event log, on SQLite and PostgreSQL (time-machine.ts);
  *  (j) the audit export's throughput over HTTP, events/s and MB/s, over a 1,000,000-event log on SQLite
- *      (audit-export.ts).
+ *      (audit-export.ts);
+ *  (k) the floors: heartbeats/s, a firewall change and a change adding ~N peers per node (p99 to N SSE agents), and
+ *      registrations/s, each as MeshGate (SQLite, one replica), a bare node:http floor and the ratio, at 1,000, 3,000
+ *      and 10,000 SSE clients, with server RSS per stream and bytes per stream per change (floors.ts).
  * Servers run as child processes on loopback so the load generator does not share their event loop. PostgreSQL:
  * BENCH_PG_ADMIN_URL (a superuser URL; the bench creates and drops its own databases), else a throwaway cluster
  * started for the run (postgres.ts). Every child process, database and temp dir is removed at the end, also on
  * Ctrl-C.
  *
  * Sizes (env; defaults are the issue's sizes):
- *   BENCH_PARTS                 parts to run, default "abcdefghij" (e.g. BENCH_PARTS=eg); (b) needs (a)'s server, not its figures
+ *   BENCH_PARTS                 parts to run, default "abcdefghijk" (e.g. BENCH_PARTS=eg); (b) needs (a)'s server, not its figures
  *   BENCH_HEARTBEAT_SECONDS     (a), and (e) unless BENCH_PEER_SECONDS is set: seconds of load per measurement, 10
  *   BENCH_SSE_CLIENTS           (b) clients (and nodes), 1000
- *   BENCH_POLICY_CHANGES        (b) and (f) policy changes, 6
+ *   BENCH_POLICY_CHANGES        (b), (f) and (k)'s firewall row: policy changes, 6
  *   BENCH_REPLAY_EVENTS         (c) events, 1,000,000
  *   BENCH_CONFIG_NODES / BENCH_CONFIG_ACLS / BENCH_CONFIG_JOINS    (d) 10,000 / 1,000 / 200
  *   BENCH_LAYOUTS               (e) store layouts, "sqlite,pg1,pg3" (pg3: BENCH_REPLICAS replicas)
@@ -37,9 +40,9 @@
  *   BENCH_BUSY_ROUNDS           (e) rounds of heartbeats that record every peer's counters, 5
  *   BENCH_BYTES_MIN_EVENTS      (e) bytes per heartbeat are measured over at least this many heartbeats, 5,000
  *   BENCH_FANOUT_CLIENTS        (f) SSE clients (and registered nodes), 10,000
- *   BENCH_FANOUT_HUBS           (f) hubs every node may reach, 10
- *   BENCH_REGISTER_CONCURRENCY  (f) registrations in flight, spread over the replicas, 24
- *   BENCH_FANOUT_WAVE           (f) clients connecting at once, 500
+ *   BENCH_FANOUT_HUBS           (f) and (k) hubs every node may reach, 10
+ *   BENCH_REGISTER_CONCURRENCY  (f) and (k) registrations in flight, spread over the replicas, 24
+ *   BENCH_FANOUT_WAVE           (f) and (k) clients connecting at once, 500
  *   BENCH_FANOUT_TIMEOUT_MS     (f) longest wait for a config or a change, 30,000
  *   BENCH_STARTUP_STORES        (g) "sqlite,postgres"
  *   BENCH_STARTUP_EVENTS        (g) events in the log, 10,000,000
@@ -49,6 +52,11 @@
  *   BENCH_GROWTH_NODES / BENCH_GROWTH_INTERVAL_SECONDS             (h) 10,000 / 30
  *   BENCH_TM_STORES / BENCH_TM_EVENTS / BENCH_TM_NODES             (i) "sqlite,postgres" / 1,000,000 / 1,000
  *   BENCH_EXPORT_EVENTS / BENCH_EXPORT_NODES                       (j) 1,000,000 / 1,000
+ *   BENCH_FLOOR_CLIENTS         (k) sizes, SSE clients (and nodes), "1000,3000,10000"
+ *   BENCH_FLOOR_PEER_CHANGES    (k) changes adding ~N peers per node (each undone, unmeasured), 2
+ *   BENCH_FLOOR_MESH_MAX        (k) the new-peers row runs up to this many clients, 3,000
+ *   BENCH_FLOOR_TIMEOUT_MS      (k) longest wait for a config or a change, 120,000
+ *   (k) also uses BENCH_HEARTBEAT_SECONDS per heartbeat measurement
  *   BENCH_PG_ADMIN_URL          a PostgreSQL superuser URL to use instead of a throwaway cluster
  *   BENCH_SERVER_NODE_ARGS      extra node flags for the servers, e.g. --cpu-prof
  */
@@ -60,6 +68,7 @@ import { COUNTER_MAX_AGE_MS } from '@meshgate/domain';
 import { replay } from '../replay';
 import { buildLog, publicKey } from './build-log';
 import { runConfigBench } from './config-compute';
+import { runFloors } from './floors';
 import { hubName, hubPolicy, runFanOut, spokeName } from './fan-out';
 import { closedLoop } from './http-load';
 import { Layout, PeerHeartbeatFigures, runPeerHeartbeats } from './peer-heartbeats';
@@ -107,7 +116,11 @@ const TM_NODES = int('BENCH_TM_NODES', 1000);
 const EXPORT_EVENTS = int('BENCH_EXPORT_EVENTS', 1_000_000);
 const EXPORT_NODES = int('BENCH_EXPORT_NODES', 1000);
 const GROWTH_INTERVAL_SECONDS = int('BENCH_GROWTH_INTERVAL_SECONDS', 30);
-const PARTS = new Set((process.env.BENCH_PARTS ?? 'abcdefghij').toLowerCase());
+const FLOOR_CLIENTS = list('BENCH_FLOOR_CLIENTS', '1000,3000,10000').map(Number);
+const FLOOR_PEER_CHANGES = int('BENCH_FLOOR_PEER_CHANGES', 2);
+const FLOOR_MESH_MAX = int('BENCH_FLOOR_MESH_MAX', 3000);
+const FLOOR_TIMEOUT_MS = int('BENCH_FLOOR_TIMEOUT_MS', 120_000);
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'abcdefghijk').toLowerCase());
 if (PARTS.has('h')) PARTS.add('e');
 
 async function main(): Promise<void> {
@@ -309,6 +322,20 @@ async function main(): Promise<void> {
       mkdirSync(jDir, { recursive: true });
       report.push((await runAuditExport(procs, jDir, { events: EXPORT_EVENTS, nodes: EXPORT_NODES })).join('\n'));
       rmSync(jDir, { recursive: true, force: true });
+    }
+
+    if (PARTS.has('k')) {
+      // ---- (k) every row of the performance issue against a bare node:http floor ----
+      const lines = [`(k) MeshGate (SQLite, one replica) against a bare node:http floor (bare-http-server.ts), each alone in a child process, clients in the bench's; hub-and-spoke tenant (${FANOUT_HUBS} hubs), ${POLICY_CHANGES} firewall changes and ${FLOOR_PEER_CHANGES} new-peer changes per size, ${HEARTBEAT_SECONDS} s per heartbeat measurement:`];
+      for (const clients of FLOOR_CLIENTS) {
+        const size = await runFloors(procs, dir, {
+          clients, hubs: FANOUT_HUBS, firewallChanges: POLICY_CHANGES, peerChanges: FLOOR_PEER_CHANGES, meshMax: FLOOR_MESH_MAX,
+          heartbeatSeconds: HEARTBEAT_SECONDS, registerConcurrency: REGISTER_CONCURRENCY, connectWave: FANOUT_WAVE, timeoutMs: FLOOR_TIMEOUT_MS,
+        });
+        lines.push(...size);
+        process.stderr.write(`${size.join('\n')}\n`); // each size as soon as it is done
+      }
+      report.push(lines.join('\n'));
     }
 
     console.log(`

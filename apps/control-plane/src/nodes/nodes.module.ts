@@ -11,9 +11,10 @@ import { SetNodeKeyExpiryHandler } from './commands/set-node-key-expiry.handler'
 import { NodeKeysController } from './node-keys.controller';
 import { NodesController } from './nodes.controller';
 import { OfflineSweeper } from './offline-sweeper';
+import { RegistrationReservations } from './registration-reservations';
 
 export const nodeHandlers = [RegisterNodeHandler, RecordHeartbeatHandler, RemoveNodeHandler, ApproveRoutesHandler, RetagNodeHandler, RenameNodeHandler,
   RotateNodeKeyHandler, SetNodeKeyExpiryHandler];
 
-@Module({ controllers: [NodesController, NodeKeysController], providers: [...nodeHandlers, OfflineSweeper, LiveStats], exports: [OfflineSweeper, LiveStats] })
+@Module({ controllers: [NodesController, NodeKeysController], providers: [...nodeHandlers, OfflineSweeper, LiveStats, RegistrationReservations], exports: [OfflineSweeper, LiveStats] })
 export class NodesModule {}

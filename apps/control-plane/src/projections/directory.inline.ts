@@ -1,3 +1,4 @@
+import { streams } from '@meshgate/domain';
 import type {
   EnrollmentKeyCreated, InvitationAccepted, MemberAdded, MemberInvited, MemberRemoved, MemberRoleChanged, RecordedEvent, TenantCreated,
   UserGroupsChanged, UserProvisioned, UserRegistered,
@@ -72,10 +73,17 @@ export class DirectoryProjection implements InlineProjection {
         if (d.ephemeral) await sql.execute('UPDATE enrollment_keys SET ephemeral = 1 WHERE id = ?', [d.keyId]);
         return;
       }
-      case 'EnrollmentKeyUsed':
-        await sql.execute('UPDATE enrollment_keys SET uses = uses + 1, stream_version = ? WHERE id = ?',
-          [event.streamVersion, (event.data as { keyId: string }).keyId]);
+      case 'EnrollmentKeyUsed': {
+        // On the key's stream (a single-use key, or any key in older logs) the row follows its version; a reusable
+        // key's use is recorded on the new node's stream and only counts.
+        const keyId = (event.data as { keyId: string }).keyId;
+        if (event.streamId === streams.enrollmentKey(keyId)) {
+          await sql.execute('UPDATE enrollment_keys SET uses = uses + 1, stream_version = ? WHERE id = ?', [event.streamVersion, keyId]);
+        } else {
+          await sql.execute('UPDATE enrollment_keys SET uses = uses + 1 WHERE id = ?', [keyId]);
+        }
         return;
+      }
       case 'EnrollmentKeyRevoked':
         await sql.execute('UPDATE enrollment_keys SET revoked = 1, stream_version = ? WHERE id = ?',
           [event.streamVersion, (event.data as { keyId: string }).keyId]);

@@ -190,6 +190,8 @@ export class NodesView implements View {
         t.byName.delete(row.name);
         break;
       }
+      case 'EnrollmentKeyUsed':
+        break; // a reusable key's use, recorded with the node it enrolled: only the stream's version moves
       default:
         return;
     }

@@ -3,6 +3,7 @@ import type { EnrollmentKeyRecord } from '../../enrollment-keys/enrollment-keys.
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { ConcurrencyError } from '../../event-store/concurrency.error';
 import type { AppendRequest } from '../../event-store/event-store.port';
+import { RegistrationReservations } from '../registration-reservations';
 import { RegisterNodeCommand } from './register-node.command';
 import { RegisterNodeHandler } from './register-node.handler';
 
@@ -16,12 +17,13 @@ const PUBLIC_KEY = 'mO1cY5H6cL6pQ4Pj4n2wJm5Fbq7Qz4G1Xc0u8r9s3Ek=';
  * that did nothing wrong.
  */
 describe('RegisterNodeHandler, losing a race for the enrollment key to another replica', () => {
-  function setup(keyVersions: Array<{ version: number; reusable: boolean; used: boolean }>, failFirst: number) {
+  function setup(keyVersions: Array<{ version: number; reusable: boolean; used: boolean }>, failFirst: number, commit: Promise<void> = Promise.resolve()) {
     const appends: AppendRequest[] = [];
     let failures = failFirst;
     const store = {
       append: jest.fn(async (request: AppendRequest) => {
         appends.push(request);
+        await commit;
         if (failures-- > 0) throw new ConcurrencyError(streams.enrollmentKey(KEY_ID), request.streams[1].expectedVersion, request.streams[1].expectedVersion + 1);
         return [];
       }),
@@ -39,13 +41,14 @@ describe('RegisterNodeHandler, losing a race for the enrollment key to another r
     const nodes = { tenantIndex: () => ({ publicKeyTaken: () => false, nameTaken: () => false, lastAllocatedAddress: null }) };
     const views = { catchUp: jest.fn(async () => undefined) };
     const configs = { tagOwnershipOf: () => ({ owns: () => false }) };
-    const handler = new RegisterNodeHandler(store as never, nodes as never, keys as never, new KeyedMutex(), views as never, configs as never);
+    const reservations = new RegistrationReservations();
+    const handler = new RegisterNodeHandler(store as never, nodes as never, keys as never, new KeyedMutex(), views as never, configs as never, reservations);
     const command = new RegisterNodeCommand(
       { name: 'n1', publicKey: PUBLIC_KEY } as never,
       { kind: 'enrollment', keyId: KEY_ID, tenantId: TENANT },
       { actor: { kind: 'system', id: `enrollment-key:${KEY_ID}` } },
     );
-    return { handler, command, appends, views };
+    return { handler, command, appends, views, reservations };
   }
 
   it('catches up and registers on the key\'s new version', async () => {
@@ -61,9 +64,36 @@ describe('RegisterNodeHandler, losing a race for the enrollment key to another r
     await expect(handler.execute(command)).rejects.toBeInstanceOf(DomainError);
   });
 
-  it('gives up with the 409 when it keeps losing', async () => {
-    const { handler, command, appends } = setup([{ version: 1, reusable: true, used: false }], 100);
+  it('gives up with the 409 when it keeps losing, holding no reservation afterwards', async () => {
+    const { handler, command, appends, reservations } = setup([{ version: 1, reusable: true, used: false }], 100);
     await expect(handler.execute(command)).rejects.toBeInstanceOf(ConcurrencyError);
     expect(appends.length).toBeGreaterThan(1);
+    const view = { publicKeyTaken: () => false, nameTaken: () => false, lastAllocatedAddress: null };
+    expect(reservations.index(TENANT, view)).toBe(view);
+  });
+
+  it('checks a reusable key\'s version without writing its stream, and records the use with the node', async () => {
+    const { handler, command, appends } = setup([{ version: 3, reusable: true, used: true }], 0);
+    await handler.execute(command);
+    const [node, key] = appends[0].streams;
+    expect(key).toEqual({ streamId: streams.enrollmentKey(KEY_ID), expectedVersion: 3, events: [] });
+    expect(node.events.map((e) => e.type)).toEqual(['NodeRegistered', 'EnrollmentKeyUsed']);
+  });
+
+  it('decides concurrent registrations against the ones in flight: distinct addresses, and a name taken by one is refused', async () => {
+    let commit!: () => void;
+    const { handler, command, appends } = setup([{ version: 1, reusable: true, used: false }], 0, new Promise((resolve) => (commit = resolve)));
+    const other = new RegisterNodeCommand({ name: 'n2', publicKey: 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=' } as never, command.principal, command.meta);
+    const same = new RegisterNodeCommand({ name: 'n1', publicKey: 'ghs5b11DXvE9W5sllR4ZfkzolKEjHz/vaeRKrq0nqCA=' } as never, command.principal, command.meta);
+    // All three are decided while the first two appends are still in flight (the commit is held back).
+    const running = Promise.allSettled([handler.execute(command), handler.execute(other), handler.execute(same)]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    commit();
+    const results = await running;
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+    expect(((results[2] as PromiseRejectedResult).reason as DomainError).code).toBe('NODE_NAME_TAKEN');
+    const addresses = results.slice(0, 2).map((r) => (r as PromiseFulfilledResult<{ address: string }>).value.address);
+    expect(new Set(addresses).size).toBe(2);
+    expect(appends).toHaveLength(2);
   });
 });

@@ -17,6 +17,7 @@ import { NodesView } from '../../projections/nodes.view';
 import { decideAgainOnRace } from '../../projections/decide-again';
 import { ViewFeeder } from '../../projections/view-feeder';
 import { UniqueViolationError } from '../../storage/database.port';
+import { RegistrationReservations } from '../registration-reservations';
 import { RegisterNodeCommand } from './register-node.command';
 
 /**
@@ -34,13 +35,12 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
     private readonly locks: KeyedMutex,
     private readonly views: ViewFeeder,
     private readonly configs: NodeConfigView,
+    private readonly reservations: RegistrationReservations,
   ) {}
 
   async execute(command: RegisterNodeCommand): Promise<RegisteredNode> {
     const tenantId = tenantOf(command.principal);
-    // Public keys, names and addresses are unique per tenant: one registration at a time per tenant in this replica
-    // (the fast path); the node-identities unique indexes are the guarantee across replicas.
-    return this.locks.run(`tenant-nodes:${tenantId}`, () => decideAgainOnRace(this.views, () => this.register(command, tenantId), {
+    return decideAgainOnRace(this.views, () => this.register(command, tenantId), {
       attempts: MAX_ATTEMPTS,
       // Another replica allocated the next address first, or used the same enrollment key (its stream moved on):
       // decide again, on the next address and the key's new version.
@@ -48,14 +48,31 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
       // The losers of one race, caught up at once, would all take the same next address again: a random pause
       // spreads them out, so that each catches up after the one before it committed.
       beforeRetry: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt)),
-    }));
+    });
   }
 
-  private async register({ dto, principal, meta }: RegisterNodeCommand, tenantId: string): Promise<RegisteredNode> {
+  /**
+   * Public keys, names and addresses are unique per tenant. In this replica the decision is taken under the tenant
+   * lock against the nodes view plus the registrations in flight (the fast path), and the append runs after the
+   * lock, so concurrent registrations share group commits; the node-identities unique indexes are the guarantee
+   * across replicas.
+   */
+  private async register(command: RegisterNodeCommand, tenantId: string): Promise<RegisteredNode> {
+    const decided = await this.locks.run(`tenant-nodes:${tenantId}`, () => this.decide(command, tenantId));
+    try {
+      await this.store.append(decided.append);
+    } finally {
+      decided.release();
+    }
+    return decided.answer;
+  }
+
+  private async decide({ dto, principal, meta }: RegisterNodeCommand, tenantId: string) {
     const now = new Date();
     const nodeId = randomUUID();
     const secret = newSecret();
     const appends: StreamAppend[] = [];
+    const nodeExtras: Event[] = [];
     let enrollmentKeyId: string | undefined;
     let ephemeral = false;
     // Tags grant access, so who may put which tag is the policy's tagOwners (checked by the decider). A user's node
@@ -78,22 +95,33 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
       enrollmentKeyId = key.id;
       ephemeral = key.state.ephemeral === true;
       const used = decideEnrollmentKey({ type: 'UseEnrollmentKey', nodeId }, key.state, { now });
-      appends.push({ streamId: streams.enrollmentKey(key.id), expectedVersion: key.version, events: used });
+      // A single-use key is consumed on its own stream. A reusable one (a fleet enrolling with one key at once) is
+      // only checked there — unchanged since it was read, so a revocation in between is a race lost and decided
+      // again — and its use recorded with the node, so concurrent enrolments do not all contend for its version.
+      if (key.state.reusable) {
+        appends.push({ streamId: streams.enrollmentKey(key.id), expectedVersion: key.version, events: [] });
+        nodeExtras.push(...used);
+      } else {
+        appends.push({ streamId: streams.enrollmentKey(key.id), expectedVersion: key.version, events: used });
+      }
     }
 
     const events = decideNode({
       type: 'RegisterNode', nodeId, tenantId, name: dto.name, publicKey: dto.publicKey, endpoint: dto.endpoint,
       listenPort: dto.listenPort, tags: dto.tags ?? [], owner, grantedTags, tagOwnership, tokenHash: hashSecret(secret), enrollmentKeyId,
-      tenant: this.nodes.tenantIndex(tenantId),
+      tenant: this.reservations.index(tenantId, this.nodes.tenantIndex(tenantId)),
       advertisedRoutes: dto.advertiseRoutes, exitNode: dto.exitNode, ephemeral,
     }, { status: 'absent', lastSeenAt: null, endpoint: null }, { now });
-    appends.unshift({ streamId: streams.node(nodeId), expectedVersion: 0, events: events as Event[] });
+    appends.unshift({ streamId: streams.node(nodeId), expectedVersion: 0, events: [...events, ...nodeExtras] as Event[] });
 
-    await this.store.append({ tenantId, streams: appends, metadata: { ...meta, actor: principal.kind === 'enrollment' ? { kind: 'node', id: nodeId } : meta.actor } });
     const registered = (events[0] as NodeRegistered).data;
     return {
-      id: nodeId, name: registered.name, publicKey: registered.publicKey, address: registered.address,
-      tags: registered.tags, nodeToken: formatCredential(NODE_TOKEN_PREFIX, nodeId, secret),
+      append: { tenantId, streams: appends, metadata: { ...meta, actor: principal.kind === 'enrollment' ? { kind: 'node' as const, id: nodeId } : meta.actor } },
+      release: this.reservations.reserve(tenantId, { name: registered.name, publicKey: registered.publicKey, address: registered.address }),
+      answer: {
+        id: nodeId, name: registered.name, publicKey: registered.publicKey, address: registered.address,
+        tags: registered.tags, nodeToken: formatCredential(NODE_TOKEN_PREFIX, nodeId, secret),
+      } satisfies RegisteredNode,
     };
   }
 }
