@@ -23,10 +23,7 @@ export class StrictValidationPipe implements PipeTransform {
   async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     const isDto = typeof metadata.metatype === 'function' && ![String, Number, Boolean, Object, Array].includes(metadata.metatype as never);
     if (!isDto || (metadata.type !== 'body' && metadata.type !== 'query')) return this.inner.transform(value, metadata);
-    if (value === undefined && metadata.type === 'body') throw new BadRequestException('request body must be a JSON object');
-    if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
-      throw new BadRequestException(`${metadata.type === 'body' ? 'request body' : 'query'} must be a JSON object`);
-    }
+    refuseNonObject(value, metadata.type);
     const stripped = strippedKeys(value);
     if (stripped.length > 0) throw new BadRequestException(stripped);
     const dto = await this.inner.transform(value, metadata);
@@ -35,6 +32,14 @@ export class StrictValidationPipe implements PipeTransform {
     const unknown = undeclaredKeys(value, dto);
     if (unknown.length > 0) throw new BadRequestException(unknown);
     return dto;
+  }
+}
+
+/** A body (required) or a query (optional) that is not a JSON object at all: a 400 before any rule looks at it. */
+export function refuseNonObject(value: unknown, type: 'body' | 'query'): void {
+  if (value === undefined && type === 'body') throw new BadRequestException('request body must be a JSON object');
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+    throw new BadRequestException(`${type === 'body' ? 'request body' : 'query'} must be a JSON object`);
   }
 }
 

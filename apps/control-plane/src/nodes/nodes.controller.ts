@@ -9,6 +9,7 @@ import { CurrentPrincipal, tenantOf } from '../auth/current-principal.decorator'
 import { assertNodeAccess } from '../auth/node-access';
 import { Principal } from '../auth/principal';
 import { CommandMeta } from '../common/command-meta';
+import { CompiledBody } from '../common/compiled-body';
 import { RequestMeta } from '../common/request-meta.decorator';
 import { NODE_REF_PARAM, UUID_PARAM } from '../common/uuid-param';
 import { RateLimit } from '../rate-limits/rate-limit.guard';
@@ -37,7 +38,7 @@ export class NodesController {
   @Allow({ tenant: WRITERS, enrollment: true })
   @ApiAnswer(201, 'RegisteredNode', 'Registered: `nodeToken` is shown this once')
   @ApiRefusals({ 409: 'The name or public key is taken in the tenant (NAME_TAKEN, PUBLIC_KEY_TAKEN)' })
-  register(@Body() dto: RegisterNodeDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<RegisteredNode> {
+  register(@CompiledBody(RegisterNodeDto) dto: RegisterNodeDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta): Promise<RegisteredNode> {
     return this.commands.execute(new RegisterNodeCommand(dto, p, meta));
   }
 
@@ -115,7 +116,7 @@ export class NodesController {
   @RateLimit('heartbeats')
   @ApiAnswer(202, 'HeartbeatAccepted', 'Recorded')
   async heartbeat(
-    @Param('id', UUID_PARAM) id: string, @Body() dto: HeartbeatDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
+    @Param('id', UUID_PARAM) id: string, @CompiledBody(HeartbeatDto) dto: HeartbeatDto, @CurrentPrincipal() p: Principal, @RequestMeta() meta: CommandMeta,
   ): Promise<HeartbeatAccepted> {
     assertNodeAccess(p, id, this.nodes);
     await this.commands.execute(new RecordHeartbeatCommand(tenantOf(p), id, dto, meta));

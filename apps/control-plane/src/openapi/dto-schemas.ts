@@ -12,7 +12,7 @@ import { FIELD_EXAMPLES } from './field-examples';
 const { defaultMetadataStorage } = require('class-transformer/cjs/storage') as { defaultMetadataStorage: typeof TransformerStorage };
 
 type Schemas = Record<string, SchemaObject>;
-type Dto = new () => object;
+export type Dto = new () => object;
 
 const ref = (name: string): SchemaObject => ({ $ref: `#/components/schemas/${name}` }) as SchemaObject;
 const metadataOf = (dto: Dto): ValidationMetadata[] => getMetadataStorage().getTargetValidationMetadatas(dto, '', true, false);
@@ -26,53 +26,93 @@ export function contractDtos(): Dto[] {
 /** A class-validator message written for people ("name must be …"), not class-validator's default. */
 const customMessage = (m: ValidationMetadata): string | undefined => (typeof m.message === 'string' ? m.message : undefined);
 
+/** One class-validator rule and the JSON Schema keywords it became: on the property itself, or on its items. */
+export interface RuleKeywords { rule: ValidationMetadata; at: 'whole' | 'item'; keywords: string[] }
+
+/** A property's class-validator rules as JSON Schema (validation keywords only), and what became of each rule. */
+export interface PropertyRules {
+  schema: SchemaObject;
+  required: boolean;
+  rules: RuleKeywords[];
+  /** The DTO of the property (or of its items) under @ValidateNested. */
+  nested?: Dto;
+  /** The rules' messages written for people, in order. */
+  notes: string[];
+}
+
+/** The keywords one rule adds (`into` is the level it lands on, for rules that only fill in a type). */
+function ruleKeywords(dto: Dto, property: string, m: ValidationMetadata, into: SchemaObject): SchemaObject {
+  const [c0, c1] = m.constraints ?? [];
+  switch (m.name) {
+    case 'isString': return { type: 'string' };
+    case 'isBoolean': return { type: 'boolean' };
+    case 'isInt': return { type: 'integer' };
+    case 'isNumber': return { type: 'number' };
+    case 'isArray': return { type: 'array' };
+    case 'isEmail': return { type: 'string', format: 'email' };
+    case 'isUuid': return { type: 'string', format: 'uuid' };
+    case 'isTimestamp': return { type: 'string', format: 'date-time' };
+    case 'isCidr': return { type: 'string', format: 'cidr' };
+    case 'isIn': return { enum: [...(c0 as unknown[])], ...(into.type ? {} : { type: typeof (c0 as unknown[])[0] === 'number' ? 'number' : 'string' }) };
+    case 'matches': return { pattern: (c0 as RegExp).source };
+    case 'min': return { minimum: c0 as number };
+    case 'max': return { maximum: c0 as number };
+    case 'minLength': return { minLength: c0 as number };
+    case 'maxLength': return { maxLength: c0 as number };
+    case 'isLength': return { minLength: c0 as number, ...(c1 !== undefined ? { maxLength: c1 as number } : {}) };
+    case 'arrayMinSize': return { minItems: c0 as number };
+    case 'arrayMaxSize': return { maxItems: c0 as number };
+    default: throw new Error(`${dto.name}.${property}: no JSON Schema mapping for the class-validator rule ${m.name ?? m.type}`);
+  }
+}
+
+/** Rules about the array itself, whatever their `each`. */
+const ARRAY_RULES = new Set(['isArray', 'arrayMinSize', 'arrayMaxSize']);
+
 /**
  * One property's schema from its class-validator rules — what the validation pipe enforces, so the document says
- * exactly what is refused. `each: true` rules constrain the items of an array.
+ * exactly what is refused, and what the compiled body validator (common/compiled-body.ts) checks. `each: true` rules
+ * constrain the items of an array. A nested DTO is `refTo(dto)`.
  */
-function propertySchema(dto: Dto, property: string, rules: ValidationMetadata[], description: string | undefined): { schema: SchemaObject; required: boolean } {
+export function propertyRules(dto: Dto, property: string, rules: ValidationMetadata[], refTo: (nested: Dto) => SchemaObject): PropertyRules {
   const whole: SchemaObject = {};
   const item: SchemaObject = {};
   let required = true;
+  let nested: Dto | undefined;
   const notes: string[] = [];
+  const became: RuleKeywords[] = [];
   for (const m of rules) {
     if (m.type === 'conditionalValidation') { required = false; continue; }
-    const into = m.each ? item : whole;
+    const at = m.each && !ARRAY_RULES.has(m.name ?? '') ? 'item' : 'whole';
+    const into = at === 'item' ? item : whole;
     if (m.type === 'nestedValidation') {
-      const nested = defaultMetadataStorage.findTypeMetadata(dto, property)?.typeFunction() as Dto | undefined;
+      nested = defaultMetadataStorage.findTypeMetadata(dto, property)?.typeFunction() as Dto | undefined;
       if (!nested) throw new Error(`${dto.name}.${property}: @ValidateNested needs @Type(() => Dto)`);
-      Object.assign(m.each ? item : whole, ref(nested.name));
+      const keywords = refTo(nested);
+      Object.assign(into, keywords);
+      became.push({ rule: m, at, keywords: Object.keys(keywords) });
       continue;
     }
-    const [c0, c1] = m.constraints ?? [];
-    switch (m.name) {
-      case 'isString': into.type = 'string'; break;
-      case 'isBoolean': into.type = 'boolean'; break;
-      case 'isInt': into.type = 'integer'; break;
-      case 'isNumber': into.type = 'number'; break;
-      case 'isArray': whole.type = 'array'; break;
-      case 'isEmail': Object.assign(into, { type: 'string', format: 'email' }); break;
-      case 'isUuid': Object.assign(into, { type: 'string', format: 'uuid' }); break;
-      case 'isTimestamp': Object.assign(into, { type: 'string', format: 'date-time' }); notes.push('a date (2024-01-31, midnight UTC) or a date-time with a zone (2024-01-31T09:00:00Z)'); break;
-      case 'isCidr': Object.assign(into, { type: 'string', format: 'cidr' }); break;
-      case 'isIn': into.enum = [...(c0 as unknown[])]; into.type ??= typeof (c0 as unknown[])[0] === 'number' ? 'number' : 'string'; break;
-      case 'matches': into.pattern = (c0 as RegExp).source; break;
-      case 'min': into.minimum = c0 as number; break;
-      case 'max': into.maximum = c0 as number; break;
-      case 'minLength': into.minLength = c0 as number; break;
-      case 'maxLength': into.maxLength = c0 as number; break;
-      case 'isLength': into.minLength = c0 as number; if (c1 !== undefined) into.maxLength = c1 as number; break;
-      case 'arrayMinSize': whole.minItems = c0 as number; break;
-      case 'arrayMaxSize': whole.maxItems = c0 as number; break;
-      default: throw new Error(`${dto.name}.${property}: no OpenAPI mapping for the class-validator rule ${m.name ?? m.type}`);
-    }
+    const keywords = ruleKeywords(dto, property, m, into);
+    Object.assign(into, keywords);
+    became.push({ rule: m, at, keywords: Object.keys(keywords) });
+    if (m.name === 'isTimestamp') notes.push('a date (2024-01-31, midnight UTC) or a date-time with a zone (2024-01-31T09:00:00Z)');
     const message = customMessage(m);
     if (message && !notes.includes(message)) notes.push(message);
   }
   // `each` rules like @Matches and @IsCidr take strings only.
   if (item.pattern !== undefined || item.format !== undefined) item.type ??= 'string';
   if (whole.type === 'array') whole.items = Object.keys(item).length ? item : {};
-  else Object.assign(whole, item);
+  else {
+    Object.assign(whole, item);
+    for (const b of became) b.at = 'whole';
+  }
+  return { schema: whole, required, rules: became, nested, notes };
+}
+
+/** One property's schema for the document: its rules, described, with an example that obeys them. */
+function propertySchema(dto: Dto, property: string, rules: ValidationMetadata[], description: string | undefined): { schema: SchemaObject; required: boolean } {
+  const { schema: whole, required, notes } = propertyRules(dto, property, rules, (nested) => ref(nested.name));
   const text = [description, ...notes.filter((n) => n !== description)].filter(Boolean).join('. ');
   const example = fits(whole, FIELD_EXAMPLES[property]) ? FIELD_EXAMPLES[property] : undefined;
   const schema: SchemaObject = '$ref' in whole
@@ -99,15 +139,20 @@ function fits(schema: SchemaObject, example: unknown): boolean {
   return typeof example === schema.type;
 }
 
+/** A DTO's class-validator rules by property, in class-validator's order. */
+export function rulesByProperty(dto: Dto): Map<string, ValidationMetadata[]> {
+  const byProperty = new Map<string, ValidationMetadata[]>();
+  for (const m of metadataOf(dto)) byProperty.set(m.propertyName, [...(byProperty.get(m.propertyName) ?? []), m]);
+  return byProperty;
+}
+
 /** Every DTO's component schema, closed (`additionalProperties: false`: the pipe refuses unknown fields). */
 export function dtoSchemas(propertyDocs: Map<string, Map<string, string>>): Schemas {
   const schemas: Schemas = {};
   for (const dto of contractDtos()) {
-    const byProperty = new Map<string, ValidationMetadata[]>();
-    for (const m of metadataOf(dto)) byProperty.set(m.propertyName, [...(byProperty.get(m.propertyName) ?? []), m]);
     const properties: Record<string, SchemaObject> = {};
     const required: string[] = [];
-    for (const [property, rules] of byProperty) {
+    for (const [property, rules] of rulesByProperty(dto)) {
       const built = propertySchema(dto, property, rules, propertyDocs.get(dto.name)?.get(property));
       properties[property] = built.schema;
       if (built.required) required.push(property);
