@@ -152,6 +152,26 @@ describe.each<StoreKind>(['sqlite', 'postgres'])('relay paths and names (%s)', (
     expect((await api('GET', '/api/v1/audit?type=NodeRenamed', { token: owner.token })).body.items[0].details).toMatchObject({ name: 'home-b', previousName: 'home-c' });
   });
 
+  it('stops forwarding at once for a pair that no longer peers, and closes the path at the next decision', async () => {
+    const spare = await createNode(server.baseUrl, owner.token, { name: 'home-d' });
+    const policy = { ...POLICY, acls: [...POLICY.acls, { action: 'accept', src: ['home-a'], dst: ['home-d:*'] }] };
+    expect((await putPolicy(server.baseUrl, owner.token, policy)).status).toBe(200);
+    expect((await heartbeat(spare)).status).toBe(202);
+    expect((await relayPath(a, spare.publicKey)).status).toBe(200);
+    expect((await configOf(relay)).relay!.forwards).toHaveLength(1);
+    const streamRelay = await open(relay);
+    await streamRelay.waitFor((f: SseFrame) => f.event === 'config');
+    expect((await api('DELETE', `/api/v1/nodes/${spare.id}`, { token: owner.token })).status).toBe(204);
+    const patch = await streamRelay.waitFor((f: SseFrame) => f.event === 'patch' && f.data.relay?.forwards.length === 0);
+    expect(patch.data.relay.reflectPort).toBe(3478);
+    // The next decision on the relays stream records the close.
+    expect((await relayPath(a, b.publicKey)).status).toBe(200);
+    const closed = (await api('GET', '/api/v1/audit?type=RelayPathClosed', { token: owner.token })).body.items;
+    expect(closed[0].details).toMatchObject({ reason: 'gone', nodes: [a.id, spare.id].sort() });
+    expect((await api('DELETE', `/api/v1/nodes/${a.id}/relay-paths?peer=${encodeURIComponent(b.publicKey)}`, { token: a.nodeToken })).status).toBe(204);
+    expect((await putPolicy(server.baseUrl, owner.token, POLICY)).status).toBe(200);
+  });
+
   it('renames the mesh domain for every node, refusing a name that is not a DNS name', async () => {
     await refused(400, 'domain', () => api('PATCH', '/api/v1/tenants/current', { token: owner.token, body: { domain: 'Not A Domain' } }));
     const reply = await api('PATCH', '/api/v1/tenants/current', { token: owner.token, body: { domain: 'homes.example' } });

@@ -262,11 +262,13 @@ export class NodeConfigView implements View {
         const d = event.data as { nodeId: string };
         const row = this.nodes.get(d.nodeId);
         if (!row) return;
-        const changes = this.topology(row.tenantId).removeNode(row.id);
-        this.nodes.delete(row.id);
-        if (row.owner) this.owned.get(ownerKey(row.tenantId, row.owner))?.delete(row.id);
-        this.removed.push(row.id);
-        this.bump(changes);
+        this.keepingForwards(row.tenantId, () => {
+          const changes = this.topology(row.tenantId).removeNode(row.id);
+          this.nodes.delete(row.id);
+          if (row.owner) this.owned.get(ownerKey(row.tenantId, row.owner))?.delete(row.id);
+          this.removed.push(row.id);
+          this.bump(changes);
+        });
         if (this.relaysOf(row.tenantId).relays.delete(row.id)) this.relaysMoved(row.tenantId);
         return;
       }
@@ -284,7 +286,7 @@ export class NodeConfigView implements View {
         const compiled = compileStoredPolicy(d.policy);
         const previous = this.tenantPolicy(d.tenantId);
         this.policies.set(d.tenantId, { ...previous, version: d.version, document: d.policy, text: d.text, compiled });
-        this.bump(this.topology(d.tenantId).setPolicy(compiled));
+        this.keepingForwards(d.tenantId, () => this.bump(this.topology(d.tenantId).setPolicy(compiled)));
         this.recountRelays(d.tenantId);
         return;
       }
@@ -440,16 +442,18 @@ export class NodeConfigView implements View {
       }
       case 'NodeKeyExpired': {
         if (row.keyExpired) return;
-        const before = topology.configOf(row.id);
-        row.keyExpired = true;
-        const changes = topology.removeNode(row.id);
-        if (before) {
-          changes.set(row.id, {
-            upserted: new Map(), removed: new Set(before.peers.map((p) => p.publicKey)),
-            parts: { routes: [], servedRoutes: [], firewall: [], qos: [], reachableGroups: [] },
-          });
-        }
-        this.bump(changes, own);
+        this.keepingForwards(row.tenantId, () => {
+          const before = topology.configOf(row.id);
+          row.keyExpired = true;
+          const changes = topology.removeNode(row.id);
+          if (before) {
+            changes.set(row.id, {
+              upserted: new Map(), removed: new Set(before.peers.map((p) => p.publicKey)),
+              parts: { routes: [], servedRoutes: [], firewall: [], qos: [], reachableGroups: [] },
+            });
+          }
+          this.bump(changes, own);
+        });
         return;
       }
       case 'NodeKeyExpirySet': {
@@ -670,9 +674,28 @@ export class NodeConfigView implements View {
     return out.sort((a, b) => (a.publicKey < b.publicKey ? -1 : 1));
   }
 
+  /**
+   * Runs `apply` (an event that may end pairs' peering or remove their nodes) and sends the relays whose forwards it
+   * changed their new service. Decided by comparing before and after within the event, so every replica bumps alike.
+   */
+  private keepingForwards(tenantId: string, apply: () => void): void {
+    const relayIds = [...new Set([...this.relaysOf(tenantId).paths.values()].map((p) => p.relayNodeId))];
+    const forwardsOf = (id: string) => {
+      const row = this.nodes.get(id);
+      return row ? JSON.stringify(this.relayServiceOf(row)?.forwards ?? []) : '';
+    };
+    const before = relayIds.map(forwardsOf);
+    apply();
+    const changed = relayIds.filter((id, i) => this.nodes.has(id) && forwardsOf(id) !== before[i]);
+    if (changed.length) this.bump(new Map(), this.fieldsFor(changed, (row) => ({ relay: this.relayServiceOf(row) ?? null })));
+  }
+
   private relayServiceOf(row: NodeConfigRow): RelayService | undefined {
     if (!this.relaysOf(row.tenantId).relays.has(row.id)) return undefined;
-    const forwards = [...this.relaysOf(row.tenantId).paths.values()].filter((p) => p.relayNodeId === row.id)
+    // A path whose node went, or whose pair stopped peering, is closed only by the next decision on the relays
+    // stream: the relay stops forwarding it at once.
+    const forwards = [...this.relaysOf(row.tenantId).paths.values()]
+      .filter((p) => p.relayNodeId === row.id && this.arePeers(p.nodes[0], p.nodes[1]))
       .sort((a, b) => a.ports[0] - b.ports[0]).map((p) => ({ ports: p.ports, sources: p.sources }));
     return { reflectPort: RELAY_REFLECT_PORT, forwards, pairRateMbit: RELAY_PAIR_RATE_MBIT, pairPacketsPerSecond: RELAY_PAIR_PACKETS_PER_SECOND };
   }
