@@ -37,21 +37,16 @@ function valueFlags(program: Command): string[] {
 
 const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
-/** Sourced by bash (`source <(meshgate completion bash)`): subcommands, options, argument choices and files. */
-export function bashCompletion(program: Command): string {
-  const list = entries(program);
-  const known = list.filter((e) => e.path !== '').map((e) => e.path).join('|');
+/**
+ * The shell loop both completions share: walks the words typed so far into `$cmdpath` (the subcommand path, flags and
+ * their values skipped), and completes nothing after a flag that takes a value. Bash and zsh differ only in where the
+ * words are and where they start.
+ */
+function commandPathWalk(program: Command, shell: { first: number; words: string; until: string; previous: string }): string {
+  const known = entries(program).filter((e) => e.path !== '').map((e) => e.path).join('|');
   const values = valueFlags(program).join('|');
-  const cases = list.map((e) => {
-    const words = [...e.subcommands.map((s) => s.name), ...e.choices, ...e.options].join(' ');
-    return `    ${quote(e.path)}) words=${quote(words)}; files=${e.files ? 1 : 0} ;;`;
-  }).join('\n');
-  return `# bash completion for meshgate: source <(meshgate completion bash)
-_meshgate() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" word words="" files=0 i
-  COMPREPLY=()
-  for ((i = 1; i < COMP_CWORD; i++)); do
-    word="\${COMP_WORDS[i]}"
+  return `  for ((i = ${shell.first}; i < ${shell.until}; i++)); do
+    word="\${${shell.words}[i]}"
     case "$word" in
       ${values}) ((i++)); continue ;;
       -*) continue ;;
@@ -60,10 +55,24 @@ _meshgate() {
       ${known}) cmdpath="$cmdpath/$word" ;;
     esac
   done
-  case "$prev" in
+  case "${shell.previous}" in
     ${values}) return 0 ;;
   esac
-  case "$cmdpath" in
+`;
+}
+
+/** Sourced by bash (`source <(meshgate completion bash)`): subcommands, options, argument choices and files. */
+export function bashCompletion(program: Command): string {
+  const list = entries(program);
+  const cases = list.map((e) => {
+    const words = [...e.subcommands.map((s) => s.name), ...e.choices, ...e.options].join(' ');
+    return `    ${quote(e.path)}) words=${quote(words)}; files=${e.files ? 1 : 0} ;;`;
+  }).join('\n');
+  return `# bash completion for meshgate: source <(meshgate completion bash)
+_meshgate() {
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="\${COMP_WORDS[COMP_CWORD-1]}" cmdpath="" word words="" files=0 i
+  COMPREPLY=()
+${commandPathWalk(program, { first: 1, words: 'COMP_WORDS', until: 'COMP_CWORD', previous: '$prev' })}  case "$cmdpath" in
 ${cases}
   esac
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
@@ -77,8 +86,6 @@ complete -o default -F _meshgate meshgate
 /** For zsh: `source <(meshgate completion zsh)` after compinit, or saved as `_meshgate` in a directory of $fpath. */
 export function zshCompletion(program: Command): string {
   const list = entries(program);
-  const known = list.filter((e) => e.path !== '').map((e) => e.path).join('|');
-  const values = valueFlags(program).join('|');
   const cases = list.map((e) => {
     const subcommands = e.subcommands.map((s) => quote(`${s.name}:${s.description.replace(/:/g, '\\:')}`)).join(' ');
     const lines = [
@@ -94,20 +101,7 @@ export function zshCompletion(program: Command): string {
 _meshgate() {
   local cmdpath="" word i
   local -a subcommands
-  for ((i = 2; i < CURRENT; i++)); do
-    word="\${words[i]}"
-    case "$word" in
-      ${values}) ((i++)); continue ;;
-      -*) continue ;;
-    esac
-    case "$cmdpath/$word" in
-      ${known}) cmdpath="$cmdpath/$word" ;;
-    esac
-  done
-  case "\${words[CURRENT-1]}" in
-    ${values}) return 0 ;;
-  esac
-  case "$cmdpath" in
+${commandPathWalk(program, { first: 2, words: 'words', until: 'CURRENT', previous: '\${words[CURRENT-1]}' })}  case "$cmdpath" in
 ${cases}
   esac
 }

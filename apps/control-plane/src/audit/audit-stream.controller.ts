@@ -59,26 +59,17 @@ export class AuditStreamController {
     if ((this.open.get(tenantId) ?? 0) >= STREAMS_PER_TENANT) {
       throw new RetryLaterException(HttpStatus.TOO_MANY_REQUESTS, `this tenant already has ${STREAMS_PER_TENANT} open audit streams`, 30);
     }
-    const raw = openEventStream(reply);
+    const stream = openEventStream(reply, request);
     this.open.set(tenantId, (this.open.get(tenantId) ?? 0) + 1);
-    const lines = this.exporter.lines(tenantId, start);
-    let read = start.position;
-    let ended = false;
-    let reading = false;
-    let again = false;
-    let ping: NodeJS.Timeout | undefined;
-    let subscription: { unsubscribe(): void } | undefined;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      clearInterval(ping);
-      subscription?.unsubscribe();
+    stream.onEnd(() => {
       const left = (this.open.get(tenantId) ?? 1) - 1;
       if (left > 0) this.open.set(tenantId, left);
       else this.open.delete(tenantId);
-      raw.end();
-    };
-    request.raw.on('close', end);
+    });
+    const lines = this.exporter.lines(tenantId, start);
+    let read = start.position;
+    let reading = false;
+    let again = false;
     // The stream outlives the request that was checked: it stops when its reader loses the right to read.
     const stillAllowed = () => {
       if (p.kind !== 'user') return false;
@@ -95,23 +86,24 @@ export class AuditStreamController {
         do {
           again = false;
           for await (const page of this.store.readHashedPages(read)) {
-            if (ended || !stillAllowed()) return end();
+            if (stream.ended || !stillAllowed()) return stream.end();
             let text = '';
             for (const event of page) for (const line of lines.next(event)) text += frame(line);
             read = page[page.length - 1].position;
             // A slow reader holds back the reads, not the server's memory.
-            if (text && !raw.write(text)) await new Promise((resolve) => raw.once('drain', resolve));
+            if (text && !stream.raw.write(text)) await new Promise((resolve) => stream.raw.once('drain', resolve));
           }
-        } while (again && !ended);
+        } while (again && !stream.ended);
       } catch {
-        end();
+        stream.end();
       } finally {
         reading = false;
       }
     };
-    subscription = this.tail.positions.subscribe({ next: () => void pump(), complete: end });
-    raw.write(': audit stream\n\n');
+    const subscription = this.tail.positions.subscribe({ next: () => void pump(), complete: () => stream.end() });
+    stream.onEnd(() => subscription.unsubscribe());
+    stream.raw.write(': audit stream\n\n');
     void pump();
-    if (!ended) ping = setInterval(() => raw.write(': ping\n\n'), this.config.ssePingMs);
+    stream.keepAlive(this.config.ssePingMs);
   }
 }

@@ -1,21 +1,54 @@
-import type { ServerResponse } from 'node:http';
-import type { FastifyReply } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
- * Takes the response over from Fastify and opens it as a server-sent event stream. The stream is idle by design
- * between pings, so the idle-socket timeout (meant for stalled clients) is off; proxies are asked not to buffer it.
+ * An open server-sent event stream on the raw response, taken over from Fastify. It ends once — when the client goes
+ * away or `end()` is called — and then runs its cleanups; `keepAlive` pings it while it is open. The stream is idle by
+ * design between pings, so the idle-socket timeout (meant for stalled clients) is off; proxies are asked not to
+ * buffer it.
  */
-export function openEventStream(reply: FastifyReply): ServerResponse {
-  const raw = reply.raw;
+export class EventStream {
+  private done = false;
+  private ping: NodeJS.Timeout | undefined;
+  private readonly cleanups: Array<() => void> = [];
+
+  constructor(readonly raw: ServerResponse, request: IncomingMessage) {
+    raw.socket?.setTimeout(0);
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    request.on('close', () => this.end());
+  }
+
+  get ended(): boolean {
+    return this.done;
+  }
+
+  /** Runs `cleanup` when the stream ends. */
+  onEnd(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
+  }
+
+  /** Calls `send` (a comment ping, by default) every `ms` while the stream is open. */
+  keepAlive(ms: number, send: () => void = () => void this.raw.write(': ping\n\n')): void {
+    if (!this.done) this.ping = setInterval(send, ms);
+  }
+
+  end(): void {
+    if (this.done) return;
+    this.done = true;
+    clearInterval(this.ping);
+    for (const cleanup of this.cleanups) cleanup();
+    this.raw.end();
+  }
+}
+
+export function openEventStream(reply: FastifyReply, request: FastifyRequest): EventStream {
   reply.hijack();
-  raw.socket?.setTimeout(0);
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  return raw;
+  return new EventStream(reply.raw, request.raw);
 }
 
 /** One SSE frame (`data` is a single line of JSON). */

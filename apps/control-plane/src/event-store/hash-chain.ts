@@ -1,3 +1,4 @@
+import type { ExportEvent } from '@meshgate/contracts';
 import { createHash } from 'node:crypto';
 
 /** JSON with object keys sorted at every depth: the same event always hashes the same. On the append hot path. */
@@ -23,16 +24,8 @@ export function canonicalJson(value: unknown): string {
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export interface HashedFields {
-  position: number;
-  tenantId: string | null;
-  streamId: string;
-  streamVersion: number;
-  type: string;
-  data: unknown;
-  metadata: unknown;
-  recordedAt: string;
-}
+/** What the chain hashes of an event: an export's event line without its `kind` and `hash` (one definition). */
+export type HashedFields = Omit<ExportEvent, 'kind' | 'hash'>;
 
 /** hash = sha256(previous hash ‖ canonical event): altering or dropping any event breaks every later hash. */
 export function chainHash(previous: string, event: HashedFields): string {

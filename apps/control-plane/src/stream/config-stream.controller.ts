@@ -60,35 +60,24 @@ export class ConfigStreamController {
     if (this.hub.streamCount >= this.config.sseStreamsTotal) {
       throw new RetryLaterException(HttpStatus.SERVICE_UNAVAILABLE, 'the control plane holds as many config streams as it may; retry later', retryAfter);
     }
-    const raw = openEventStream(reply);
-    let ended = false;
-    let ping: NodeJS.Timeout | undefined;
-    let subscription: { unsubscribe(): void } | undefined;
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      clearInterval(ping);
-      subscription?.unsubscribe();
-      this.metrics.sseStreams.dec();
-      raw.end();
-    };
+    const stream = openEventStream(reply, request);
     this.metrics.sseStreams.inc();
-    request.raw.on('close', end);
+    stream.onEnd(() => this.metrics.sseStreams.dec());
     const write = (event: 'config' | 'patch' | 'ping', frame: string | Buffer) => {
       // Encoded once: the write and the byte count would each scan the string (a 1.7 MB config, or 10,000 patches).
       const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
-      raw.write(bytes);
+      stream.raw.write(bytes);
       this.metrics.sseMessages.inc({ event });
       this.metrics.sseBytes.inc({ event }, bytes.length);
     };
     const sendFull = () => {
       const full: NodeConfig | undefined = this.configs.configOf(id);
-      if (!full) return end();
+      if (!full) return stream.end();
       write('config', eventFrame(SSE_EVENT_CONFIG, full.version, JSON.stringify(full)));
       sent = full.version;
     };
     // Subscribe and read the current version in the same tick: no commit can slip in between.
-    subscription = this.hub.patches(id).subscribe({
+    const subscription = this.hub.patches(id).subscribe({
       next: (patch: ConfigPatch) => {
         if (patch.version <= sent) return;
         if (patch.baseVersion === sent) {
@@ -96,10 +85,11 @@ export class ConfigStreamController {
           sent = patch.version;
         } else sendFull();
       },
-      complete: () => end(),
+      complete: () => stream.end(),
     });
+    stream.onEnd(() => subscription.unsubscribe());
     if (sent !== this.configs.versionOf(id)) sendFull();
-    else raw.write(': up to date\n\n');
-    if (!ended) ping = setInterval(() => write('ping', ': ping\n\n'), this.config.ssePingMs);
+    else stream.raw.write(': up to date\n\n');
+    stream.keepAlive(this.config.ssePingMs, () => write('ping', ': ping\n\n'));
   }
 }
