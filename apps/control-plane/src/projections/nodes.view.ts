@@ -190,11 +190,10 @@ export class NodesView implements View {
         t.byName.delete(row.name);
         break;
       }
-      case 'EnrollmentKeyUsed':
-        break; // a reusable key's use, recorded with the node it enrolled: only the stream's version moves
       default:
-        return;
+        break; // e.g. a reusable key's use, recorded with the node it enrolled: only the stream's version moves
     }
+    // Every event on the node's stream moves its version (what the next decision on it expects).
     row.streamVersion = event.streamVersion;
   }
 
