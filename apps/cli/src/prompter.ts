@@ -30,8 +30,10 @@ export class Prompter {
 
   /** As `ask`, without echoing what is typed at a terminal. */
   async askSecret(question: string): Promise<string | null> {
-    this.output.write(question);
+    // Echo goes off before the question shows: an answer typed the moment it appears must not be echoed.
     this.muted = true;
+    this.open();
+    this.output.write(question);
     try {
       return await this.nextLine();
     } finally {
