@@ -16,8 +16,8 @@ describe('isoTime', () => {
 describe('decodeEventValues', () => {
   const stream = { streamId: 'node-n1', tenantId: 't1' };
 
-  it("restores a compact heartbeat's tenant and empty data from its stream", () => {
-    const row: EventValues = [7, null, 3, 9, 'NodeSeen', null, '', 1_700_000_000_000];
+  it("restores a compact heartbeat's tenant, type, empty data and metadata from its stream", () => {
+    const row: EventValues = [7, null, 3, 9, null, null, null, 1_700_000_000_000];
     expect(decodeEventValues(row, stream)).toEqual({
       position: 7, tenantId: 't1', streamId: 'node-n1', streamVersion: 9, type: 'NodeSeen', data: {},
       metadata: { actor: { kind: 'node', id: 'n1' } }, recordedAt: '2023-11-14T22:13:20.000Z',

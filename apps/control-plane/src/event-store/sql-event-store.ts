@@ -189,14 +189,20 @@ export class SqlEventStore implements EventStore {
   }
 
   async *readPages(after: number): AsyncIterable<readonly RecordedEvent[]> {
-    let from = after;
-    for (;;) {
-      const rows = await this.db.queryValues<EventValues>(
+    const page = (from: number) => {
+      const rows = this.db.queryValues<EventValues>(
         `SELECT ${EVENT_VALUE_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ${PAGE}`, [from]);
+      rows.catch(() => undefined); // awaited below, unless the reader stopped first
+      return rows;
+    };
+    let next = page(after);
+    for (;;) {
+      const rows = await next;
       if (rows.length === 0) return;
+      // Asked for before this page is decoded and applied: a database server reads while this process works.
+      next = page(rows[rows.length - 1][0]);
       await this.learnStreams(rows);
       yield rows.map((row) => decodeEventValues(row, this.streamsByRef.get(row[2])!));
-      from = rows[rows.length - 1][0];
     }
   }
 

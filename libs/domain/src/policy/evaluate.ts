@@ -124,8 +124,12 @@ export class CompiledPolicy {
       for (const group of node.groups ?? []) consider(`idp:${group}`);
       if (this.usesSelf) matched.push(`self:${email}`);
     }
-    const addresses = node.addresses.map(parsePrefix).filter((p): p is Prefix => p !== null);
-    for (const { atom, prefix } of this.ipAtoms) if (addresses.some((a) => prefixContains(prefix, a))) matched.push(atom);
+    if (this.ipAtoms.length > 0) {
+      const addresses = node.addresses.map(parsePrefix).filter((p): p is Prefix => p !== null);
+      for (const { atom, prefix } of this.ipAtoms) if (addresses.some((a) => prefixContains(prefix, a))) matched.push(atom);
+    }
+    // A policy change asks this of every node: most match one atom or none.
+    if (matched.length < 2) return matched[0] ?? '';
     return [...new Set(matched)].sort().join('\n');
   }
 

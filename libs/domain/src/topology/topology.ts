@@ -108,9 +108,12 @@ function meshClass(k: ClassKey): MeshClass {
   return { ...k, group: groupId(k.key), members: new Set(), peers: new Set() };
 }
 
-interface MeshNode extends TopologyNode {
+/** A node in the mesh; it is its own policy Identity, so a policy change classifies it without a copy. */
+interface MeshNode extends TopologyNode, Identity {
   cls: MeshClass;
 }
+
+const meshNode = (input: TopologyNode, cls: MeshClass): MeshNode => ({ ...copy(input), addresses: [input.address], cls });
 
 /**
  * The mesh of one tenant, kept in memory. Every mutation returns the change set of the nodes whose config it
@@ -156,7 +159,7 @@ export class Topology {
   restoreNode(input: TopologyNode): void {
     if (this.nodes.has(input.id)) throw new Error(`node ${input.id} is already in the topology`);
     const probe = this.classFor(input);
-    const node: MeshNode = { ...copy(input), cls: this.classes.get(probe.key) ?? probe };
+    const node = meshNode(input, this.classes.get(probe.key) ?? probe);
     this.nodes.set(node.id, node);
     if (node.cls === probe) {
       this.linkPeers(probe);
@@ -355,7 +358,7 @@ export class Topology {
   private insert(input: TopologyNode, changes: ChangeSet): MeshNode {
     const probe = this.classFor(input);
     const existing = this.classes.get(probe.key);
-    const node: MeshNode = { ...copy(input), cls: existing ?? probe };
+    const node = meshNode(input, existing ?? probe);
     if (existing) {
       this.nodes.set(node.id, node);
       existing.members.add(node.id);
@@ -417,13 +420,14 @@ export class Topology {
   }
 
   /** What decides the node's class, without building one: a policy change asks it of every node. */
-  private classKeyOf(node: TopologyNode): ClassKey {
-    const id = identity(node);
+  private classKeyOf(node: TopologyNode | MeshNode): ClassKey {
+    const id = 'addresses' in node ? node : identity(node);
     const policyCls = this.policy.classOf(id);
     const served = this.policy.servedRoutes(id);
     const routerName = served.length ? node.name : undefined;
     const exitVia = node.exitNode || undefined;
-    const key = [policyCls, served.length ? `\u0001serves:${served.join(',')}\u0001name:${node.name}` : '', exitVia ? `\u0001exit:${exitVia}` : ''].join('');
+    const key = served.length === 0 && !exitVia ? policyCls
+      : [policyCls, served.length ? `\u0001serves:${served.join(',')}\u0001name:${node.name}` : '', exitVia ? `\u0001exit:${exitVia}` : ''].join('');
     return { key, policyCls, served, routerName, exitVia };
   }
 
@@ -465,15 +469,19 @@ export class Topology {
     this.policy = policy;
     this.open = open;
     const fresh = new Map<string, MeshClass>();
-    const groups = new Map<string, { old: MeshClass; next: MeshClass; ids: string[] }>();
+    type Group = { old: MeshClass; next: MeshClass; ids: string[] };
+    const groups: Group[] = [];
+    // Old class → new class → the group moving between them: found without building a key string per node.
+    const moves = new Map<MeshClass, Map<MeshClass, Group>>();
     for (const node of this.nodes.values()) {
       const probe = this.classKeyOf(node);
       let next = fresh.get(probe.key);
       if (!next) fresh.set(probe.key, (next = meshClass(probe)));
       next.members.add(node.id);
-      const key = `${node.cls.key}\u0000${next.key}`;
-      let group = groups.get(key);
-      if (!group) groups.set(key, (group = { old: node.cls, next, ids: [] }));
+      let from = moves.get(node.cls);
+      if (!from) moves.set(node.cls, (from = new Map()));
+      let group = from.get(next);
+      if (!group) (from.set(next, (group = { old: node.cls, next, ids: [] })), groups.push(group));
       group.ids.push(node.id);
     }
     const nextClasses = [...fresh.values()];
@@ -485,10 +493,10 @@ export class Topology {
       }
     });
     const changes: ChangeSet = new Map();
-    const list = [...groups.values()];
+    const list = groups;
     // Every receiver of a group's members gets the same entry objects (serialised once per change downstream).
-    const entries = new Map<(typeof list)[number], Peer[]>();
-    const entriesOf = (b: (typeof list)[number]) => {
+    const entries = new Map<Group, Peer[]>();
+    const entriesOf = (b: Group) => {
       let made = entries.get(b);
       if (!made) entries.set(b, (made = b.ids.map((id) => ({ ...peerOf(this.nodes.get(id)!), group: b.next.group }))));
       return made;
