@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import type { RegisteredNode } from '@meshgate/contracts';
 import { connectInWaves, hubName, spokeName } from './fan-out';
 import { closedLoop, LoadResult } from './http-load';
-import { api, fmt, freePort, pct, Processes, registerNodes, RegistrationResult, setupTenant, sleep, startControlPlane, waitFor } from './servers';
+import { api, cpuSeconds, fmt, freePort, pct, Processes, registerNodes, RegistrationResult, setupTenant, sleep, startControlPlane, waitFor } from './servers';
 import { SseClient } from './sse-client';
 
 export interface FloorOptions {
@@ -40,13 +40,8 @@ export interface FloorOptions {
 }
 
 const LOOPS = 64;
-const USER_HZ = 100; // the unit of /proc/<pid>/stat's CPU times on Linux
 
 const rssBytes = (child: ChildProcess) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) * 1024;
-const cpuSeconds = (child: ChildProcess) => {
-  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / USER_HZ; // utime + stime
-};
 
 /**
  * Node raises its soft limit on open files to the hard one at start-up, in the bench and in every child: the hard

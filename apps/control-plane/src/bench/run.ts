@@ -254,7 +254,7 @@ async function main(): Promise<void> {
         const policy = await api<{ version: number }>(ports[0], 'PUT', '/api/v1/policies', admin, hubPolicy(FANOUT_HUBS, false));
         const registration = await registerNodes(ports, admin, FANOUT_CLIENTS, REGISTER_CONCURRENCY, (i) => (i < FANOUT_HUBS ? hubName(i) : spokeName(i)));
         await waitForNodes(ports, admin, FANOUT_CLIENTS);
-        report.push((await runFanOut(ports, admin, registration, policy.version, {
+        report.push((await runFanOut(ports, replicas.map((r) => r.child), admin, registration, policy.version, {
           clients: FANOUT_CLIENTS, hubs: FANOUT_HUBS, changes: POLICY_CHANGES, connectWave: FANOUT_WAVE, timeoutMs: FANOUT_TIMEOUT_MS,
         })).join('\n'));
       } finally {

@@ -4,6 +4,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { RegisteredNode } from '@meshgate/contracts';
@@ -33,6 +34,14 @@ export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** Child processes of the bench: all of them are killed when the bench ends, however it ends. */
+const USER_HZ = 100; // the unit of /proc/<pid>/stat's CPU times on Linux
+
+/** CPU seconds (user + system) a child process has used so far. */
+export const cpuSeconds = (child: ChildProcess) => {
+  const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / USER_HZ; // utime + stime
+};
+
 export class Processes {
   private readonly children = new Set<ChildProcess>();
 

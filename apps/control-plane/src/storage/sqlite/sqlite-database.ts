@@ -64,15 +64,16 @@ class SqliteExecutor implements SqlExecutor {
 class SqliteTransaction extends SqliteExecutor implements Transaction {
   private depth = 0;
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
+    // Every append of a group commit is a savepoint: prepared once, not parsed again each time (exec would).
     const name = `sp${++this.depth}`;
-    this.statements.connection.exec(`SAVEPOINT ${name}`);
+    this.statements.get(`SAVEPOINT ${name}`).run();
     try {
       const result = await fn();
-      this.statements.connection.exec(`RELEASE ${name}`);
+      this.statements.get(`RELEASE ${name}`).run();
       return result;
     } catch (error) {
-      this.statements.connection.exec(`ROLLBACK TO ${name}`);
-      this.statements.connection.exec(`RELEASE ${name}`);
+      this.statements.get(`ROLLBACK TO ${name}`).run();
+      this.statements.get(`RELEASE ${name}`).run();
       throw error;
     } finally {
       this.depth--;
