@@ -625,6 +625,8 @@ export class NodeConfigView implements View {
   /** The policy changed: which nodes are relays is decided again (O(nodes of the tenant), as the policy change is). */
   private recountRelays(tenantId: string): void {
     const relays = this.relaysOf(tenantId).relays;
+    // No relays before and none chosen now: nothing to ask of every node.
+    if (relays.size === 0 && !this.tenantPolicy(tenantId).compiled.hasRelays) return;
     const next = new Set([...this.nodes.values()].filter((r) => r.tenantId === tenantId && this.isRelay(r)).map((r) => r.id));
     const changed = [...new Set([...relays, ...next])].filter((id) => relays.has(id) !== next.has(id));
     if (changed.length === 0) return;

@@ -201,6 +201,11 @@ export class CompiledPolicy {
 
 
   /** Whether the policy makes `node` a relay (`relays`). */
+  /** Whether the policy chooses any relays at all (most do not): then no node need be asked `isRelay`. */
+  get hasRelays(): boolean {
+    return this.policy.relays.length > 0;
+  }
+
   isRelay(node: Identity): boolean {
     return this.policy.relays.some((a) => this.identityMatches(a, node));
   }
