@@ -68,7 +68,7 @@ function floorPolicy(hubs: number, state: { fullMesh: boolean; ports: string }) 
 }
 
 /** Forgets the clients' frames: what comes next is the change's. */
-const forgetFrames = (clients: SseClient[]) => clients.forEach((c) => { c.frames.length = 0; });
+const forgetFrames = (clients: SseClient[]) => clients.forEach((c) => c.forgetFrames());
 
 /**
  * When the client's first frame since `forgetFrames` came (null: not within `timeoutMs`), dropping it: a full mesh's

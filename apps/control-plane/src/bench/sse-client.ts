@@ -80,6 +80,12 @@ export class SseClient {
     });
   }
 
+  /** Drops the frames received so far: a long run keeps only what is still to be asked for (a heap of old frames
+   * slows the client's garbage collection, and with it every latency the client measures). */
+  forgetFrames(): void {
+    this.frames.length = 0;
+  }
+
   close(): void {
     this.destroy();
   }
