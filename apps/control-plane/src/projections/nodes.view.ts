@@ -1,7 +1,7 @@
 import {
   applyHeartbeat, emptyHeartbeatBaseline, HeartbeatBaseline, heartbeatAt, heartbeatBaselineFromJson, HeartbeatBaselineJson,
   heartbeatBaselineToJson, ipToInt, NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, nodeIdOfStream, NodeState, policyEngine, RecordedEvent,
-  StoredHeartbeatEvent, TenantNodeIndex, upcastHeartbeat,
+  StoredHeartbeatEvent, streams, TenantNodeIndex, upcastHeartbeat,
 } from '@meshgate/domain';
 import {
   DEFAULT_NODE_KEY_EXPIRY_DAYS, NodeKeyExpirySet, NodeKeyRotated, nodeKeyExpiresAt, NodeWentOffline, TenantSettingsUpdated,
@@ -81,6 +81,8 @@ type NodesSnapshot = {
 export class NodesView implements View {
   readonly name = 'nodes';
   private byId = new Map<string, NodeRow>();
+  /** Rows by their stream's name: a compact heartbeat (most of the log) finds its row without parsing the name. */
+  private byStream = new Map<string, NodeRow>();
   private tenants = new Map<string, TenantIndex>();
 
   snapshot(): NodesSnapshot {
@@ -94,6 +96,7 @@ export class NodesView implements View {
 
   restore(state: unknown): void {
     this.byId.clear();
+    this.byStream.clear();
     this.tenants.clear();
     const s = (state as NodesSnapshot | undefined) ?? { nodes: [], keyExpiryDays: [] };
     for (const [tenantId, days] of s.keyExpiryDays) this.tenant(tenantId).keyExpiryDays = days;
@@ -101,6 +104,15 @@ export class NodesView implements View {
   }
 
   apply(event: RecordedEvent): void {
+    if (event.type === 'NodeSeen') {
+      const row = this.byStream.get(event.streamId);
+      if (!row) return;
+      row.status = 'online';
+      row.lastSeenAt = heartbeatAt(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent);
+      row.keys.inactiveSince = null;
+      row.streamVersion = event.streamVersion;
+      return;
+    }
     if (event.type === 'NodeRegistered') {
       const d = event.data as NodeRegistered['data'];
       this.index({
@@ -142,7 +154,6 @@ export class NodesView implements View {
         names.set(row.name, row.id);
         break;
       }
-      case 'NodeSeen':
       case 'NodeHeartbeatRecorded': {
         const heartbeat = upcastHeartbeat(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent);
         row.status = 'online';
@@ -213,6 +224,7 @@ export class NodesView implements View {
 
   private index(row: NodeRow): void {
     this.byId.set(row.id, row);
+    this.byStream.set(streams.node(row.id), row);
     const t = this.tenant(row.tenantId);
     if (t.lastAddress === null || ipToInt(row.address) > ipToInt(t.lastAddress)) t.lastAddress = row.address;
     if (row.status !== 'removed') {
