@@ -10,8 +10,9 @@
  * the new version.
  */
 import { ChildProcess } from 'node:child_process';
+import { changeSeries, deliveriesOf, mean } from './change-series';
 import { SseClient } from './sse-client';
-import { api, cpuSeconds, fmt, pct, RegistrationResult, sleep } from './servers';
+import { api, fmt, pct, RegistrationResult } from './servers';
 
 export interface FanOutOptions {
   clients: number;
@@ -21,8 +22,6 @@ export interface FanOutOptions {
   connectWave: number;
   timeoutMs: number;
 }
-
-const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
 
 export const hubName = (i: number) => `hub-${i}`;
 export const spokeName = (i: number) => `s${String(i).padStart(5, '0')}`;
@@ -74,50 +73,26 @@ export async function runFanOut(
     const connectSeconds = (Date.now() - connectStarted) / 1000;
     const fullBytes = clients.map((c) => c.bytes).sort((a, b) => a - b);
 
-    const latencies: number[] = [];
-    const byReplica: number[][] = ports.map(() => []);
-    const patchBytes: number[] = [];
     const putMs: number[] = [];
-    // CPU seconds per change of each replica, then of this process (the clients), over the change and 200 ms after.
-    const cpu: number[][] = [...replicas, null].map(() => []);
-    let missed = 0;
     let version = initialPolicyVersion;
-    for (let change = 0; change < options.changes; change++) {
-      await sleep(500); // let the previous change's frames drain everywhere
-      for (const c of clients) c.forgetFrames();
-      const before = clients.map((c) => c.bytes);
-      const writer = change % ports.length;
-      const cpuBefore = { replicas: replicas.map(cpuSeconds), bench: process.cpuUsage() };
+    // Each change through the next replica in turn.
+    const series = await changeSeries(clients, replicas, options.changes, options.timeoutMs, async (change) => {
       const t0 = process.hrtime.bigint();
-      const put = await api<{ version: number }>(ports[writer], 'PUT', '/api/v1/policies', admin, hubPolicy(options.hubs, change % 2 === 0), { 'if-match': String(version) });
-      version = put.version;
+      version = (await api<{ version: number }>(ports[change % ports.length], 'PUT', '/api/v1/policies', admin,
+        hubPolicy(options.hubs, change % 2 === 0), { 'if-match': String(version) })).version;
       putMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      const received = await Promise.all(clients.map((c) => c.next((f) => f.event === 'patch', options.timeoutMs)));
-      received.forEach((f, i) => {
-        if (f === null) {
-          missed++;
-          return;
-        }
-        const ms = Number(f.at - t0) / 1e6;
-        latencies.push(ms);
-        byReplica[replicaOf(i)].push(ms);
-      });
-      await sleep(200);
-      replicas.forEach((r, i) => cpu[i].push(cpuSeconds(r) - cpuBefore.replicas[i]));
-      const bench = process.cpuUsage(cpuBefore.bench);
-      cpu[replicas.length].push((bench.user + bench.system) / 1e6);
-      clients.forEach((c, i) => patchBytes.push(c.bytes - before[i]));
-    }
-    latencies.sort((a, b) => a - b);
-    patchBytes.sort((a, b) => a - b);
-    for (const l of byReplica) l.sort((a, b) => a - b);
+    });
+    const { ms: latencies, missed } = deliveriesOf(series);
+    const byReplica = ports.map((_, r) => deliveriesOf(series, (i) => replicaOf(i) === r).ms);
+    const patchBytes = series.bytes.flat().sort((a, b) => a - b);
+    const replicaCpu = replicas.map((_, r) => mean(series.serverCpu.map((change) => change[r])));
     const p99 = pct(latencies, 0.99);
     return [
       `(f) policy change → ${fmt(clients.length)} SSE clients over ${ports.length} replicas on one PostgreSQL (hub-and-spoke: ${options.hubs} hubs), ${options.changes} changes, each through the next replica:`,
       `    p50 ${pct(latencies, 0.5).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms, max ${pct(latencies, 1).toFixed(0)} ms over ${fmt(latencies.length)} deliveries${missed ? `, ${missed} NOT delivered within ${options.timeoutMs} ms` : ''}      target p99 < 1 s: ${p99 < 1000 && missed === 0 ? 'met' : 'NOT met'}`,
       `    p99 by replica of the client: ${byReplica.map((l, r) => `r${r} ${pct(l, 0.99).toFixed(0)} ms`).join(', ')}`,
       `    the PUT answered (committed) after ${putMs.map((ms) => ms.toFixed(0)).join(', ')} ms`,
-      `    CPU per change (mean, s, from the PUT until 200 ms after the last delivery): ${cpu.slice(0, -1).map((l, r) => `r${r} ${mean(l).toFixed(2)}`).join(', ')}; the clients (this process) ${mean(cpu[cpu.length - 1]).toFixed(2)}`,
+      `    CPU per change (mean, s, from the PUT until 200 ms after the last delivery): ${replicaCpu.map((c, r) => `r${r} ${c.toFixed(2)}`).join(', ')}; the clients (this process) ${mean(series.clientCpu).toFixed(2)}`,
       `    bytes per client per change: median ${pct(patchBytes, 0.5)}, max ${pct(patchBytes, 1)} (full config on connect: median ${pct(fullBytes, 0.5)}, max ${pct(fullBytes, 1)})`,
       `    registering the ${fmt(nodes.length)} nodes: ${registration.seconds.toFixed(1)} s (${fmt(nodes.length / registration.seconds)}/s over ${ports.length} replicas, ${registration.retries} retried after a lost race); connecting the clients: ${connectSeconds.toFixed(1)} s`,
     ];

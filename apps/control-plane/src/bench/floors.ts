@@ -23,7 +23,8 @@ import { join } from 'node:path';
 import type { RegisteredNode } from '@meshgate/contracts';
 import { connectInWaves, hubName, spokeName } from './fan-out';
 import { closedLoop, LoadResult } from './http-load';
-import { api, cpuSeconds, fmt, freePort, pct, Processes, registerNodes, RegistrationResult, setupTenant, sleep, startControlPlane, waitFor } from './servers';
+import { changeSeries, deliveriesOf, mean } from './change-series';
+import { api, fmt, freePort, pct, Processes, registerNodes, RegistrationResult, setupTenant, sleep, startControlPlane, waitFor } from './servers';
 import { SseClient } from './sse-client';
 
 export interface FloorOptions {
@@ -67,60 +68,27 @@ function floorPolicy(hubs: number, state: { fullMesh: boolean; ports: string }) 
   };
 }
 
-/** Forgets the clients' frames: what comes next is the change's. */
-const forgetFrames = (clients: SseClient[]) => clients.forEach((c) => c.forgetFrames());
-
-/**
- * When the client's first frame since `forgetFrames` came (null: not within `timeoutMs`), dropping it: a full mesh's
- * patches (~600 KB per client at 3,000) would otherwise pile up in the bench's heap.
- */
-async function nextFrameAt(c: SseClient, timeoutMs: number): Promise<bigint | null> {
-  const frame = await c.next(() => true, timeoutMs);
-  c.frames.length = 0;
-  return frame?.at ?? null;
-}
-
 interface Series {
   /** Delivery times over every client and change, sorted. */
   ms: number[];
   missed: number;
   /** Bytes each client got per change, its mean over the changes. */
   bytesPerStream: number[];
-  /** The server's CPU seconds per change. */
+  /** The server's CPU seconds per change, sorted. */
   cpu: number[];
 }
 
-/**
- * `count` changes: each waits for the previous one's frames to drain, forgets the clients' frames, runs
- * `trigger(k)` and waits for every client's next frame; `after` runs after each (unmeasured).
- */
+/** `count` changes to one server's clients (change-series.ts), summed up for the table. */
 async function series(
   clients: SseClient[], server: ChildProcess, count: number, timeoutMs: number,
-  trigger: (k: number) => Promise<unknown>, after: () => Promise<unknown> = async () => undefined,
+  trigger: (k: number) => Promise<unknown>, after?: () => Promise<unknown>,
 ): Promise<Series> {
-  const ms: number[] = [];
-  const bytes = clients.map(() => 0);
-  const cpu: number[] = [];
-  let missed = 0;
-  for (let k = 0; k < count; k++) {
-    await sleep(500);
-    forgetFrames(clients);
-    const before = clients.map((c) => c.bytes);
-    const cpu0 = cpuSeconds(server);
-    const t0 = process.hrtime.bigint();
-    await trigger(k);
-    const got = await Promise.all(clients.map((c) => nextFrameAt(c, timeoutMs)));
-    await sleep(200);
-    cpu.push(cpuSeconds(server) - cpu0);
-    got.forEach((at, i) => {
-      if (at !== null) ms.push(Number(at - t0) / 1e6);
-      else missed++;
-      bytes[i] += clients[i].bytes - before[i];
-    });
-    await after();
-  }
-  ms.sort((a, b) => a - b);
-  return { ms, missed, bytesPerStream: bytes.map((b) => Math.round(b / Math.max(1, count))), cpu: cpu.sort((a, b) => a - b) };
+  const s = await changeSeries(clients, [server], count, timeoutMs, trigger, after);
+  return {
+    ...deliveriesOf(s),
+    bytesPerStream: clients.map((_, i) => Math.round(mean(s.bytes.map((change) => change[i])))),
+    cpu: s.serverCpu.map(([c]) => c).sort((a, b) => a - b),
+  };
 }
 
 /** The N streams of one server: connected, its RSS per stream, and the bytes each got on connecting. */
@@ -187,10 +155,11 @@ export async function runFloors(procs: Processes, dir: string, options: FloorOpt
     };
     if (withPeers) {
       const revert = async () => {
-        forgetFrames(clients);
+        for (const c of clients) c.forgetFrames();
         state.fullMesh = false;
         await putPolicy();
-        await Promise.all(clients.map((c) => nextFrameAt(c, options.timeoutMs)));
+        await Promise.all(clients.map((c) => c.next((f) => f.event === 'patch', options.timeoutMs)));
+        for (const c of clients) c.forgetFrames();
       };
       product.peers = await series(clients, cp, options.peerChanges, options.timeoutMs, async () => {
         state.fullMesh = true;

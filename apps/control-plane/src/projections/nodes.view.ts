@@ -107,9 +107,7 @@ export class NodesView implements View {
     if (event.type === 'NodeSeen') {
       const row = this.byStream.get(event.streamId);
       if (!row) return;
-      row.status = 'online';
-      row.lastSeenAt = heartbeatAt(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent);
-      row.keys.inactiveSince = null;
+      this.markSeen(row, heartbeatAt(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent));
       row.streamVersion = event.streamVersion;
       return;
     }
@@ -156,8 +154,7 @@ export class NodesView implements View {
       }
       case 'NodeHeartbeatRecorded': {
         const heartbeat = upcastHeartbeat(event as unknown as RecordedEvent<StoredHeartbeatEvent> & StoredHeartbeatEvent);
-        row.status = 'online';
-        row.lastSeenAt = heartbeatAt(heartbeat);
+        this.markSeen(row, heartbeatAt(heartbeat));
         if (heartbeat.type === 'NodeHeartbeatRecorded') {
           const d = heartbeat.data;
           if (d.endpoint !== undefined) row.endpoint = d.endpoint;
@@ -167,7 +164,6 @@ export class NodesView implements View {
           if (d.txBytes !== undefined) row.txBytes = d.txBytes;
         }
         row.heartbeat = applyHeartbeat(row.heartbeat, heartbeat);
-        row.keys.inactiveSince = null;
         break;
       }
       case 'NodeWentOffline':
@@ -206,6 +202,13 @@ export class NodesView implements View {
     }
     // Every event on the node's stream moves its version (what the next decision on it expects).
     row.streamVersion = event.streamVersion;
+  }
+
+  /** What any heartbeat says of its node: online, seen at `at`. */
+  private markSeen(row: NodeRow, at: string): void {
+    row.status = 'online';
+    row.lastSeenAt = at;
+    row.keys.inactiveSince = null;
   }
 
   private tenant(tenantId: string): TenantIndex {

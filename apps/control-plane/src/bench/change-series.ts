@@ -1,0 +1,61 @@
+import { ChildProcess } from 'node:child_process';
+import { cpuSeconds, sleep } from './servers';
+import { SseClient } from './sse-client';
+
+/** What a series of changes cost, per change (outer index) and per client or server (inner index). */
+export interface ChangeSeries {
+  /** Milliseconds from just before the trigger until the client had its patch frame; null: not within the timeout. */
+  deliveries: (number | null)[][];
+  /** Bytes each client received. */
+  bytes: number[][];
+  /** CPU seconds each server used, from the trigger until 200 ms after the last delivery. */
+  serverCpu: number[][];
+  /** CPU seconds of this process (the clients) over the same time. */
+  clientCpu: number[];
+}
+
+/**
+ * `count` changes measured at SSE clients (bench parts f and k): each waits for the previous one's frames to drain,
+ * forgets the clients' frames (a heap of old ones would put the load generator's GC into what it measures), runs
+ * `trigger(k)` and waits for every client's next patch frame; `after` runs after each, unmeasured.
+ */
+export async function changeSeries(
+  clients: readonly SseClient[], servers: readonly ChildProcess[], count: number, timeoutMs: number,
+  trigger: (k: number) => Promise<unknown>, after: () => Promise<unknown> = async () => undefined,
+): Promise<ChangeSeries> {
+  const series: ChangeSeries = { deliveries: [], bytes: [], serverCpu: [], clientCpu: [] };
+  for (let k = 0; k < count; k++) {
+    await sleep(500);
+    for (const c of clients) c.forgetFrames();
+    const before = clients.map((c) => c.bytes);
+    const cpuBefore = { servers: servers.map(cpuSeconds), clients: process.cpuUsage() };
+    const t0 = process.hrtime.bigint();
+    await trigger(k);
+    const frames = await Promise.all(clients.map((c) => c.next((f) => f.event === 'patch', timeoutMs)));
+    for (const c of clients) c.forgetFrames();
+    await sleep(200);
+    series.serverCpu.push(servers.map((s, i) => cpuSeconds(s) - cpuBefore.servers[i]));
+    const used = process.cpuUsage(cpuBefore.clients);
+    series.clientCpu.push((used.user + used.system) / 1e6);
+    series.deliveries.push(frames.map((f) => (f === null ? null : Number(f.at - t0) / 1e6)));
+    series.bytes.push(clients.map((c, i) => c.bytes - before[i]));
+    await after();
+  }
+  return series;
+}
+
+/** The deliveries of the clients `which` picks (all by default) over every change, sorted, and how many never came. */
+export function deliveriesOf(series: ChangeSeries, which: (client: number) => boolean = () => true): { ms: number[]; missed: number } {
+  const ms: number[] = [];
+  let missed = 0;
+  for (const change of series.deliveries) {
+    change.forEach((d, i) => {
+      if (!which(i)) return;
+      if (d === null) missed++;
+      else ms.push(d);
+    });
+  }
+  return { ms: ms.sort((a, b) => a - b), missed };
+}
+
+export const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / Math.max(values.length, 1);
