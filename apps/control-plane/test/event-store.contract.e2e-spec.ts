@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Event, RecordedEvent } from '@meshgate/domain';
 import { ConcurrencyError } from '../src/event-store/concurrency.error';
@@ -64,6 +65,36 @@ describe.each(['sqlite', 'postgres'] as const)('the event store on %s', (kind) =
     expect(all.find((e) => e.type === 'C')!.data).toEqual({ text: 'ü ✓' });
     expect((await collect(log.readAll(3))).map((e) => e.position)).toEqual([4, 5]);
     expect(await log.head()).toEqual({ position: 5, hash: await log.hashAt(5) });
+  });
+
+  it('reads a log of many pages, compact heartbeats among other events, as stored, and again after a reader stopped early', async () => {
+    const tenantId = randomUUID();
+    const node = (id: string) => ({ actor: { kind: 'node' as const, id } });
+    const seen = (n: number) => Array.from({ length: n }, () => event('NodeSeen'));
+    let version = 0;
+    const append = async (events: Event[], metadata: RecordedEvent['metadata'] = node('n1')) => {
+      await log.append({ tenantId, streams: [{ streamId: 'node-n1', expectedVersion: version, events }], metadata });
+      version += events.length;
+    };
+    await append([event('NodeRegistered', { name: 'n1' })], { actor });
+    for (let round = 0; round < 3; round++) {
+      await append(seen(700)); // compact
+      await append([event('NodeHeartbeatRecorded', { rxBytes: round })]); // the node's own, with data
+      await append(seen(2), { actor, correlationId: `c${round}` }); // NodeSeen with other metadata
+    }
+    await log.append(request('policy-t1', 0, event('PolicyUpdated', { version: 1 })));
+
+    const all = await collect(log.readAll(0));
+    const stored: RecordedEvent[] = [];
+    for await (const page of log.readHashedPages(0)) for (const { hash: _hash, ...e } of page) stored.push(e);
+    expect(all).toHaveLength(1 + 3 * 703 + 1);
+    expect(all).toEqual(stored);
+    expect(all.filter((e) => e.type === 'NodeHeartbeatRecorded').map((e) => e.data)).toEqual([{ rxBytes: 0 }, { rxBytes: 1 }, { rxBytes: 2 }]);
+    expect(all[all.length - 2]).toMatchObject({ type: 'NodeSeen', tenantId, metadata: { actor, correlationId: 'c2' } });
+    expect(all[all.length - 1]).toMatchObject({ type: 'PolicyUpdated', tenantId: null, streamId: 'policy-t1' });
+
+    for await (const e of log.readAll(0)) if (e.position === 1200) break;
+    expect((await collect(log.readAll(2000))).map((e) => e.position)).toEqual(all.slice(2000).map((e) => e.position));
   });
 
   it('refuses a stale expected version with a ConcurrencyError and appends nothing of that request', async () => {

@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '@meshgate/domain';
+import type { ColumnPage } from '../storage/column-page';
 
 /**
  * How an event is laid out in the `events` table, the same on both stores. Compact on purpose (a steady-state
@@ -81,19 +82,23 @@ export function decodeEvent(row: EventRow): RecordedEvent {
 }
 
 /**
- * The log's pages, read as value arrays (SqlExecutor.queryValues) without the join to `streams`: the reader names
- * each stream from its own cache of refs. Compact heartbeats (`NodeSeen`, most of the log) come as NULLs but for
- * their numbers: their tenant, type and data are always their node's tenant, `NodeSeen` and `{}`, and the reader
- * restores them (`decodeEventValues`), as it does "the stream's own node did it" for a NULL metadata. Every value
- * handed to the driver costs: this is a third of the cost of an object row joined by name, and half of that of the
- * same values as stored. The chain's verification reads every column as stored (EVENT_STORED_COLUMNS): what it
- * checks must be what is there.
+ * The log's pages, read as columns (Database.queryColumnPages) without the join to `streams`: the reader names each
+ * stream from its own cache of refs. Every value the driver hands over costs, so a page holds four numbers per event
+ * and nothing else. Most of the log is compact heartbeats (`NodeSeen` by the stream's own node, no data): their
+ * tenant is their node's and their data `{}`, which the reader restores. Every other event is marked in the page by
+ * a negative stream version (versions start at 1), and LOG_DETAIL_COLUMNS bring its tenant, type, data and metadata
+ * in a second read of the page's range. The chain's verification reads every column as stored
+ * (EVENT_STORED_COLUMNS): what it checks must be what is there.
  */
-export const EVENT_VALUE_COLUMNS = `position, CASE WHEN type = 'NodeSeen' THEN NULL ELSE tenant_id END, stream_ref, stream_version,
-  CASE WHEN type = 'NodeSeen' THEN NULL ELSE type END, CASE WHEN type = 'NodeSeen' THEN NULL ELSE data END, NULLIF(metadata, ''), recorded_at`;
+export const LOG_PAGE_COLUMNS = `position, stream_ref,
+  CASE WHEN type = 'NodeSeen' AND metadata = '' THEN stream_version ELSE -stream_version END, recorded_at`;
+export const LOG_DETAIL_COLUMNS = 'position, tenant_id, type, data, metadata';
+export type LogDetails = [position: number, tenantId: string | null, type: string, data: string, metadata: string];
+/** The events of a page that LOG_DETAIL_COLUMNS are read for. */
+export const LOG_DETAIL_WHERE = `NOT (type = 'NodeSeen' AND metadata = '')`;
 export const EVENT_STORED_COLUMNS = 'position, tenant_id, stream_ref, stream_version, type, data, metadata, recorded_at';
-export type EventValues = [position: number, tenantId: string | null, streamRef: number, streamVersion: number, type: string | null,
-  data: string | null, metadata: string | null, recordedAt: number];
+export type StoredValues = [position: number, tenantId: string | null, streamRef: number, streamVersion: number, type: string, data: string,
+  metadata: string, recordedAt: number];
 
 /** What the reader knows of the stream a row belongs to. */
 export interface StreamOfRow {
@@ -105,19 +110,46 @@ export interface StreamOfRow {
 /** The data of every compact heartbeat: one object, frozen, as nothing may change an event. */
 const NO_DATA = Object.freeze({});
 
-/** `v` may go on with more columns (the hash). */
-export function decodeEventValues(v: readonly [...EventValues, ...unknown[]], stream: StreamOfRow): RecordedEvent {
-  const compact = v[4] === null;
+/** A row of EVENT_STORED_COLUMNS; `v` may go on with more columns (the hash). */
+export function decodeStoredValues(v: readonly [...StoredValues, ...unknown[]], stream: StreamOfRow): RecordedEvent {
   return {
     position: v[0],
-    tenantId: compact ? stream.tenantId : v[1],
+    tenantId: v[1],
     streamId: stream.streamId,
     streamVersion: v[3],
-    type: compact ? 'NodeSeen' : v[4]!,
-    data: (compact ? NO_DATA : parseData(v[5]!)) as RecordedEvent['data'],
-    metadata: decodeMetadata(stream.streamId, v[6] ?? SELF),
+    type: v[4],
+    data: parseData(v[5]) as RecordedEvent['data'],
+    metadata: decodeMetadata(stream.streamId, v[6]),
     recordedAt: isoTime(Number(v[7])),
   };
+}
+
+/**
+ * A page of LOG_PAGE_COLUMNS as events; `details` are the LOG_DETAIL_COLUMNS of its marked events, in position order.
+ * `streamOf` knows every ref of the page.
+ */
+export function decodeLogPage(page: ColumnPage, details: readonly LogDetails[], streamOf: (ref: number) => StreamOfRow): RecordedEvent[] {
+  const [positions, refs, versions, times] = page.columns as Float64Array[];
+  const events = new Array<RecordedEvent>(page.length);
+  let detail = 0;
+  for (let i = 0; i < page.length; i++) {
+    const stream = streamOf(refs[i]);
+    const version = versions[i];
+    if (version > 0) {
+      events[i] = {
+        position: positions[i], tenantId: stream.tenantId, streamId: stream.streamId, streamVersion: version, type: 'NodeSeen',
+        data: NO_DATA as RecordedEvent['data'], metadata: decodeMetadata(stream.streamId, SELF), recordedAt: isoTime(times[i]),
+      };
+      continue;
+    }
+    const row = details[detail++];
+    if (row?.[0] !== positions[i]) throw new Error(`the log changed under its reader at position ${positions[i]}`);
+    events[i] = {
+      position: positions[i], tenantId: row[1], streamId: stream.streamId, streamVersion: -version, type: row[2],
+      data: parseData(row[3]) as RecordedEvent['data'], metadata: decodeMetadata(stream.streamId, row[4]), recordedAt: isoTime(times[i]),
+    };
+  }
+  return events;
 }
 
 /**

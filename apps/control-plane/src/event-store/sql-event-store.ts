@@ -2,8 +2,8 @@ import type { RecordedEvent } from '@meshgate/domain';
 import { Database, StorageFaultError, Transaction, UniqueViolationError } from '../storage/database.port';
 import { ConcurrencyError } from './concurrency.error';
 import {
-  decodeEvent, decodeEventValues, encodeMetadata, EVENT_COLUMNS, EVENT_STORED_COLUMNS, EVENT_VALUE_COLUMNS, EventRow, EventValues, EVENTS_FROM,
-  StreamOfRow,
+  decodeEvent, decodeLogPage, decodeStoredValues, encodeMetadata, EVENT_COLUMNS, EVENT_STORED_COLUMNS, EventRow, EVENTS_FROM, LOG_DETAIL_COLUMNS,
+  LOG_DETAIL_WHERE, LOG_PAGE_COLUMNS, LogDetails, StoredValues, StreamOfRow,
 } from './event-codec';
 import { AppendRequest, CommitParticipant, EventStore, HashedEvent } from './event-store.port';
 import { chainHash, GENESIS_HASH } from './hash-chain';
@@ -189,20 +189,17 @@ export class SqlEventStore implements EventStore {
   }
 
   async *readPages(after: number): AsyncIterable<readonly RecordedEvent[]> {
-    const page = (from: number) => {
-      const rows = this.db.queryValues<EventValues>(
-        `SELECT ${EVENT_VALUE_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ${PAGE}`, [from]);
-      rows.catch(() => undefined); // awaited below, unless the reader stopped first
-      return rows;
-    };
-    let next = page(after);
-    for (;;) {
-      const rows = await next;
-      if (rows.length === 0) return;
-      // Asked for before this page is decoded and applied: a database server reads while this process works.
-      next = page(rows[rows.length - 1][0]);
-      await this.learnStreams(rows);
-      yield rows.map((row) => decodeEventValues(row, this.streamsByRef.get(row[2])!));
+    let from = after;
+    for await (const page of this.db.queryColumnPages(`SELECT ${LOG_PAGE_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ${PAGE}`, after)) {
+      const [positions, refs, versions] = page.columns as Float64Array[];
+      const to = positions[page.length - 1];
+      const details = versions.some((version) => version < 0)
+        ? await this.db.queryValues<LogDetails>(
+          `SELECT ${LOG_DETAIL_COLUMNS} FROM events WHERE position > ? AND position <= ? AND ${LOG_DETAIL_WHERE} ORDER BY position`, [from, to])
+        : [];
+      from = to;
+      await this.learnStreams(refs);
+      yield decodeLogPage(page, details, (ref) => this.streamsByRef.get(ref)!);
     }
   }
 
@@ -210,23 +207,25 @@ export class SqlEventStore implements EventStore {
   async *readHashedPages(after: number): AsyncIterable<readonly HashedEvent[]> {
     let from = after;
     for (;;) {
-      const rows = await this.db.queryValues<[...EventValues, Buffer | string]>(
+      const rows = await this.db.queryValues<[...StoredValues, Buffer | string]>(
         `SELECT ${EVENT_STORED_COLUMNS}, hash FROM events WHERE position > ? ORDER BY position LIMIT ${PAGE}`, [from]);
       if (rows.length === 0) return;
-      await this.learnStreams(rows);
-      yield rows.map((row) => ({ ...decodeEventValues(row, this.streamsByRef.get(row[2])!), hash: toHex(row[8]) }));
+      await this.learnStreams(rows.map((row) => row[2]));
+      yield rows.map((row) => ({ ...decodeStoredValues(row, this.streamsByRef.get(row[2])!), hash: toHex(row[8]) }));
       from = rows[rows.length - 1][0];
     }
   }
 
   /** Learns the refs of a page that this process has not met yet (streams other replicas created, or all at start). */
-  private async learnStreams(rows: readonly (readonly [...EventValues, ...unknown[]])[]): Promise<void> {
-    const unknown = [...new Set(rows.map((row) => row[2]).filter((ref) => !this.streamsByRef.has(ref)))];
-    for (let i = 0; i < unknown.length; i += 500) {
-      const refs = unknown.slice(i, i + 500);
+  private async learnStreams(refs: ArrayLike<number>): Promise<void> {
+    const unknown = new Set<number>();
+    for (let i = 0; i < refs.length; i++) if (!this.streamsByRef.has(refs[i])) unknown.add(refs[i]);
+    const missing = [...unknown];
+    for (let i = 0; i < missing.length; i += 500) {
+      const chunk = missing.slice(i, i + 500);
       const found = await this.db.query<{ ref: number; stream_id: string; tenant_id: string | null }>(
         `SELECT s.ref, s.stream_id, (SELECT e.tenant_id FROM events e WHERE e.stream_ref = s.ref ORDER BY e.stream_version LIMIT 1) AS tenant_id
-         FROM streams s WHERE s.ref IN (${refs.map(() => '?').join(', ')})`, refs);
+         FROM streams s WHERE s.ref IN (${chunk.map(() => '?').join(', ')})`, chunk);
       for (const { ref, stream_id, tenant_id } of found) this.streamsByRef.set(ref, { streamId: stream_id, tenantId: tenant_id });
     }
   }

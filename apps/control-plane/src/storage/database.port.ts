@@ -1,3 +1,5 @@
+import type { ColumnPage } from './column-page';
+
 /**
  * The one SQL surface the control plane writes through, the same on SQLite and PostgreSQL. SQL passed here is
  * portable: `?` placeholders (the PostgreSQL adapter numbers them), `INSERT … ON CONFLICT`, `UPDATE … RETURNING`,
@@ -37,6 +39,13 @@ export interface Database extends SqlExecutor {
    * announced meanwhile is then caught up by position). A no-op on SQLite: one process serves the file.
    */
   onAnnounce(listener: () => void): Promise<void>;
+  /**
+   * The pages of a keyset query, for the log's largest reads: `sql` takes one parameter, the first column of the
+   * page before's last row (`… WHERE position > ? ORDER BY position LIMIT n`), `after` for the first page; the pages
+   * end at the first empty one. They are read ahead of the caller: on SQLite by a thread beside the event loop, on
+   * PostgreSQL by the server while this process applies the page before.
+   */
+  queryColumnPages(sql: string, after: number): AsyncIterable<ColumnPage>;
   /** Competes for a named leadership; on SQLite this process always leads. */
   leadership(name: string, pollMs: number): Promise<Leadership>;
   close(): Promise<void>;

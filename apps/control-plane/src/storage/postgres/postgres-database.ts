@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client, Pool, PoolClient, types } from 'pg';
 import { DataSource } from 'typeorm';
+import { ColumnPage, keysetPages } from '../column-page';
 import { Database, Leadership, SqlExecutor, StorageFaultError, Transaction, UniqueViolationError } from '../database.port';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 
@@ -161,6 +162,10 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
       listener(); // (re)connected: what was announced while we were away is caught up by position
     };
     await connect();
+  }
+
+  queryColumnPages(sql: string, after: number): AsyncIterable<ColumnPage> {
+    return keysetPages((from) => this.queryValues(sql, [from]), after);
   }
 
   async leadership(name: string, pollMs: number): Promise<Leadership> {

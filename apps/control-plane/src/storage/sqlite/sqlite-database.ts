@@ -1,6 +1,8 @@
 import BetterSqlite3, { Database as Connection, Statement } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
+import type { ColumnPage } from '../column-page';
 import { Database, Leadership, SqlExecutor, StorageFaultError, Transaction, UniqueViolationError } from '../database.port';
+import { SqliteReaderThread } from './sqlite-reader-thread';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations';
 
 const BUSY_RETRY_MS = 25;
@@ -86,14 +88,18 @@ class SqliteTransaction extends SqliteExecutor implements Transaction {
 
 /**
  * SQLite through better-sqlite3: one connection writes (transactions BEGIN IMMEDIATE, one at a time), another reads,
- * so that a read never sees a transaction that is still open. WAL lets the reader go on during a commit.
+ * so that a read never sees a transaction that is still open, and a third on its own thread reads the log's large
+ * pages (SqliteReaderThread). WAL lets the readers go on during a commit.
  */
 export class SqliteDatabase extends SqliteExecutor implements Database {
   readonly dialect = 'sqlite';
   private readonly writer: Statements;
   private tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(private readonly dataSource: DataSource, write: Connection, read: Connection, private readonly busyWaitMs: number) {
+  private constructor(
+    private readonly dataSource: DataSource, write: Connection, read: Connection, private readonly reader: SqliteReaderThread,
+    private readonly busyWaitMs: number,
+  ) {
     super(new Statements(read));
     this.writer = new Statements(write);
   }
@@ -119,7 +125,16 @@ export class SqliteDatabase extends SqliteExecutor implements Database {
     const write = (dataSource.driver as unknown as { databaseConnection: Connection }).databaseConnection;
     const read = new BetterSqlite3(path, { fileMustExist: true });
     read.pragma('busy_timeout = 1000');
-    return new SqliteDatabase(dataSource, write, read, options.busyWaitMs ?? 5_000);
+    return new SqliteDatabase(dataSource, write, read, new SqliteReaderThread(path), options.busyWaitMs ?? 5_000);
+  }
+
+  /** On the reader thread, ahead of the caller. */
+  async *queryColumnPages(sql: string, after: number): AsyncIterable<ColumnPage> {
+    try {
+      yield* this.reader.pages(sql, after);
+    } catch (error) {
+      throw translate(error);
+    }
   }
 
   /** The raw write connection, for the adapter's own tools (migrate-store, tests). */
@@ -170,6 +185,7 @@ export class SqliteDatabase extends SqliteExecutor implements Database {
 
   async close(): Promise<void> {
     await this.tail;
+    await this.reader.close();
     this.statements.connection.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
