@@ -33,7 +33,8 @@ describe('policies: the Tailscale/headscale format, preview, routes and schedule
     api('PUT', '/api/v1/policies', { token: owner.token, raw: text, headers: { 'content-type': 'application/hujson', ...headers } });
 
   beforeAll(async () => {
-    server = await startServer({ SCHEDULER_CLOCK: 'manual' });
+    // Monday 17:00 in Berlin, after the office window: a restart must not open it whatever the time of day here.
+    server = await startServer({ SCHEDULER_CLOCK: 'manual', SCHEDULER_CLOCK_START: '2026-11-23T16:00:00Z' });
     api = client(server);
     owner = await setupTenant(server.baseUrl, 'policies');
     // Version 1 declares the tags (and who owns them): nobody may put an undeclared tag on a node.

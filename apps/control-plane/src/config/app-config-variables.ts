@@ -38,6 +38,7 @@ export const APP_CONFIG_VARIABLES = {
   BODY_LIMIT_BYTES: { default: '2097152', meaning: 'larger request bodies get 413' },
   LOG_LEVEL: { default: 'info', meaning: 'error, warn, info (or log) or debug: JSON lines on stdout' },
   SCHEDULER_CLOCK: { default: 'system', meaning: 'manual is for tests only (PUT /api/v1/test-clock)' },
+  SCHEDULER_CLOCK_START: { default: 'now', meaning: 'with SCHEDULER_CLOCK=manual: the instant (ISO 8601) the clock starts at' },
   METRICS_HOST: { default: '127.0.0.1', meaning: 'address of the separate /metrics listener' },
   METRICS_PORT: { default: '9464', meaning: 'port of the /metrics listener (0: any free port)' },
   METRICS_TOKEN: { default: 'none', meaning: 'bearer token (32+ characters) the metrics listener then requires' },

@@ -72,6 +72,8 @@ export interface AppConfig {
    * a test can open and close schedule windows without waiting for them. Never use `manual` in production.
    */
   schedulerClock: 'system' | 'manual';
+  /** Where a manual clock starts (SCHEDULER_CLOCK_START); null: at the time of the start. */
+  manualClockStart: Date | null;
   /**
    * REGISTRATION: `invite` (default) lets an email register only while a tenant has a pending invitation for it
    * (made by adding a member); `open` lets anyone register. The first user may always register.
@@ -184,6 +186,16 @@ function schedulerClock(env: AppEnv): AppConfig['schedulerClock'] {
   const value = env.SCHEDULER_CLOCK || 'system';
   if (value !== 'system' && value !== 'manual') throw new ConfigError('SCHEDULER_CLOCK must be system|manual');
   return value;
+}
+
+/** A test's start instant, so that what a restart opens or closes does not depend on the machine's time of day. */
+function manualClockStart(env: AppEnv, clock: AppConfig['schedulerClock']): Date | null {
+  const value = env.SCHEDULER_CLOCK_START;
+  if (!value) return null;
+  if (clock !== 'manual') throw new ConfigError('SCHEDULER_CLOCK_START needs SCHEDULER_CLOCK=manual');
+  const at = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at.getTime())) throw new ConfigError('SCHEDULER_CLOCK_START must be an ISO 8601 instant');
+  return at;
 }
 
 function registration(env: AppEnv): AppConfig['registration'] {
@@ -334,6 +346,7 @@ export function loadConfig(env: AppEnv = process.env): AppConfig {
     metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
     metricsToken: metricsToken(env),
     schedulerClock: schedulerClock(env),
+    manualClockStart: manualClockStart(env, schedulerClock(env)),
     registration: registration(env),
     oidc: oidc(env),
     publicUrl: publicUrl(env),

@@ -55,7 +55,7 @@ export class CoreModule {
       module: CoreModule,
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: CLOCK, useValue: config.schedulerClock === 'manual' ? new ManualClock() : new SystemClock() },
+        { provide: CLOCK, useValue: config.schedulerClock === 'manual' ? new ManualClock(config.manualClockStart ?? undefined) : new SystemClock() },
         { provide: DATABASE, useFactory: () => openDatabase(config) },
         {
           provide: LEADERSHIP,
