@@ -3,7 +3,8 @@ const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json', isolatedModules: true }] },
-  moduleNameMapper: { '^@meshgate/(domain|contracts)$': '<rootDir>/libs/$1/src', '^@meshgate/contracts/ip$': '<rootDir>/libs/contracts/src/ip' },
+  moduleNameMapper: { '^@meshgate/(domain|contracts)$': '<rootDir>/libs/$1/src', '^@meshgate/contracts/ip$': '<rootDir>/libs/contracts/src/ip',
+    '^@meshgate/contracts/timestamp$': '<rootDir>/libs/contracts/src/timestamp.decorator' },
 };
 module.exports = {
   // PostgreSQL for the specs that run on both stores: the URLs .ci/run exports, or a throwaway cluster started here.

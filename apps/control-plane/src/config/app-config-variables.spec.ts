@@ -55,6 +55,14 @@ describe('the list of environment variables (what --help prints)', () => {
     expect([config.metricsHost, config.metricsPort, config.port]).toEqual(['127.0.0.1', 9464, 8080]);
   });
 
+  it('starts a manual scheduler clock where SCHEDULER_CLOCK_START says, and refuses a start it cannot read alike everywhere', () => {
+    const env = { DATABASE_PATH: join(dir, 'meshgate.sqlite'), SCHEDULER_CLOCK: 'manual' };
+    expect(loadConfig({ ...env, SCHEDULER_CLOCK_START: '2026-11-23T16:00:00Z' }).manualClockStart).toEqual(new Date('2026-11-23T16:00:00Z'));
+    expect(loadConfig(env).manualClockStart).toBeNull();
+    expect(() => loadConfig({ ...env, SCHEDULER_CLOCK_START: '2026-11-23T16:00:00' })).toThrow('date-time with a zone');
+    expect(() => loadConfig({ ...env, SCHEDULER_CLOCK: 'system', SCHEDULER_CLOCK_START: '2026-11-23T16:00:00Z' })).toThrow('needs SCHEDULER_CLOCK=manual');
+  });
+
   it('creates the data directory readable by the server user only', () => {
     const databasePath = join(dir, 'state', 'meshgate', 'meshgate.sqlite');
     loadConfig({ DATABASE_PATH: databasePath });

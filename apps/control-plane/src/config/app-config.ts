@@ -2,6 +2,8 @@ import { KeyObject, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
+// The helper alone, not the DTOs (loading them needs reflect-metadata, which --help and the tools do not load).
+import { isTimestamp } from '@meshgate/contracts/timestamp';
 import { AppConfigVariable, AppEnv } from './app-config-variables';
 import { checkpointSigningKey } from './checkpoint-signing-key';
 import { readTlsCredentials, TlsFiles } from './tls-credentials';
@@ -193,9 +195,9 @@ function manualClockStart(env: AppEnv, clock: AppConfig['schedulerClock']): Date
   const value = env.SCHEDULER_CLOCK_START;
   if (!value) return null;
   if (clock !== 'manual') throw new ConfigError('SCHEDULER_CLOCK_START needs SCHEDULER_CLOCK=manual');
-  const at = new Date(value);
-  if (!/^\d{4}-\d{2}-\d{2}T/.test(value) || Number.isNaN(at.getTime())) throw new ConfigError('SCHEDULER_CLOCK_START must be an ISO 8601 instant');
-  return at;
+  // The same forms PUT /api/v1/test-clock takes: a date-time without a zone would be read in local time.
+  if (!isTimestamp(value)) throw new ConfigError('SCHEDULER_CLOCK_START must be a date (2024-01-31) or a date-time with a zone (2024-01-31T09:00:00Z)');
+  return new Date(value);
 }
 
 function registration(env: AppEnv): AppConfig['registration'] {
@@ -309,6 +311,7 @@ export function loadConfig(env: AppEnv = process.env): AppConfig {
   mkdirSync(dirname(databasePath), { recursive: true, mode: 0o700 });
   const logLevel = logLevelOf(env);
   const heartbeatIntervalSeconds = int(env, 'HEARTBEAT_INTERVAL_SECONDS', 30, 1, 3600);
+  const clock = schedulerClock(env);
   return {
     host: env.HOST || '0.0.0.0',
     port: int(env, 'PORT', 8080, 0, 65535),
@@ -345,8 +348,8 @@ export function loadConfig(env: AppEnv = process.env): AppConfig {
     metricsHost: metricsHost(env),
     metricsPort: int(env, 'METRICS_PORT', 9464, 0, 65535),
     metricsToken: metricsToken(env),
-    schedulerClock: schedulerClock(env),
-    manualClockStart: manualClockStart(env, schedulerClock(env)),
+    schedulerClock: clock,
+    manualClockStart: manualClockStart(env, clock),
     registration: registration(env),
     oidc: oidc(env),
     publicUrl: publicUrl(env),
