@@ -154,6 +154,23 @@ export class PathSelector {
     return out;
   }
 
+  /**
+   * The endpoints of `publicKeys` were just written (after the step that chose them read `live`): their state is
+   * judged from this reading on. A packet that came between that read and the write arrived on the old path (a
+   * relayed packet during a probe's write would otherwise pass for the probe's answer) and WireGuard's roam to its
+   * source was overwritten, so only what the new endpoint carries from now counts.
+   */
+  rebase(live: LivePeer[], publicKeys: readonly string[], now: number): void {
+    const byKey = new Map(live.map((p) => [p.publicKey, p]));
+    for (const key of publicKeys) {
+      const t = this.tracks.get(key);
+      const current = byKey.get(key);
+      if (!t || !current) continue;
+      t.since = now;
+      t.rxAtSince = current.rxBytes;
+    }
+  }
+
   paths(): PeerPath[] {
     return [...this.tracks.values()]
       .map((t) => ({ publicKey: t.publicKey, state: t.state, endpoint: t.endpoint }))
