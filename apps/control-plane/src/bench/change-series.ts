@@ -12,19 +12,25 @@ export interface ChangeSeries {
   serverCpu: number[][];
   /** CPU seconds of this process (the clients) over the same time. */
   clientCpu: number[];
+  /** The deliveries of the first, unmeasured change (see changeSeries), sorted; null: not within the timeout. */
+  coldDeliveries: (number | null)[];
 }
 
 /**
  * `count` changes measured at SSE clients (bench parts f and k): each waits for the previous one's frames to drain,
  * forgets the clients' frames (a heap of old ones would put the load generator's GC into what it measures), runs
  * `trigger(k)` and waits for every client's next patch frame; `after` runs after each, unmeasured.
+ *
+ * The first change (k = 0) warms up and is kept apart: it runs every server's fan-out code for the first time (the
+ * JIT compiles it), which a long-running server pays once, and with a few changes its slowest clients would be the
+ * p99. The `count` measured changes are k = 1..count.
  */
 export async function changeSeries(
   clients: readonly SseClient[], servers: readonly ChildProcess[], count: number, timeoutMs: number,
   trigger: (k: number) => Promise<unknown>, after: () => Promise<unknown> = async () => undefined,
 ): Promise<ChangeSeries> {
-  const series: ChangeSeries = { deliveries: [], bytes: [], serverCpu: [], clientCpu: [] };
-  for (let k = 0; k < count; k++) {
+  const series: ChangeSeries = { deliveries: [], bytes: [], serverCpu: [], clientCpu: [], coldDeliveries: [] };
+  for (let k = 0; count > 0 && k <= count; k++) {
     await sleep(500);
     for (const c of clients) c.forgetFrames();
     const before = clients.map((c) => c.bytes);
@@ -34,12 +40,19 @@ export async function changeSeries(
     const frames = await Promise.all(clients.map((c) => c.next((f) => f.event === 'patch', timeoutMs)));
     for (const c of clients) c.forgetFrames();
     await sleep(200);
-    series.serverCpu.push(servers.map((s, i) => cpuSeconds(s) - cpuBefore.servers[i]));
+    const serverCpu = servers.map((s, i) => cpuSeconds(s) - cpuBefore.servers[i]);
     const used = process.cpuUsage(cpuBefore.clients);
-    series.clientCpu.push((used.user + used.system) / 1e6);
-    series.deliveries.push(frames.map((f) => (f === null ? null : Number(f.at - t0) / 1e6)));
-    series.bytes.push(clients.map((c, i) => c.bytes - before[i]));
+    const deliveries = frames.map((f) => (f === null ? null : Number(f.at - t0) / 1e6));
+    const bytes = clients.map((c, i) => c.bytes - before[i]);
     await after();
+    if (k === 0) {
+      series.coldDeliveries = deliveries.sort((a, b) => (a ?? Infinity) - (b ?? Infinity));
+      continue;
+    }
+    series.serverCpu.push(serverCpu);
+    series.clientCpu.push((used.user + used.system) / 1e6);
+    series.deliveries.push(deliveries);
+    series.bytes.push(bytes);
   }
   return series;
 }

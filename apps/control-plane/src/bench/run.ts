@@ -326,7 +326,7 @@ async function main(): Promise<void> {
 
     if (PARTS.has('k')) {
       // ---- (k) every row of the performance issue against a bare node:http floor ----
-      const lines = [`(k) MeshGate (SQLite, one replica) against a bare node:http floor (bare-http-server.ts), each alone in a child process, clients in the bench's; hub-and-spoke tenant (${FANOUT_HUBS} hubs), ${POLICY_CHANGES} firewall changes and ${FLOOR_PEER_CHANGES} new-peer changes per size, ${HEARTBEAT_SECONDS} s per heartbeat measurement:`];
+      const lines = [`(k) MeshGate (SQLite, one replica) against a bare node:http floor (bare-http-server.ts), each alone in a child process, clients in the bench's; hub-and-spoke tenant (${FANOUT_HUBS} hubs), ${POLICY_CHANGES} firewall changes and ${FLOOR_PEER_CHANGES} new-peer changes per size (each series after one unmeasured change), ${HEARTBEAT_SECONDS} s per heartbeat measurement:`];
       for (const clients of FLOOR_CLIENTS) {
         const size = await runFloors(procs, dir, {
           clients, hubs: FANOUT_HUBS, firewallChanges: POLICY_CHANGES, peerChanges: FLOOR_PEER_CHANGES, meshMax: FLOOR_MESH_MAX,
