@@ -275,6 +275,22 @@ describe('node keys (expiry, rotation, ephemeral nodes)', () => {
     });
   });
 
+  it('an enrollment key expires on the clock the handlers and guards read (CLOCK), not the machine\u2019s', async () => {
+    const t0 = Date.UTC(2026, 0, 5, 12);
+    await setClock(t0);
+    const key = await api('POST', '/api/v1/enrollment-keys', { token: owner.token, body: { reusable: true, expiresInSeconds: 3600 } });
+    expect(key.status).toBe(201);
+    expect(key.body.expiresAt).toBe(new Date(t0 + 3600_000).toISOString());
+    const enroll = (name: string) => request(server.baseUrl, 'POST', '/api/v1/nodes', { token: key.body.key, body: { name, publicKey: wgKey() } });
+    await setClock(t0 + 3540_000);
+    expect((await enroll('before-expiry')).status).toBe(201);
+    await setClock(t0 + 3660_000);
+    const before = await countEvents(server);
+    expect((await enroll('after-expiry')).status).toBe(401);
+    expect(await countEvents(server)).toBe(before);
+    await setClock(Date.now());
+  });
+
   it('a restart replays the log into the same nodes and configs (the clock entered only through events)', async () => {
     const read = async () => ({
       nodes: (await api('GET', '/api/v1/nodes', { token: owner.token })).body,

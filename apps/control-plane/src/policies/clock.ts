@@ -1,6 +1,7 @@
 /**
- * Where the scheduler reads the time. The system clock in production; a manual one in tests, moved by
- * PUT /api/v1/test-clock, so schedule windows open and close on command instead of by sleeping.
+ * Where handlers, guards and jobs read the time their decisions use (the log's own recordedAt is the store's). The
+ * system clock in production; a manual one in tests, moved by PUT /api/v1/test-clock, so schedule windows open and
+ * close, nodes go offline and keys expire on command instead of by sleeping.
  */
 export interface Clock {
   readonly manual: boolean;

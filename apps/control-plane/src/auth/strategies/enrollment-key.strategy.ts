@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { enrollmentKeyUsable } from '@meshgate/domain';
 import { EnrollmentKeysReadModel } from '../../enrollment-keys/enrollment-keys.read-model';
+import { CLOCK, Clock } from '../../policies/clock';
 import { ViewFeeder } from '../../projections/view-feeder';
 import { Principal } from '../principal';
 import { ENROLLMENT_KEY_PREFIX, parseCredential, secretMatches } from '../secrets';
@@ -19,6 +20,7 @@ export class EnrollmentKeyStrategy extends CredentialStrategy(ENROLLMENT_KEY_STR
     @Inject(CREDENTIALS_PASSPORT) authenticator: CredentialsPassport,
     private readonly keys: EnrollmentKeysReadModel,
     private readonly views: ViewFeeder,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {
     super(authenticator);
   }
@@ -27,7 +29,7 @@ export class EnrollmentKeyStrategy extends CredentialStrategy(ENROLLMENT_KEY_STR
     const credential = parseCredential(token, ENROLLMENT_KEY_PREFIX);
     const key = credential && (await this.keys.find(credential.id));
     if (!credential || !key || !secretMatches(credential.secret, key.secretHash)) return null;
-    if (!enrollmentKeyUsable(key.state, new Date())) return null;
+    if (!enrollmentKeyUsable(key.state, this.clock.now())) return null;
     await this.views.catchUp();
     return { kind: 'enrollment', keyId: key.id, tenantId: key.tenantId };
   }

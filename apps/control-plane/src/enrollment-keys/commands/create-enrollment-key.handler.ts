@@ -5,12 +5,17 @@ import { decideEnrollmentKey, EnrollmentKeyCreated as Created, initialEnrollment
 import type { EnrollmentKeyCreated } from '@meshgate/contracts';
 import { ENROLLMENT_KEY_PREFIX, formatCredential, hashSecret, newSecret } from '../../auth/secrets';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
+import { CLOCK, Clock } from '../../policies/clock';
 import { NodeConfigView } from '../../projections/node-config.view';
 import { CreateEnrollmentKeyCommand } from './create-enrollment-key.command';
 
 @CommandHandler(CreateEnrollmentKeyCommand)
 export class CreateEnrollmentKeyHandler implements ICommandHandler<CreateEnrollmentKeyCommand, EnrollmentKeyCreated> {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore, private readonly configs: NodeConfigView) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly configs: NodeConfigView,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
 
   async execute({ tenantId, dto, meta, creator }: CreateEnrollmentKeyCommand): Promise<EnrollmentKeyCreated> {
     // The creator's user id and role, whatever kind of principal carries them (a user token, or a key acting for a role).
@@ -22,7 +27,7 @@ export class CreateEnrollmentKeyHandler implements ICommandHandler<CreateEnrollm
       type: 'CreateEnrollmentKey', keyId, tenantId, secretHash: hashSecret(secret), reusable: dto.reusable ?? false,
       expiresInSeconds: dto.expiresInSeconds, tags: dto.tags ?? [], ephemeral: dto.ephemeral ?? false,
       ...(userId !== undefined ? { createdBy: userId } : {}), tagOwnership: this.configs.tagOwnershipOf(tenantId, { userId, role }),
-    }, initialEnrollmentKeyState, { now: new Date() });
+    }, initialEnrollmentKeyState, { now: this.clock.now() });
     await this.store.append({ tenantId, streams: [{ streamId: streams.enrollmentKey(keyId), expectedVersion: 0, events }], metadata: meta });
     const created = (events[0] as Created).data;
     // The only time the key is shown: only its hash is stored.

@@ -32,6 +32,8 @@ export class RecordHeartbeatHandler implements ICommandHandler<RecordHeartbeatCo
 
   private async record({ tenantId, nodeId, dto, meta }: RecordHeartbeatCommand): Promise<void> {
     const { state, version } = this.nodes.stateOf(nodeId, tenantId);
+    // The wall clock, not CLOCK: a heartbeat is judged against the agent's own handshake times and the log's recordedAt
+    // (its baseline's), both real; a manual test clock set elsewhere would make every handshake look stale.
     const now = new Date();
     const report = {
       endpoint: dto.endpoint, rxBytes: dto.rxBytes, txBytes: dto.txBytes, candidates: dto.candidates, seenFrom: meta.sourceAddress,

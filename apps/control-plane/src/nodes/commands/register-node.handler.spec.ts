@@ -3,6 +3,7 @@ import type { EnrollmentKeyRecord } from '../../enrollment-keys/enrollment-keys.
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { ConcurrencyError } from '../../event-store/concurrency.error';
 import type { AppendRequest } from '../../event-store/event-store.port';
+import { SystemClock } from '../../policies/clock';
 import { RegistrationReservations } from '../registration-reservations';
 import { RegisterNodeCommand } from './register-node.command';
 import { RegisterNodeHandler } from './register-node.handler';
@@ -42,7 +43,7 @@ describe('RegisterNodeHandler, losing a race for the enrollment key to another r
     const views = { catchUp: jest.fn(async () => undefined) };
     const configs = { tagOwnershipOf: () => ({ owns: () => false }) };
     const reservations = new RegistrationReservations();
-    const handler = new RegisterNodeHandler(store as never, nodes as never, keys as never, new KeyedMutex(), views as never, configs as never, reservations);
+    const handler = new RegisterNodeHandler(store as never, nodes as never, keys as never, new KeyedMutex(), views as never, configs as never, reservations, new SystemClock());
     const command = new RegisterNodeCommand(
       { name: 'n1', publicKey: PUBLIC_KEY } as never,
       { kind: 'enrollment', keyId: KEY_ID, tenantId: TENANT },

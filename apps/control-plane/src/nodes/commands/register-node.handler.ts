@@ -16,6 +16,7 @@ import { ADDRESS_KEY } from '../../projections/node-identities.inline';
 import { NodesView } from '../../projections/nodes.view';
 import { decideAgainOnRace } from '../../projections/decide-again';
 import { ViewFeeder } from '../../projections/view-feeder';
+import { CLOCK, Clock } from '../../policies/clock';
 import { UniqueViolationError } from '../../storage/database.port';
 import { RegistrationReservations } from '../registration-reservations';
 import { RegisterNodeCommand } from './register-node.command';
@@ -36,6 +37,7 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
     private readonly views: ViewFeeder,
     private readonly configs: NodeConfigView,
     private readonly reservations: RegistrationReservations,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute(command: RegisterNodeCommand): Promise<RegisteredNode> {
@@ -68,7 +70,7 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
   }
 
   private async decide({ dto, principal, meta }: RegisterNodeCommand, tenantId: string) {
-    const now = new Date();
+    const now = this.clock.now();
     const nodeId = randomUUID();
     const secret = newSecret();
     const appends: StreamAppend[] = [];

@@ -4,6 +4,7 @@ import { decideNode, streams } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
+import { CLOCK, Clock } from '../../policies/clock';
 import { NodesView, toNodeView } from '../../projections/nodes.view';
 import { decideAgainOnRace } from '../../projections/decide-again';
 import { ViewFeeder } from '../../projections/view-feeder';
@@ -22,12 +23,13 @@ export class RenameNodeHandler implements ICommandHandler<RenameNodeCommand, Nod
     private readonly nodes: NodesView,
     private readonly locks: KeyedMutex,
     private readonly views: ViewFeeder,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   execute({ tenantId, nodeId, name, meta }: RenameNodeCommand): Promise<NodeView> {
     return this.locks.run(`tenant-nodes:${tenantId}`, () => this.locks.run(`node-heartbeat:${nodeId}`, () => decideAgainOnRace(this.views, async () => {
       const { state, version } = this.nodes.stateOf(nodeId, tenantId);
-      const events = decideNode({ type: 'RenameNode', nodeId, name, tenant: this.nodes.tenantIndex(tenantId) }, state, { now: new Date() });
+      const events = decideNode({ type: 'RenameNode', nodeId, name, tenant: this.nodes.tenantIndex(tenantId) }, state, { now: this.clock.now() });
       if (events.length) {
         await this.store.append({ tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: meta });
       }

@@ -4,6 +4,7 @@ import { decideNode, streams } from '@meshgate/domain';
 import type { NodeView } from '@meshgate/contracts';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { EVENT_STORE, EventStore } from '../../event-store/event-store.port';
+import { CLOCK, Clock } from '../../policies/clock';
 import { NodeConfigView } from '../../projections/node-config.view';
 import { NodesView, toNodeView } from '../../projections/nodes.view';
 import { decideAgainOnRace } from '../../projections/decide-again';
@@ -22,6 +23,7 @@ export class RetagNodeHandler implements ICommandHandler<RetagNodeCommand, NodeV
     private readonly configs: NodeConfigView,
     private readonly locks: KeyedMutex,
     private readonly views: ViewFeeder,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ tenantId, nodeId, tags, principal, meta }: RetagNodeCommand): Promise<NodeView> {
@@ -32,7 +34,7 @@ export class RetagNodeHandler implements ICommandHandler<RetagNodeCommand, NodeV
     return this.locks.run(`node-heartbeat:${nodeId}`, () => decideAgainOnRace(this.views, async () => {
       const { state, version } = this.nodes.stateOf(nodeId, tenantId);
       const tagOwnership = this.configs.tagOwnershipOf(tenantId, { userId, role });
-      const events = decideNode({ type: 'RetagNode', nodeId, tags, tagOwnership }, state, { now: new Date() });
+      const events = decideNode({ type: 'RetagNode', nodeId, tags, tagOwnership }, state, { now: this.clock.now() });
       if (events.length) {
         await this.store.append({ tenantId, streams: [{ streamId: streams.node(nodeId), expectedVersion: version, events }], metadata: meta });
       }
