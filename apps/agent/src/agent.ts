@@ -3,7 +3,7 @@ import type { AgentConfig } from './agent-config';
 import { ConfigError } from './agent-config';
 import { Backoff } from './control-plane/backoff';
 import { ConfigStream, sleep } from './control-plane/config-stream';
-import { ControlPlaneClient, controlPlaneClientFor, HttpError } from './control-plane/control-plane-client';
+import { connectionFailure, ControlPlaneClient, controlPlaneClientFor, HttpError } from './control-plane/control-plane-client';
 import { heartbeatFrom } from './heartbeat';
 import { InsecureStateError, StateStore, type NodeIdentity } from './identity/state-store';
 import type { Logger } from './logger';
@@ -291,6 +291,7 @@ export class Agent {
         this.log.error('heartbeat rejected: node token revoked (node removed?); keeping the last config', { status: 401 });
       } else {
         this.log.warn('heartbeat failed', { err });
+        if (!(err instanceof HttpError) && connectionFailure(err) !== null) this.stream?.linkFailed();
       }
     } finally {
       this.heartbeatRunning = false;

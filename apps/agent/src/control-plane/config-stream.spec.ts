@@ -108,6 +108,31 @@ describe('ConfigStream', () => {
     await stream.stop();
   });
 
+  it('reopens an open stream at once when another request lost the link (linkFailed), resuming with Last-Event-ID', async () => {
+    handle = (_req, res, n) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (n === 1) res.write(`event: config\nid: 1\ndata: ${JSON.stringify(config)}\n\n`); // then silent, as over a dead NAT
+    };
+    let version: number | null = null;
+    const stream = new ConfigStream({
+      client: new ControlPlaneClient([baseUrl]),
+      nodeId: 'n', nodeToken: 't', currentVersion: () => version,
+      idleTimeoutMs: 60_000, backoff: new Backoff(10, 20, 1),
+      logger: quietLogger(),
+      handlers: { onConfig: (c) => { version = c.version; }, onPatch: () => undefined },
+    });
+    stream.linkFailed(); // nothing open yet: nothing to do
+    stream.start();
+    while (version === null) await new Promise((r) => setTimeout(r, 10));
+    expect(requests).toHaveLength(1);
+    stream.linkFailed();
+    const deadline = Date.now() + 2_000; // far below the idle timeout
+    while (requests.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await stream.stop();
+    expect(requests).toHaveLength(2);
+    expect(requests[1].headers['last-event-id']).toBe('1');
+  });
+
   describe('with several control-plane URLs', () => {
     const replicas: LocalServer[] = [];
     afterEach(async () => {

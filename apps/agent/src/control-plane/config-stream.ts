@@ -33,6 +33,8 @@ export interface ConfigStreamOptions {
 export class ConfigStream {
   private readonly stopController = new AbortController();
   private connection: AbortController | null = null;
+  /** The current connection was answered and is being read. */
+  private open = false;
   private loopDone: Promise<void> | null = null;
   private readonly backoff: Backoff;
 
@@ -47,6 +49,16 @@ export class ConfigStream {
   /** Drops the current connection; the loop reconnects (used when a patch cannot be applied and a refetch failed). */
   reconnect(): void {
     this.connection?.abort(new Error('reconnect requested'));
+  }
+
+  /**
+   * Another request to the control plane failed on the network (a reset, a timeout): the link under the stream may
+   * have gone with it — a NAT that forgot its mappings drops the server's packets silently, and the stream would hear
+   * of it only at its idle timeout (3 pings, 45 s), missing every patch meanwhile. An open stream is reopened at
+   * once; it resumes with Last-Event-ID, so it costs one request.
+   */
+  linkFailed(): void {
+    if (this.open) this.reconnect();
   }
 
   async stop(): Promise<void> {
@@ -101,6 +113,7 @@ export class ConfigStream {
       const version = this.options.currentVersion();
       const { response, baseUrl } = await client.openConfigStream(nodeId, nodeToken, version === null ? null : String(version), connection.signal);
       logger.info('config stream connected', { url: displayUrl(baseUrl), lastEventId: version });
+      this.open = true;
       if (!response.body) throw new Error('config stream has no body');
       const parser = new SseParser();
       const decoder = new TextDecoder();
@@ -127,6 +140,7 @@ export class ConfigStream {
     } finally {
       clearTimeout(idleTimer);
       this.connection = null;
+      this.open = false;
     }
   }
 }

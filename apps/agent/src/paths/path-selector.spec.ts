@@ -131,6 +131,20 @@ describe('PathSelector', () => {
     expect(s.path()?.state).toBe('direct');
   });
 
+  it('answers the peer\u2019s first packet on the probed path once, for a peer probing at the same time', () => {
+    const s = new Scene();
+    s.sending = false;
+    s.toRelayed();
+    s.step(25_000); // probing A1
+    expect(s.path()?.state).toBe('probing-direct');
+    s.hear(undefined, false); // the peer's packet from A1: its probe, sent after ours
+    expect(s.step(1_000)).toEqual({ ...none, keepalives: [KEY] });
+    s.hear(undefined, false);
+    expect(s.step(500)).toEqual(none); // once per probe: two probing sides do not bounce keepalives
+    expect(s.step(1_500)).toEqual({ ...none, relay: [{ action: 'release', publicKey: KEY }] });
+    expect(s.path()).toEqual({ publicKey: KEY, state: 'direct', endpoint: A1 });
+  });
+
   it('stays relayed when the probe fails because the peer still sends through the relay', () => {
     const s = new Scene();
     s.toRelayed();

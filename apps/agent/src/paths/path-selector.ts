@@ -17,7 +17,9 @@ import type { LivePeer } from '../wireguard/wireguard-port';
  *       Without rx growth it was a write by someone else: the relay is set again. Every retryDirect →
  *       probing-direct. Path withdrawn → trying-direct.
  *   probing-direct ── endpoint = candidates[0] (the best: the reflexive address across NATs; the others are tried
- *       whenever the path starts over) for probeWindow. Rx grew (or a handshake) and the live endpoint is still
+ *       whenever the path starts over) for probeWindow. The first packet from the peer on it is answered with a
+ *       keepalive (both sides probe at about the same time: the one that wrote second hears the first's probe before
+ *       its write, so only the answer proves the path to it). Rx grew (or a handshake) and the live endpoint is still
  *       candidates[0] → direct, relay released. Otherwise (the peer's packets still come via the relay, so
  *       WireGuard roamed us back to it, or nothing came) → relayed, relay endpoint set again.
  *   direct ── roams are followed (to the relay's address → relayed). Back to trying-direct when the last handshake is
@@ -126,6 +128,8 @@ interface Track {
   released: boolean;
   /** When the current relay path appeared in the config. */
   relayAt: number;
+  /** The peer was answered during the current probe. */
+  probeAnswered: boolean;
   /** A change of candidates while direct, to check the session survived it. */
   changedAt: number | null;
   rxAtChange: number;
@@ -154,23 +158,6 @@ export class PathSelector {
     return out;
   }
 
-  /**
-   * The endpoints of `publicKeys` were just written (after the step that chose them read `live`): their state is
-   * judged from this reading on. A packet that came between that read and the write arrived on the old path (a
-   * relayed packet during a probe's write would otherwise pass for the probe's answer) and WireGuard's roam to its
-   * source was overwritten, so only what the new endpoint carries from now counts.
-   */
-  rebase(live: LivePeer[], publicKeys: readonly string[], now: number): void {
-    const byKey = new Map(live.map((p) => [p.publicKey, p]));
-    for (const key of publicKeys) {
-      const t = this.tracks.get(key);
-      const current = byKey.get(key);
-      if (!t || !current) continue;
-      t.since = now;
-      t.rxAtSince = current.rxBytes;
-    }
-  }
-
   paths(): PeerPath[] {
     return [...this.tracks.values()]
       .map((t) => ({ publicKey: t.publicKey, state: t.state, endpoint: t.endpoint }))
@@ -185,7 +172,7 @@ export class PathSelector {
       t = {
         publicKey: peer.publicKey, state: 'passive', candidates, relay, endpoint: live.endpoint, index: 0, since: now,
         rxAtSince: live.rxBytes, rxSeen: live.rxBytes, txSeen: live.txBytes, txAt: now, askedAt: null, askBackoffMs: this.timings.relayRetryMs,
-        nextProbeAt: 0, released: false, relayAt: now, changedAt: null, rxAtChange: 0,
+        nextProbeAt: 0, released: false, relayAt: now, probeAnswered: false, changedAt: null, rxAtChange: 0,
       };
       this.tracks.set(peer.publicKey, t);
       this.restart(t, live, now, out);
@@ -287,7 +274,15 @@ export class PathSelector {
         }
         return;
       case 'probing-direct':
-        if (now - t.since < probeWindowMs) return;
+        if (now - t.since < probeWindowMs) {
+          // The peer's packet on the probed path, answered once: it may be probing too, and then its own probe came
+          // before this one and only a packet after its write proves the path to it.
+          if (!t.probeAnswered && live.rxBytes > t.rxSeen && sameEndpoint(live.endpoint, t.endpoint)) {
+            t.probeAnswered = true;
+            out.keepalives.push(t.publicKey);
+          }
+          return;
+        }
         if (heardSince(t, live) && sameEndpoint(live.endpoint, t.endpoint)) {
           this.follow(t, 'direct', live, now);
           this.release(t, out);
@@ -345,6 +340,7 @@ export class PathSelector {
     t.endpoint = endpoint;
     t.since = now;
     t.rxAtSince = live.rxBytes;
+    t.probeAnswered = false;
     out.endpoints.push({ publicKey: t.publicKey, endpoint });
     out.keepalives.push(t.publicKey);
   }
