@@ -20,12 +20,16 @@ const config = (extra: Partial<NodeConfig> = {}): NodeConfig => ({
 class FlakyWireGuard extends MemoryWireGuard {
   failures = 0;
   applied: PlanStep[][] = [];
+  /** Runs once, just before the next apply: what happens on the interface between a read and a write. */
+  beforeNextApply: (() => void) | null = null;
 
   override async apply(steps: PlanStep[]) {
     if (this.failures > 0) {
       this.failures--;
       throw new Error('wg: Unable to modify interface');
     }
+    this.beforeNextApply?.();
+    this.beforeNextApply = null;
     this.applied.push(steps);
     await super.apply(steps);
   }
@@ -103,6 +107,45 @@ describe('PathManager', () => {
     expect(live().endpoint).toBe(A1);
     live().rxBytes += 32; // the peer's keepalive, straight from A1
     await advance(3_000);
+    expect(releases).toEqual([KEY]);
+    expect(manager.paths()).toEqual([{ publicKey: KEY, state: 'direct', endpoint: A1 }]);
+  });
+
+  it('does not take a relayed packet that came while the probe was being written for the answer to the probe', async () => {
+    const { wg, manager, releases, live, advance } = await setup();
+    manager.update(config({ relayPaths: [{ publicKey: KEY, endpoint: RELAY }] }));
+    await advance(0);
+    await advance(5_000);
+    await advance(5_000);
+    expect(live().endpoint).toBe(RELAY);
+    wg.beforeNextApply = () => {
+      live().rxBytes += 84; // a ping through the relay, after the tick read the peer: WireGuard roams to its source
+      live().endpoint = RELAY;
+    };
+    await advance(25_000); // the probe's write of A1 undoes that roam; the peer sends nothing direct
+    expect(live().endpoint).toBe(A1);
+    await advance(3_000);
+    expect(releases).toEqual([]);
+    expect(manager.paths()).toEqual([{ publicKey: KEY, state: 'relayed', endpoint: RELAY }]);
+    expect(live().endpoint).toBe(RELAY);
+  });
+
+  it('with the peer probing at the same time: answers its probe that came before our write, then goes direct on its answer', async () => {
+    const { wg, manager, releases, live, advance } = await setup();
+    manager.update(config({ relayPaths: [{ publicKey: KEY, endpoint: RELAY }] }));
+    await advance(0);
+    await advance(5_000);
+    await advance(5_000);
+    wg.beforeNextApply = () => {
+      live().rxBytes += 32; // the peer's probe from A1, just before our own probe's write
+      live().endpoint = A1;
+    };
+    await advance(25_000);
+    wg.keepalives = [];
+    await advance(1_000); // the peer's probe is answered on the probed path
+    expect(wg.keepalives).toEqual([`${KEY} ${A1}`]);
+    live().rxBytes += 32; // the peer's answer to ours
+    await advance(2_000);
     expect(releases).toEqual([KEY]);
     expect(manager.paths()).toEqual([{ publicKey: KEY, state: 'direct', endpoint: A1 }]);
   });

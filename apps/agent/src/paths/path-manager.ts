@@ -54,9 +54,11 @@ export class PathManager {
     if (config === null) return;
     const known = new Set(config.peers.map((p) => p.publicKey));
     for (const pending of [this.endpoints, this.keepalives, this.relay]) for (const key of pending.keys()) if (!known.has(key)) pending.delete(key);
-    if (!(await this.writeEndpoints())) return;
+    const retried = await this.writeEndpoints();
+    if (retried === null) return;
     const live = await this.deps.wireguard.read();
     if (live === null) return;
+    this.selector.rebase(live.peers, retried, this.now());
     const out = this.selector.step({
       now: this.now(),
       peers: config.peers.map((p) => ({ publicKey: p.publicKey, candidates: p.candidates ?? [], endpoint: p.endpoint })),
@@ -73,7 +75,13 @@ export class PathManager {
       if (interval > 0) this.keepalives.set(key, interval);
     }
     for (const action of out.relay) this.relay.set(action.publicKey, action.action);
-    await this.writeEndpoints();
+    const written = await this.writeEndpoints();
+    if (written !== null && written.length > 0) {
+      // What arrived between the read above and the write came on the old path (the write undid its roam): a path
+      // just written is judged by what it carries from here on.
+      const after = await this.deps.wireguard.read();
+      if (after !== null) this.selector.rebase(after.peers, written, this.now());
+    }
     await this.sendRelay();
   }
 
@@ -103,21 +111,25 @@ export class PathManager {
     return this.selector.paths();
   }
 
-  /** Applies the pending endpoint writes and keepalives in one call; false (kept for the next tick) when it failed. */
-  private async writeEndpoints(): Promise<boolean> {
-    if (this.endpoints.size === 0 && this.keepalives.size === 0) return true;
+  /**
+   * Applies the pending endpoint writes and keepalives in one call: the peers whose endpoint it wrote, or null (kept
+   * for the next tick) when it failed.
+   */
+  private async writeEndpoints(): Promise<string[] | null> {
+    if (this.endpoints.size === 0 && this.keepalives.size === 0) return [];
     const steps: PlanStep[] = [
       ...[...this.endpoints].map(([publicKey, endpoint]) => ({ kind: 'set-endpoint' as const, publicKey, endpoint })),
       ...[...this.keepalives].map(([publicKey, persistentKeepalive]) => ({ kind: 'send-keepalive' as const, publicKey, persistentKeepalive })),
     ];
     try {
       await this.deps.wireguard.apply(steps);
+      const written = [...this.endpoints.keys()];
       this.endpoints.clear();
       this.keepalives.clear();
-      return true;
+      return written;
     } catch (err) {
       this.log.warn('could not set peer endpoints, retrying', { err, peers: steps.length });
-      return false;
+      return null;
     }
   }
 

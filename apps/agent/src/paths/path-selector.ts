@@ -17,7 +17,8 @@ import type { LivePeer } from '../wireguard/wireguard-port';
  *       Without rx growth it was a write by someone else: the relay is set again. Every retryDirect →
  *       probing-direct. Path withdrawn → trying-direct.
  *   probing-direct ── endpoint = candidates[0] (the best: the reflexive address across NATs; the others are tried
- *       whenever the path starts over) for probeWindow. The first packet from the peer on it is answered with a
+ *       whenever the path starts over) for probeWindow, judged from the read after the write (rebase: a relayed
+ *       packet that came before the write is not the answer). The first packet from the peer on it is answered with a
  *       keepalive (both sides probe at about the same time: the one that wrote second hears the first's probe before
  *       its write, so only the answer proves the path to it). Rx grew (or a handshake) and the live endpoint is still
  *       candidates[0] → direct, relay released. Otherwise (the peer's packets still come via the relay, so
@@ -158,6 +159,23 @@ export class PathSelector {
     return out;
   }
 
+  /**
+   * The endpoints of `publicKeys` were just written (after the step that chose them read `live`): their state is
+   * judged from this reading on. A packet that came between that read and the write arrived on the old path (a
+   * relayed packet during a probe's write would otherwise pass for the probe's answer) and WireGuard's roam to its
+   * source was overwritten, so only what the new endpoint carries from now counts.
+   */
+  rebase(live: LivePeer[], publicKeys: readonly string[], now: number): void {
+    const byKey = new Map(live.map((p) => [p.publicKey, p]));
+    for (const key of publicKeys) {
+      const t = this.tracks.get(key);
+      const current = byKey.get(key);
+      if (!t || !current) continue;
+      t.since = now;
+      t.rxAtSince = current.rxBytes;
+    }
+  }
+
   paths(): PeerPath[] {
     return [...this.tracks.values()]
       .map((t) => ({ publicKey: t.publicKey, state: t.state, endpoint: t.endpoint }))
@@ -276,7 +294,8 @@ export class PathSelector {
       case 'probing-direct':
         if (now - t.since < probeWindowMs) {
           // The peer's packet on the probed path, answered once: it may be probing too, and then its own probe came
-          // before this one and only a packet after its write proves the path to it.
+          // before this one and only a packet after its write proves the path to it. Growth since the step's read,
+          // not since the rebase: the peer's probe may have come before our rebase read.
           if (!t.probeAnswered && live.rxBytes > t.rxSeen && sameEndpoint(live.endpoint, t.endpoint)) {
             t.probeAnswered = true;
             out.keepalives.push(t.publicKey);
