@@ -58,14 +58,19 @@ async function setup() {
     timings: { directTimeoutMs: 5_000, probeWindowMs: 3_000, retryDirectMs: 25_000, relayRetryMs: 10_000 },
   });
   const live = () => wg.state!.peers.find((p) => p.publicKey === KEY)!;
+  const advance = async (ms: number) => {
+    now += ms;
+    await manager.tick();
+  };
   return {
-    wg, manager, requests, releases, live,
-    advance: async (ms: number) => {
-      now += ms;
-      await manager.tick();
-    },
+    wg, manager, requests, releases, live, advance,
     failRequests: (n: number) => {
       requestFailures = n;
+    },
+    /** A relay path in the config from the start: both candidates time out, then the path is relayed. */
+    relayed: async () => {
+      manager.update(config({ relayPaths: [{ publicKey: KEY, endpoint: RELAY }] }));
+      for (const ms of [0, 5_000, 5_000]) await advance(ms);
     },
   };
 }
@@ -97,11 +102,8 @@ describe('PathManager', () => {
   });
 
   it('releases the relay path after a successful probe', async () => {
-    const { manager, releases, live, advance } = await setup();
-    manager.update(config({ relayPaths: [{ publicKey: KEY, endpoint: RELAY }] }));
-    await advance(0);
-    await advance(5_000);
-    await advance(5_000);
+    const { manager, releases, live, advance, relayed } = await setup();
+    await relayed();
     expect(live().endpoint).toBe(RELAY);
     await advance(25_000);
     expect(live().endpoint).toBe(A1);
@@ -112,11 +114,8 @@ describe('PathManager', () => {
   });
 
   it('does not take a relayed packet that came while the probe was being written for the answer to the probe', async () => {
-    const { wg, manager, releases, live, advance } = await setup();
-    manager.update(config({ relayPaths: [{ publicKey: KEY, endpoint: RELAY }] }));
-    await advance(0);
-    await advance(5_000);
-    await advance(5_000);
+    const { wg, manager, releases, live, advance, relayed } = await setup();
+    await relayed();
     expect(live().endpoint).toBe(RELAY);
     wg.beforeNextApply = () => {
       live().rxBytes += 84; // a ping through the relay, after the tick read the peer: WireGuard roams to its source
@@ -131,11 +130,8 @@ describe('PathManager', () => {
   });
 
   it('with the peer probing at the same time: answers its probe that came before our write, then goes direct on its answer', async () => {
-    const { wg, manager, releases, live, advance } = await setup();
-    manager.update(config({ relayPaths: [{ publicKey: KEY, endpoint: RELAY }] }));
-    await advance(0);
-    await advance(5_000);
-    await advance(5_000);
+    const { wg, manager, releases, live, advance, relayed } = await setup();
+    await relayed();
     wg.beforeNextApply = () => {
       live().rxBytes += 32; // the peer's probe from A1, just before our own probe's write
       live().endpoint = A1;
