@@ -1,5 +1,5 @@
 import { ChildProcess } from 'node:child_process';
-import { cpuSeconds, sleep } from './servers';
+import { cpuSeconds, pct, sleep } from './servers';
 import { SseClient } from './sse-client';
 
 /** What a series of changes cost, per change (outer index) and per client or server (inner index). */
@@ -12,8 +12,8 @@ export interface ChangeSeries {
   serverCpu: number[][];
   /** CPU seconds of this process (the clients) over the same time. */
   clientCpu: number[];
-  /** The deliveries of the first, unmeasured change (see changeSeries), sorted; null: not within the timeout. */
-  coldDeliveries: (number | null)[];
+  /** The p99 of the first, unmeasured change (see changeSeries), over the clients it reached. */
+  coldP99Ms: number;
 }
 
 /**
@@ -29,7 +29,7 @@ export async function changeSeries(
   clients: readonly SseClient[], servers: readonly ChildProcess[], count: number, timeoutMs: number,
   trigger: (k: number) => Promise<unknown>, after: () => Promise<unknown> = async () => undefined,
 ): Promise<ChangeSeries> {
-  const series: ChangeSeries = { deliveries: [], bytes: [], serverCpu: [], clientCpu: [], coldDeliveries: [] };
+  const series: ChangeSeries = { deliveries: [], bytes: [], serverCpu: [], clientCpu: [], coldP99Ms: NaN };
   for (let k = 0; count > 0 && k <= count; k++) {
     await sleep(500);
     for (const c of clients) c.forgetFrames();
@@ -46,7 +46,7 @@ export async function changeSeries(
     const bytes = clients.map((c, i) => c.bytes - before[i]);
     await after();
     if (k === 0) {
-      series.coldDeliveries = deliveries.sort((a, b) => (a ?? Infinity) - (b ?? Infinity));
+      series.coldP99Ms = pct(deliveries.filter((d): d is number => d !== null).sort((a, b) => a - b), 0.99);
       continue;
     }
     series.serverCpu.push(serverCpu);

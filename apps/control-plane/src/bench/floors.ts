@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import type { RegisteredNode } from '@meshgate/contracts';
 import { connectInWaves, hubName, spokeName } from './fan-out';
 import { closedLoop, LoadResult } from './http-load';
-import { changeSeries, deliveriesOf, mean } from './change-series';
+import { ChangeSeries, changeSeries, deliveriesOf, mean } from './change-series';
 import { api, fmt, freePort, pct, Processes, registerNodes, RegistrationResult, setupTenant, sleep, startControlPlane, waitFor } from './servers';
 import { SseClient } from './sse-client';
 
@@ -69,11 +69,9 @@ function floorPolicy(hubs: number, state: { fullMesh: boolean; ports: string }) 
   };
 }
 
-interface Series {
+interface Series extends Pick<ChangeSeries, 'coldP99Ms'> {
   /** Delivery times over every client and change, sorted. */
   ms: number[];
-  /** The p99 of the first change, which warms up and is not measured (changeSeries). */
-  coldP99: number;
   missed: number;
   /** Bytes each client got per change, its mean over the changes. */
   bytesPerStream: number[];
@@ -89,7 +87,7 @@ async function series(
   const s = await changeSeries(clients, [server], count, timeoutMs, trigger, after);
   return {
     ...deliveriesOf(s),
-    coldP99: pct(s.coldDeliveries.filter((d): d is number => d !== null), 0.99),
+    coldP99Ms: s.coldP99Ms,
     bytesPerStream: clients.map((_, i) => Math.round(mean(s.bytes.map((change) => change[i])))),
     cpu: s.serverCpu.map(([c]) => c).sort((a, b) => a - b),
   };
@@ -214,7 +212,7 @@ function latencyRow(what: string, product: Series, floor: Series, goal: (p99: nu
   const [p, f] = [pct(product.ms, 0.99), pct(floor.ms, 0.99)];
   const missed = product.missed + floor.missed ? ` (NOT delivered within the timeout: MeshGate ${product.missed}, floor ${floor.missed})` : '';
   return `    ${what}: MeshGate p99 ${fmt(p)} ms (p50 ${fmt(pct(product.ms, 0.5))}) | floor ${fmt(f)} ms (p50 ${fmt(pct(floor.ms, 0.5))}) | ${fmt(p / f, 2)}× the floor | goal ${goalText}: ${met(goal(p, p / f) && !product.missed)}${missed}`
-    + `      (first change, unmeasured: MeshGate p99 ${fmt(product.coldP99)} ms, floor ${fmt(floor.coldP99)} ms)`;
+    + `      (first change, unmeasured: MeshGate p99 ${fmt(product.coldP99Ms)} ms, floor ${fmt(floor.coldP99Ms)} ms)`;
 }
 
 function bytesText(s: Series, floor: Series): string {
