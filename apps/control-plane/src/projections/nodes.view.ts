@@ -1,6 +1,6 @@
 import {
   applyHeartbeat, emptyHeartbeatBaseline, HeartbeatBaseline, heartbeatAt, heartbeatBaselineFromJson, HeartbeatBaselineJson,
-  heartbeatBaselineToJson, ipToInt, NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, nodeIdOfStream, NodeState, policyEngine, RecordedEvent,
+  heartbeatBaselineToJson, ipToInt, laneOf, NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, nodeIdOfStream, NodeState, policyEngine, RecordedEvent,
   StoredHeartbeatEvent, streams, TenantNodeIndex, upcastHeartbeat,
 } from '@meshgate/domain';
 import {
@@ -64,6 +64,8 @@ interface TenantIndex {
   byPublicKey: Map<string, string>;
   byName: Map<string, string>;
   lastAddress: string | null;
+  /** The highest address ever allocated in each address lane (undefined: none), for replicas racing for addresses. */
+  lastInLane: Array<string | undefined>;
   keyExpiryDays: number;
 }
 
@@ -215,7 +217,7 @@ export class NodesView implements View {
     let t = this.tenants.get(tenantId);
     if (!t) {
       this.tenants.set(tenantId, (t = {
-        live: new Set(), byPublicKey: new Map(), byName: new Map(), lastAddress: null, keyExpiryDays: DEFAULT_NODE_KEY_EXPIRY_DAYS,
+        live: new Set(), byPublicKey: new Map(), byName: new Map(), lastAddress: null, lastInLane: [], keyExpiryDays: DEFAULT_NODE_KEY_EXPIRY_DAYS,
       }));
     }
     return t;
@@ -230,6 +232,9 @@ export class NodesView implements View {
     this.byStream.set(streams.node(row.id), row);
     const t = this.tenant(row.tenantId);
     if (t.lastAddress === null || ipToInt(row.address) > ipToInt(t.lastAddress)) t.lastAddress = row.address;
+    const lane = laneOf(row.address);
+    const inLane = t.lastInLane[lane];
+    if (inLane === undefined || ipToInt(row.address) > ipToInt(inLane)) t.lastInLane[lane] = row.address;
     if (row.status !== 'removed') {
       t.live.add(row.id);
       t.byPublicKey.set(row.publicKey, row.id);
@@ -278,6 +283,11 @@ export class NodesView implements View {
       nameTaken: (name) => t?.byName.has(name) ?? false,
       lastAllocatedAddress: t?.lastAddress ?? null,
     };
+  }
+
+  /** The highest address ever allocated in the tenant's address lane, removed nodes' included. */
+  lastAddressInLane(tenantId: string, lane: number): string | null {
+    return this.tenants.get(tenantId)?.lastInLane[lane] ?? null;
   }
 
   /** The node aggregate's state, taken from this snapshot; a node of another tenant is absent (the decider 404s). */

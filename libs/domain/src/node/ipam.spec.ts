@@ -1,5 +1,5 @@
 import { DomainError } from '../shared/domain-error';
-import { intToIp, ipToInt, nextAddress, OVERLAY_CIDR, OVERLAY_PREFIX } from './ipam';
+import { ADDRESS_LANES, intToIp, ipToInt, laneOf, nextAddress, nextAddressInLane, OVERLAY_CIDR, OVERLAY_PREFIX } from './ipam';
 
 describe('ipam', () => {
   it('allocates from the CGNAT overlay 100.64.0.0/10', () => {
@@ -61,5 +61,43 @@ describe('ipam', () => {
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toMatchObject({ code: 'ADDRESS_SPACE_EXHAUSTED', kind: 'CONFLICT' });
     expect(() => nextAddress('100.128.0.1')).toThrow(DomainError);
+  });
+
+  describe('lanes', () => {
+    it('are /24 blocks by third octet modulo 8', () => {
+      expect(ADDRESS_LANES).toBe(8);
+      expect([laneOf('100.64.0.1'), laneOf('100.64.3.200'), laneOf('100.64.8.1'), laneOf('100.65.15.254')]).toEqual([0, 3, 0, 7]);
+    });
+
+    it('start at the lane\u2019s first block and go on within it, then jump to the lane\u2019s next block', () => {
+      expect(nextAddressInLane(null, 0)).toBe('100.64.0.1');
+      expect(nextAddressInLane(null, 5)).toBe('100.64.5.1');
+      expect(nextAddressInLane('100.64.5.7', 5)).toBe('100.64.5.8');
+      expect(nextAddressInLane('100.64.5.254', 5)).toBe('100.64.13.1');
+      expect(nextAddressInLane('100.64.253.254', 5)).toBe('100.65.5.1');
+    });
+
+    it('never give two lanes the same address: 8 lanes \u00d7 600 allocations are all distinct, each in its lane', () => {
+      const seen = new Set<string>();
+      for (let lane = 0; lane < ADDRESS_LANES; lane++) {
+        let last: string | null = null;
+        for (let i = 0; i < 600; i++) {
+          const next = nextAddressInLane(last, lane);
+          const host = ipToInt(next) & 255;
+          if (seen.has(next) || laneOf(next) !== lane || (last !== null && ipToInt(next) <= ipToInt(last)) || host === 0 || host === 255) {
+            throw new Error(`lane ${lane}, allocation ${i}: ${next} after ${last}`);
+          }
+          seen.add(next);
+          last = next;
+        }
+      }
+      expect(seen.size).toBe(ADDRESS_LANES * 600);
+    });
+
+    it('refuse past the overlay\u2019s last address', () => {
+      expect(nextAddressInLane('100.127.255.253', 7)).toBe('100.127.255.254');
+      expect(() => nextAddressInLane('100.127.255.254', 7)).toThrow(DomainError);
+      expect(() => nextAddressInLane('100.127.250.254', 2)).toThrow(DomainError);
+    });
   });
 });

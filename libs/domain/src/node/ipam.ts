@@ -22,6 +22,37 @@ export function intToIp(n: number): string {
 export function nextAddress(lastAllocated: string | null): string {
   let n = lastAllocated === null ? FIRST : ipToInt(lastAllocated) + 1;
   while ((n & 255) === 0 || (n & 255) === 255) n++;
+  return checked(n);
+}
+
+/**
+ * Lanes split the overlay into /24 blocks by their third octet modulo ADDRESS_LANES. Replicas that register nodes
+ * into one tenant at once would all take the same next address and all but one lose the race; allocating in
+ * different lanes, they do not collide. Lane blocks left half-used when the race ends are not handed out later
+ * (allocation goes on after the highest address), a bounded loss: at most ADDRESS_LANES blocks per burst.
+ */
+export const ADDRESS_LANES = 8;
+
+export function laneOf(address: string): number {
+  return (ipToInt(address) >>> 8) % ADDRESS_LANES;
+}
+
+/** The address after the highest one ever handed out in the lane's blocks (null: none yet), within that lane. */
+export function nextAddressInLane(lastInLane: string | null, lane: number): string {
+  let n = lastInLane === null ? FIRST : ipToInt(lastInLane) + 1;
+  for (;;) {
+    if ((n & 255) === 0 || (n & 255) === 255) {
+      n++;
+      continue;
+    }
+    const block = Math.floor(n / 256);
+    const ahead = (lane - (block % ADDRESS_LANES) + ADDRESS_LANES) % ADDRESS_LANES;
+    if (ahead === 0) return checked(n);
+    n = (block + ahead) * 256 + 1;
+  }
+}
+
+function checked(n: number): string {
   if (n > LAST) throw new DomainError('ADDRESS_SPACE_EXHAUSTED', 'CONFLICT', 'overlay address space exhausted');
   return intToIp(n);
 }

@@ -85,6 +85,12 @@ describe('node decider', () => {
         .then([registered({ address: '100.64.1.1', endpoint: '203.0.113.5:51820', listenPort: 41641, enrollmentKeyId: 'k1' })]);
     });
 
+    it('takes the next address of its lane while its replica races others, whatever the tenant\u2019s highest address', () => {
+      given([])
+        .when(register({ tenant: { ...emptyTenant, lastAllocatedAddress: '100.64.9.9', addressLane: { lane: 3, lastAllocated: '100.64.3.254' } } }))
+        .then([registered({ address: '100.64.11.1' })]);
+    });
+
     it('stores tags in Tailscale\u2019s syntax, de-duplicated and sorted: a bare name is the tag it names', () => {
       given([]).when(register({ tags: ['web', 'tag:db', 'tag:web', 'lab'], tagOwnership: carol, owner: 'u-carol' }))
         .then([registered({ tags: ['tag:db', 'tag:lab', 'tag:web'], owner: 'u-carol' })]);

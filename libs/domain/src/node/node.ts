@@ -1,6 +1,6 @@
 import { DomainError } from '../shared/domain-error';
 import { DecideContext, Event } from '../shared/event';
-import { nextAddress } from './ipam';
+import { nextAddress, nextAddressInLane } from './ipam';
 import { canonicalPrefix } from '@meshgate/contracts/ip';
 import { canonicalTags, OWNS_NO_TAG, TagOwnership, unownedTags } from '../policy/tag-owners';
 import { streams } from '../shared/streams';
@@ -99,6 +99,8 @@ export interface TenantNodeIndex {
   publicKeyTaken(publicKey: string): boolean;
   nameTaken(name: string): boolean;
   lastAllocatedAddress: string | null;
+  /** Set while this replica races others for the tenant's addresses: allocate in this lane (see ipam's lanes). */
+  addressLane?: { lane: number; lastAllocated: string | null };
 }
 
 export type RegisterNode = {
@@ -313,7 +315,9 @@ function registerNode(command: RegisterNode, state: NodeState): NodeEvent[] {
       tenantId: command.tenantId,
       name: command.name,
       publicKey: command.publicKey,
-      address: nextAddress(command.tenant.lastAllocatedAddress),
+      address: command.tenant.addressLane
+        ? nextAddressInLane(command.tenant.addressLane.lastAllocated, command.tenant.addressLane.lane)
+        : nextAddress(command.tenant.lastAllocatedAddress),
       endpoint: command.endpoint ?? null,
       listenPort: command.listenPort ?? DEFAULT_LISTEN_PORT,
       tags,

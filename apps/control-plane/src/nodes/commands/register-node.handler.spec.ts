@@ -1,7 +1,9 @@
-import { DomainError, streams } from '@meshgate/domain';
+import { DomainError, ipToInt, laneOf, streams } from '@meshgate/domain';
 import type { EnrollmentKeyRecord } from '../../enrollment-keys/enrollment-keys.read-model';
 import { KeyedMutex } from '../../common/keyed-mutex';
 import { ConcurrencyError } from '../../event-store/concurrency.error';
+import { ADDRESS_KEY } from '../../projections/node-identities.inline';
+import { UniqueViolationError } from '../../storage/database.port';
 import type { AppendRequest } from '../../event-store/event-store.port';
 import { SystemClock } from '../../policies/clock';
 import { RegistrationReservations } from '../registration-reservations';
@@ -70,7 +72,7 @@ describe('RegisterNodeHandler, losing a race for the enrollment key to another r
     await expect(handler.execute(command)).rejects.toBeInstanceOf(ConcurrencyError);
     expect(appends.length).toBeGreaterThan(1);
     const view = { publicKeyTaken: () => false, nameTaken: () => false, lastAllocatedAddress: null };
-    expect(reservations.index(TENANT, view)).toBe(view);
+    expect(reservations.index(TENANT, view, () => null)).toBe(view);
   });
 
   it('checks a reusable key\'s version without writing its stream, and records the use with the node', async () => {
@@ -96,5 +98,62 @@ describe('RegisterNodeHandler, losing a race for the enrollment key to another r
     const addresses = results.slice(0, 2).map((r) => (r as PromiseFulfilledResult<{ address: string }>).value.address);
     expect(new Set(addresses).size).toBe(2);
     expect(appends).toHaveLength(2);
+  });
+});
+
+/**
+ * Replicas registering into one tenant at once all take the tenant's next address; every round one wins and the
+ * others lose. A replica that lost one moves to an address lane of its own, where the others do not allocate.
+ */
+describe('RegisterNodeHandler, losing an address to another replica', () => {
+  const keys = ['mO1cY5H6cL6pQ4Pj4n2wJm5Fbq7Qz4G1Xc0u8r9s3Ek=', 'xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=', 'ghs5b11DXvE9W5sllR4ZfkzolKEjHz/vaeRKrq0nqCA='];
+  function setup(takenElsewhere: Set<string>) {
+    // The view holds the tenant's nodes up to 100.64.0.5, and learns each committed one.
+    const committed = ['100.64.0.1', '100.64.0.2', '100.64.0.3', '100.64.0.4', '100.64.0.5'];
+    const addresses: string[] = [];
+    const store = {
+      append: jest.fn(async (request: AppendRequest) => {
+        const address = (request.streams[0].events[0].data as { address: string }).address;
+        addresses.push(address);
+        if (takenElsewhere.has(address)) throw new UniqueViolationError(ADDRESS_KEY);
+        committed.push(address);
+        return [];
+      }),
+    };
+    const highest = (of: string[]) => (of.length ? of.reduce((a, b) => (ipToInt(b) > ipToInt(a) ? b : a)) : null);
+    const nodes = {
+      tenantIndex: () => ({ publicKeyTaken: () => false, nameTaken: () => false, lastAllocatedAddress: highest(committed) }),
+      lastAddressInLane: (_tenant: string, lane: number) => highest(committed.filter((a) => laneOf(a) === lane)),
+    };
+    const configs = { tagOwnershipOf: () => ({ owns: () => false }) };
+    const handler = new RegisterNodeHandler(store as never, nodes as never, {} as never, new KeyedMutex(), { catchUp: async () => undefined } as never,
+      configs as never, new RegistrationReservations(), new SystemClock());
+    const register = (i: number) => handler.execute(new RegisterNodeCommand(
+      { name: `n${i}`, publicKey: keys[i] } as never, { kind: 'user', userId: 'u1', tenantId: TENANT, role: 'admin' } as never, { actor: { kind: 'user', id: 'u1' } },
+    ));
+    return { register, addresses };
+  }
+
+  it('decides again in a lane of its own, and stays there for the registrations after', async () => {
+    const { register, addresses } = setup(new Set(['100.64.0.6']));
+    const first = await register(0);
+    const second = await register(1);
+    expect(addresses[0]).toBe('100.64.0.6');
+    const lane = laneOf(first.address);
+    expect(lane).not.toBe(0);
+    expect([first.address, second.address]).toEqual([`100.64.${lane}.1`, `100.64.${lane}.2`]);
+  });
+
+  it('draws another lane when it loses inside its own, as when another replica drew the same one', async () => {
+    const taken = new Set(['100.64.0.6']);
+    const { register, addresses } = setup(taken);
+    const first = await register(0);
+    const lane = laneOf(first.address);
+    taken.add(`100.64.${lane}.2`);
+    const second = await register(1);
+    // Drawing lane 0 (100.64.0.6 is taken) or its old lane again only loses once more: it ends in a third lane.
+    expect(addresses[2]).toBe(`100.64.${lane}.2`);
+    expect([0, lane]).not.toContain(laneOf(second.address));
+    expect(second.address).toBe(`100.64.${laneOf(second.address)}.1`);
   });
 });

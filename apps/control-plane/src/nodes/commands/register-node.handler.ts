@@ -27,6 +27,8 @@ import { RegisterNodeCommand } from './register-node.command';
  */
 const MAX_ATTEMPTS = 20;
 
+const lostAddress = (error: unknown) => error instanceof UniqueViolationError && error.key === ADDRESS_KEY;
+
 @CommandHandler(RegisterNodeCommand)
 export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand, RegisteredNode> {
   constructor(
@@ -44,9 +46,9 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
     const tenantId = tenantOf(command.principal);
     return decideAgainOnRace(this.views, () => this.register(command, tenantId), {
       attempts: MAX_ATTEMPTS,
-      // Another replica allocated the next address first, or used the same enrollment key (its stream moved on):
-      // decide again, on the next address and the key's new version.
-      lostRace: (error) => (error instanceof UniqueViolationError && error.key === ADDRESS_KEY) || error instanceof ConcurrencyError,
+      // Another replica allocated the address first (this replica then allocates in a lane of its own), or used the
+      // same enrollment key (its stream moved on): decide again, on a free address and the key's new version.
+      lostRace: (error) => lostAddress(error) || error instanceof ConcurrencyError,
       // The losers of one race, caught up at once, would all take the same next address again: a random pause
       // spreads them out, so that each catches up after the one before it committed.
       beforeRetry: (attempt) => new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt)),
@@ -63,6 +65,9 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
     const decided = await this.locks.run(`tenant-nodes:${tenantId}`, () => this.decide(command, tenantId));
     try {
       await this.store.append(decided.append);
+    } catch (error) {
+      if (lostAddress(error)) this.reservations.lostAddress(tenantId, decided.answer.address);
+      throw error;
     } finally {
       decided.release();
     }
@@ -111,7 +116,7 @@ export class RegisterNodeHandler implements ICommandHandler<RegisterNodeCommand,
     const events = decideNode({
       type: 'RegisterNode', nodeId, tenantId, name: dto.name, publicKey: dto.publicKey, endpoint: dto.endpoint,
       listenPort: dto.listenPort, tags: dto.tags ?? [], owner, grantedTags, tagOwnership, tokenHash: hashSecret(secret), enrollmentKeyId,
-      tenant: this.reservations.index(tenantId, this.nodes.tenantIndex(tenantId)),
+      tenant: this.reservations.index(tenantId, this.nodes.tenantIndex(tenantId), (lane) => this.nodes.lastAddressInLane(tenantId, lane)),
       advertisedRoutes: dto.advertiseRoutes, exitNode: dto.exitNode, ephemeral,
     }, { status: 'absent', lastSeenAt: null, endpoint: null }, { now });
     appends.unshift({ streamId: streams.node(nodeId), expectedVersion: 0, events: [...events, ...nodeExtras] as Event[] });
