@@ -108,8 +108,10 @@ export class SqlEventStore implements EventStore {
             const events = await tx.savepoint(async () => {
               const written: RecordedEvent[] = [];
               for (const stream of pending.request.streams) {
-                const ref = await this.streamRef(tx, stream.streamId, newRefs);
-                const actual = (await tx.one<{ v: number | null }>('SELECT MAX(stream_version) AS v FROM events WHERE stream_ref = ?', [ref]))?.v ?? 0;
+                const { ref, created } = await this.streamRef(tx, stream.streamId, newRefs);
+                // A stream this statement created holds no events yet: no version to read.
+                const actual = created ? 0
+                  : (await tx.one<{ v: number | null }>('SELECT MAX(stream_version) AS v FROM events WHERE stream_ref = ?', [ref]))?.v ?? 0;
                 if (actual !== stream.expectedVersion) throw new ConcurrencyError(stream.streamId, stream.expectedVersion, actual);
                 let version = actual;
                 for (const event of stream.events) {
@@ -169,13 +171,13 @@ export class SqlEventStore implements EventStore {
   }
 
   /** The stream's reference, inserted on its first append (a lost race with another replica finds the winner's). */
-  private async streamRef(tx: Transaction, streamId: string, newRefs: [string, number][]): Promise<number> {
+  private async streamRef(tx: Transaction, streamId: string, newRefs: [string, number][]): Promise<{ ref: number; created: boolean }> {
     const known = this.streamRefs.get(streamId) ?? newRefs.find(([name]) => name === streamId)?.[1];
-    if (known !== undefined) return known;
-    await tx.execute('INSERT INTO streams (stream_id) VALUES (?) ON CONFLICT (stream_id) DO NOTHING', [streamId]);
-    const ref = (await tx.one<{ ref: number }>('SELECT ref FROM streams WHERE stream_id = ?', [streamId]))!.ref;
+    if (known !== undefined) return { ref: known, created: false };
+    const inserted = await tx.one<{ ref: number }>('INSERT INTO streams (stream_id) VALUES (?) ON CONFLICT (stream_id) DO NOTHING RETURNING ref', [streamId]);
+    const ref = inserted?.ref ?? (await tx.one<{ ref: number }>('SELECT ref FROM streams WHERE stream_id = ?', [streamId]))!.ref;
     newRefs.push([streamId, ref]);
-    return ref;
+    return { ref, created: inserted !== undefined };
   }
 
   async readStream(streamId: string): Promise<RecordedEvent[]> {
@@ -226,7 +228,10 @@ export class SqlEventStore implements EventStore {
       const found = await this.db.query<{ ref: number; stream_id: string; tenant_id: string | null }>(
         `SELECT s.ref, s.stream_id, (SELECT e.tenant_id FROM events e WHERE e.stream_ref = s.ref ORDER BY e.stream_version LIMIT 1) AS tenant_id
          FROM streams s WHERE s.ref IN (${chunk.map(() => '?').join(', ')})`, chunk);
-      for (const { ref, stream_id, tenant_id } of found) this.streamsByRef.set(ref, { streamId: stream_id, tenantId: tenant_id });
+      for (const { ref, stream_id, tenant_id } of found) {
+        this.streamsByRef.set(ref, { streamId: stream_id, tenantId: tenant_id });
+        this.streamRefs.set(stream_id, ref);
+      }
     }
   }
 

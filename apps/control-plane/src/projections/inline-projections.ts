@@ -29,12 +29,12 @@ export class InlineProjections {
   }
 
   async writeCheckpoints(sql: SqlExecutor, position: number): Promise<void> {
-    for (const p of this.projections) {
-      await sql.execute(
-        'INSERT INTO projection_checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
-        [p.name, position],
-      );
-    }
+    if (this.projections.length === 0) return;
+    await sql.execute(
+      `INSERT INTO projection_checkpoints (name, position) VALUES ${this.projections.map(() => '(?, ?)').join(', ')}
+       ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+      this.projections.flatMap((p) => [p.name, position]),
+    );
   }
 
   /** The transaction holding `writeCheckpoints(position)` committed. */

@@ -67,19 +67,20 @@ class PostgresExecutor implements SqlExecutor {
 }
 
 class PostgresTransaction extends PostgresExecutor implements Transaction {
-  private depth = 0;
+  private savepoints = 0;
+  /**
+   * A savepoint that succeeded is not released: the transaction's commit keeps its work all the same, and a group
+   * commit then costs one round trip per request fewer. The next savepoint nests inside it, which changes nothing,
+   * as a later request's rollback never reaches back before its own savepoint.
+   */
   async savepoint<T>(fn: () => Promise<T>): Promise<T> {
-    const name = `sp${++this.depth}`;
+    const name = `sp${++this.savepoints}`;
     await this.target.query(`SAVEPOINT ${name}`);
     try {
-      const result = await fn();
-      await this.target.query(`RELEASE SAVEPOINT ${name}`);
-      return result;
+      return await fn();
     } catch (error) {
       await this.target.query(`ROLLBACK TO SAVEPOINT ${name}`);
       throw error;
-    } finally {
-      this.depth--;
     }
   }
   async announce(position: number): Promise<void> {
