@@ -42,8 +42,9 @@ export interface Database extends SqlExecutor {
   /**
    * The pages of a keyset query, for the log's largest reads: `sql` takes one parameter, the first column of the
    * page before's last row (`… WHERE position > ? ORDER BY position LIMIT n`), `after` for the first page; the pages
-   * end at the first empty one. They are read ahead of the caller: on SQLite by a thread beside the event loop, on
-   * PostgreSQL by the server while this process applies the page before.
+   * end at the first empty one. Every column is a number (never NULL), and comes as a Float64Array. They are read ahead of the
+   * caller: on SQLite by a thread beside the event loop, on PostgreSQL by the server while this process applies the
+   * page before.
    */
   queryColumnPages(sql: string, after: number): AsyncIterable<ColumnPage>;
   /** Competes for a named leadership; on SQLite this process always leads. */

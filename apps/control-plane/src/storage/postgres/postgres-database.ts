@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client, Pool, PoolClient, types } from 'pg';
 import { DataSource } from 'typeorm';
-import { ColumnPage, keysetPages } from '../column-page';
+import { ColumnPage, keysetPages, packColumns } from '../column-page';
 import { Database, Leadership, SqlExecutor, StorageFaultError, Transaction, UniqueViolationError } from '../database.port';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 
@@ -9,6 +9,18 @@ import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 types.setTypeParser(types.builtins.INT8, (value: string) => Number(value));
 
 const CHANNEL = 'meshgate_log';
+
+/** A packed page (rows of `width` big-endian doubles) as columns. */
+function unpackDoubles(bytes: Buffer | null, width: number): ColumnPage {
+  const length = bytes === null ? 0 : bytes.length / (8 * width);
+  const columns = Array.from({ length: width }, () => new Float64Array(length));
+  if (bytes === null) return { length, columns };
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let row = 0, offset = 0; row < length; row++) {
+    for (let c = 0; c < width; c++, offset += 8) columns[c][row] = view.getFloat64(offset);
+  }
+  return { length, columns };
+}
 
 /** `?` placeholders, as the portable SQL writes them, numbered the PostgreSQL way; cached per statement text. */
 const numbered = new Map<string, string>();
@@ -165,8 +177,25 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
     await connect();
   }
 
+  /**
+   * The first page as rows: it tells how many columns there are. The pages after it the server packs into one bytea
+   * of big-endian doubles, which reaches this process as one Buffer instead of a thousand rows to parse, so the
+   * log's replay reads about twice as fast.
+   */
   queryColumnPages(sql: string, after: number): AsyncIterable<ColumnPage> {
-    return keysetPages((from) => this.queryValues(sql, [from]), after);
+    let packed: string | null = null;
+    let width = 0;
+    return keysetPages(async (from) => {
+      if (packed === null) {
+        const rows = await this.queryValues(sql, [from]);
+        width = rows[0]?.length ?? 0;
+        const columns = Array.from({ length: width }, (_, i) => `float8send(p.c${i}::float8)`).join(' || ');
+        packed = `SELECT string_agg(${columns}, ''::bytea ORDER BY p.c0) FROM (${sql}) AS p(${Array.from({ length: width }, (_, i) => `c${i}`).join(', ')})`;
+        return packColumns(rows);
+      }
+      const [[bytes]] = await this.queryValues<[Buffer | null]>(packed, [from]);
+      return unpackDoubles(bytes, width);
+    }, after);
   }
 
   async leadership(name: string, pollMs: number): Promise<Leadership> {
