@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ADDRESS_LANES, ipToInt, laneOf, type TenantNodeIndex } from '@meshgate/domain';
+import { ADDRESS_LANES, highestAddress, laneOf, type TenantNodeIndex } from '@meshgate/domain';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
@@ -31,14 +31,13 @@ export class RegistrationReservations {
     const held = [...(this.byTenant.get(tenantId) ?? [])];
     const lane = this.currentLane(tenantId);
     if (held.length === 0 && lane === undefined) return view;
-    const highest = (start: string | null, of: Reservation[]) =>
-      of.reduce((last, r) => (last === null || ipToInt(r.address) > ipToInt(last) ? r.address : last), start);
+    const addresses = held.map((r) => r.address);
     return {
       publicKeyTaken: (key) => view.publicKeyTaken(key) || held.some((r) => r.publicKey === key),
       nameTaken: (name) => view.nameTaken(name) || held.some((r) => r.name === name),
-      lastAllocatedAddress: highest(view.lastAllocatedAddress, held),
+      lastAllocatedAddress: highestAddress([view.lastAllocatedAddress, ...addresses]),
       ...(lane === undefined ? {} : {
-        addressLane: { lane, lastAllocated: highest(lastInLane(lane), held.filter((r) => laneOf(r.address) === lane)) },
+        addressLane: { lane, lastAllocated: highestAddress([lastInLane(lane), ...addresses.filter((a) => laneOf(a) === lane)]) },
       }),
     };
   }

@@ -1,6 +1,6 @@
 import {
   applyHeartbeat, emptyHeartbeatBaseline, HeartbeatBaseline, heartbeatAt, heartbeatBaselineFromJson, HeartbeatBaselineJson,
-  heartbeatBaselineToJson, ipToInt, laneOf, NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, nodeIdOfStream, NodeState, policyEngine, RecordedEvent,
+  heartbeatBaselineToJson, highestAddress, ipToInt, laneOf, NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, nodeIdOfStream, NodeState, policyEngine, RecordedEvent,
   StoredHeartbeatEvent, streams, TenantNodeIndex, upcastHeartbeat,
 } from '@meshgate/domain';
 import {
@@ -63,8 +63,7 @@ interface TenantIndex {
   live: Set<string>;
   byPublicKey: Map<string, string>;
   byName: Map<string, string>;
-  lastAddress: string | null;
-  /** The highest address ever allocated in each address lane (undefined: none), for replicas racing for addresses. */
+  /** The highest address ever allocated in each address lane (undefined: none); the highest of them is the tenant's. */
   lastInLane: Array<string | undefined>;
   keyExpiryDays: number;
 }
@@ -217,7 +216,7 @@ export class NodesView implements View {
     let t = this.tenants.get(tenantId);
     if (!t) {
       this.tenants.set(tenantId, (t = {
-        live: new Set(), byPublicKey: new Map(), byName: new Map(), lastAddress: null, lastInLane: [], keyExpiryDays: DEFAULT_NODE_KEY_EXPIRY_DAYS,
+        live: new Set(), byPublicKey: new Map(), byName: new Map(), lastInLane: [], keyExpiryDays: DEFAULT_NODE_KEY_EXPIRY_DAYS,
       }));
     }
     return t;
@@ -231,7 +230,6 @@ export class NodesView implements View {
     this.byId.set(row.id, row);
     this.byStream.set(streams.node(row.id), row);
     const t = this.tenant(row.tenantId);
-    if (t.lastAddress === null || ipToInt(row.address) > ipToInt(t.lastAddress)) t.lastAddress = row.address;
     const lane = laneOf(row.address);
     const inLane = t.lastInLane[lane];
     if (inLane === undefined || ipToInt(row.address) > ipToInt(inLane)) t.lastInLane[lane] = row.address;
@@ -281,7 +279,7 @@ export class NodesView implements View {
     return {
       publicKeyTaken: (key) => t?.byPublicKey.has(key) ?? false,
       nameTaken: (name) => t?.byName.has(name) ?? false,
-      lastAllocatedAddress: t?.lastAddress ?? null,
+      lastAllocatedAddress: t ? highestAddress(t.lastInLane) : null,
     };
   }
 

@@ -1,5 +1,5 @@
 import { DomainError } from '../shared/domain-error';
-import { ADDRESS_LANES, intToIp, ipToInt, laneOf, nextAddress, nextAddressInLane, OVERLAY_CIDR, OVERLAY_PREFIX } from './ipam';
+import { ADDRESS_LANES, highestAddress, intToIp, ipToInt, laneOf, nextAddress, nextAddressInLane, OVERLAY_CIDR, OVERLAY_PREFIX } from './ipam';
 
 describe('ipam', () => {
   it('allocates from the CGNAT overlay 100.64.0.0/10', () => {
@@ -92,6 +92,11 @@ describe('ipam', () => {
         }
       }
       expect(seen.size).toBe(ADDRESS_LANES * 600);
+    });
+
+    it('compare addresses as numbers when finding the highest of a lane or a tenant', () => {
+      expect(highestAddress(['100.64.9.1', undefined, '100.64.10.1', null, '100.64.2.254'])).toBe('100.64.10.1');
+      expect(highestAddress([null, undefined])).toBeNull();
     });
 
     it('refuse past the overlay\u2019s last address', () => {

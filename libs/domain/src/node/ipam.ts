@@ -33,23 +33,23 @@ export function nextAddress(lastAllocated: string | null): string {
  */
 export const ADDRESS_LANES = 8;
 
+/** The highest of these addresses (null and undefined are none). */
+export function highestAddress(addresses: Iterable<string | null | undefined>): string | null {
+  let highest: string | null = null;
+  for (const a of addresses) if (a != null && (highest === null || ipToInt(a) > ipToInt(highest))) highest = a;
+  return highest;
+}
+
 export function laneOf(address: string): number {
   return (ipToInt(address) >>> 8) % ADDRESS_LANES;
 }
 
 /** The address after the highest one ever handed out in the lane's blocks (null: none yet), within that lane. */
 export function nextAddressInLane(lastInLane: string | null, lane: number): string {
-  let n = lastInLane === null ? FIRST : ipToInt(lastInLane) + 1;
-  for (;;) {
-    if ((n & 255) === 0 || (n & 255) === 255) {
-      n++;
-      continue;
-    }
-    const block = Math.floor(n / 256);
-    const ahead = (lane - (block % ADDRESS_LANES) + ADDRESS_LANES) % ADDRESS_LANES;
-    if (ahead === 0) return checked(n);
-    n = (block + ahead) * 256 + 1;
-  }
+  const n = ipToInt(nextAddress(lastInLane));
+  const block = Math.floor(n / 256);
+  const ahead = (lane - (block % ADDRESS_LANES) + ADDRESS_LANES) % ADDRESS_LANES;
+  return ahead === 0 ? intToIp(n) : checked((block + ahead) * 256 + 1);
 }
 
 function checked(n: number): string {
