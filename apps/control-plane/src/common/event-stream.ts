@@ -54,7 +54,21 @@ export function openEventStream(reply: FastifyReply, request: FastifyRequest): E
 /** One SSE frame (`data` is a single line of JSON). */
 export const eventFrame = (event: string, id: number, data: string): string => `event: ${event}\nid: ${id}\ndata: ${data}\n\n`;
 
-/** One SSE frame around `data` given as pieces of bytes (a patch from shared fragments): one buffer, one copy. */
-export const eventFrameBytes = (event: string, id: number, data: readonly Buffer[]): Buffer =>
-  Buffer.concat([Buffer.from(`event: ${event}\nid: ${id}\ndata: `), ...data, FRAME_END]);
-const FRAME_END = Buffer.from('\n\n');
+/**
+ * One SSE frame around `data` given as pieces (a patch from shared fragments): each run of text is encoded once, and
+ * bytes are copied; one buffer.
+ */
+export function eventFrameBytes(event: string, id: number, data: ReadonlyArray<string | Buffer>): Buffer {
+  const buffers: Buffer[] = [];
+  let text = `event: ${event}\nid: ${id}\ndata: `;
+  for (const piece of data) {
+    if (typeof piece === 'string') {
+      text += piece;
+    } else {
+      buffers.push(Buffer.from(text), piece);
+      text = '';
+    }
+  }
+  buffers.push(Buffer.from(`${text}\n\n`));
+  return buffers.length === 1 ? buffers[0] : Buffer.concat(buffers);
+}

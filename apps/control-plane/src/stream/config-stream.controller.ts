@@ -1,6 +1,7 @@
 import { Controller, Get, Headers, HttpStatus, Inject, Param, Req, Res } from '@nestjs/common';
 import { ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Counter } from 'prom-client';
 import { ConfigPatch, NodeConfig, SSE_EVENT_CONFIG, SSE_EVENT_PATCH } from '@meshgate/contracts';
 import { Allow } from '../auth/allow.decorator';
 import { CurrentPrincipal } from '../auth/current-principal.decorator';
@@ -18,6 +19,9 @@ import { patchJsonPieces } from './patch-json';
 import { StreamHub } from './stream-hub';
 import { ApiEventStream } from '../openapi/api-answer.decorator';
 
+const SSE_EVENTS = ['config', 'patch', 'ping'] as const;
+type SseEvent = (typeof SSE_EVENTS)[number];
+
 /**
  * The node's config feed. Written on the raw response rather than through Nest's @Sse(): the feed needs SSE comment
  * pings and must choose, per connection, whether to open with the full config (Last-Event-ID) — neither fits
@@ -33,7 +37,12 @@ export class ConfigStreamController {
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly views: ViewFeeder,
-  ) {}
+  ) {
+    this.counted = Object.fromEntries(SSE_EVENTS.map((event) => [event, { messages: metrics.sseMessages.labels({ event }), bytes: metrics.sseBytes.labels({ event }) }])) as typeof this.counted;
+  }
+
+  /** The counters' children per event, bound once: a fan-out to 10,000 streams would hash their labels 20,000 times. */
+  private readonly counted: Record<SseEvent, { messages: Counter.Internal; bytes: Counter.Internal }>;
 
   @Get(':id/config/stream')
   @Allow({ node: true })
@@ -63,12 +72,12 @@ export class ConfigStreamController {
     const stream = openEventStream(reply, request);
     this.metrics.sseStreams.inc();
     stream.onEnd(() => this.metrics.sseStreams.dec());
-    const write = (event: 'config' | 'patch' | 'ping', frame: string | Buffer) => {
+    const write = (event: SseEvent, frame: string | Buffer) => {
       // Encoded once: the write and the byte count would each scan the string (a 1.7 MB config, or 10,000 patches).
       const bytes = typeof frame === 'string' ? Buffer.from(frame) : frame;
       stream.raw.write(bytes);
-      this.metrics.sseMessages.inc({ event });
-      this.metrics.sseBytes.inc({ event }, bytes.length);
+      this.counted[event].messages.inc();
+      this.counted[event].bytes.inc(bytes.length);
     };
     const sendFull = () => {
       const full: NodeConfig | undefined = this.configs.configOf(id);
@@ -77,17 +86,17 @@ export class ConfigStreamController {
       sent = full.version;
     };
     // Subscribe and read the current version in the same tick: no commit can slip in between.
-    const subscription = this.hub.patches(id).subscribe({
-      next: (patch: ConfigPatch) => {
+    const unsubscribe = this.hub.subscribe(id, {
+      patch: (patch: ConfigPatch) => {
         if (patch.version <= sent) return;
         if (patch.baseVersion === sent) {
           write('patch', eventFrameBytes(SSE_EVENT_PATCH, patch.version, patchJsonPieces(patch)));
           sent = patch.version;
         } else sendFull();
       },
-      complete: () => stream.end(),
+      closed: () => stream.end(),
     });
-    stream.onEnd(() => subscription.unsubscribe());
+    stream.onEnd(unsubscribe);
     if (sent !== this.configs.versionOf(id)) sendFull();
     else stream.raw.write(': up to date\n\n');
     stream.keepAlive(this.config.ssePingMs, () => write('ping', ': ping\n\n'));

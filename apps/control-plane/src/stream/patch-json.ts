@@ -1,44 +1,83 @@
-import type { ConfigPatch } from '@meshgate/contracts';
+import type { ConfigPatch, PeerConfig } from '@meshgate/contracts';
 
 /**
- * A patch's JSON assembled from shared fragments, as bytes. One change sends the same peer entry (a node that joined
- * or moved) and the same rule or route list (one per policy class) to many nodes; the topology hands every receiver
- * the same objects, so each is serialised and encoded once and a receiver's patch costs one copy of its bytes — not
- * a JSON.stringify, nor a string the size of the patch to build and encode again (a change that gives 1,000 nodes
- * 1,000 new peers each is ~190 MB of patches). The objects are never mutated once in a patch, which makes caching by
- * identity safe.
+ * A patch's JSON assembled from shared fragments. One change sends the same peer entry (a node that joined or moved)
+ * and the same rule or route list (one per policy class) to many nodes; the topology hands every receiver the same
+ * objects, so each is serialised once (cached by identity) and a receiver's patch costs copies, not a JSON.stringify.
+ * The objects are never mutated once in a patch, which makes caching by identity safe.
+ *
+ * A small fragment is copied into the receiver's text, which is encoded once: a firewall change to 10,000 nodes is
+ * 10,000 patches of ~300 bytes, and a buffer per piece of each cost four times the encoding. A large one (a long
+ * rule list, a list of many peers) goes as bytes encoded once: a change that gives 1,000 nodes 1,000 new peers each
+ * is ~190 MB of patches, which are copied rather than encoded again.
  */
-const fragments = new WeakMap<object, Buffer>();
+const texts = new WeakMap<object, string>();
+const encoded = new WeakMap<object, Buffer>();
 const COMMA = Buffer.from(',');
-const OPEN = Buffer.from('[');
-const CLOSE = Buffer.from(']');
-const BRACE_OPEN = Buffer.from('{');
-const BRACE_CLOSE = Buffer.from('}');
 
-function fragment(value: object): Buffer {
-  let bytes = fragments.get(value);
-  if (bytes === undefined) fragments.set(value, (bytes = Buffer.from(JSON.stringify(value))));
+/** Shared JSON this long or longer goes as bytes; peer lists this long or longer go entry by entry as bytes. */
+const LARGE_FRAGMENT = 1024;
+const MANY_PEERS = 16;
+
+/** The fields whose values come from the receiver's class, shared with its class mates; the others are its own. */
+const SHARED_FIELDS: ReadonlySet<string> = new Set<keyof ConfigPatch>(['routes', 'servedRoutes', 'firewall', 'qos', 'reachableGroups']);
+
+/** `"name":` of each field, built once. */
+const keys = new Map<string, string>();
+function keyOf(name: string): string {
+  let key = keys.get(name);
+  if (key === undefined) keys.set(name, (key = `${JSON.stringify(name)}:`));
+  return key;
+}
+
+function textOf(value: object): string {
+  let text = texts.get(value);
+  if (text === undefined) texts.set(value, (text = JSON.stringify(value)));
+  return text;
+}
+
+function bytesOf(value: object): Buffer {
+  let bytes = encoded.get(value);
+  if (bytes === undefined) encoded.set(value, (bytes = Buffer.from(textOf(value))));
   return bytes;
 }
 
-/** The pieces of the patch's JSON, in order: shared fragments and the small bytes around them (the caller concatenates). */
-export function patchJsonPieces(patch: ConfigPatch): Buffer[] {
-  const pieces: Buffer[] = [BRACE_OPEN];
-  for (const [name, value] of Object.entries(patch)) {
+/** The patch's JSON in order, as text (to be encoded) and shared bytes (to be copied): the caller concatenates. */
+export function patchJsonPieces(patch: ConfigPatch): Array<string | Buffer> {
+  const pieces: Array<string | Buffer> = [];
+  let own = '{';
+  let first = true;
+  for (const name in patch) {
+    const value = patch[name as keyof ConfigPatch];
     if (value === undefined) continue;
-    if (pieces.length > 1) pieces.push(COMMA);
-    pieces.push(Buffer.from(`${JSON.stringify(name)}:`));
+    own += first ? keyOf(name) : `,${keyOf(name)}`;
+    first = false;
     if (name === 'peersUpserted') {
-      pieces.push(OPEN);
-      (value as ConfigPatch['peersUpserted']).forEach((peer, i) => {
-        if (i > 0) pieces.push(COMMA);
-        pieces.push(fragment(peer));
-      });
-      pieces.push(CLOSE);
+      const peers = value as PeerConfig[];
+      own += '[';
+      if (peers.length < MANY_PEERS) {
+        own += peers.map(textOf).join(',');
+      } else {
+        pieces.push(own);
+        peers.forEach((peer, i) => {
+          if (i > 0) pieces.push(COMMA);
+          pieces.push(bytesOf(peer));
+        });
+        own = '';
+      }
+      own += ']';
+    } else if (SHARED_FIELDS.has(name) && typeof value === 'object' && value !== null) {
+      const text = textOf(value);
+      if (text.length < LARGE_FRAGMENT) {
+        own += text;
+      } else {
+        pieces.push(own, bytesOf(value));
+        own = '';
+      }
     } else {
-      pieces.push(typeof value === 'object' && value !== null ? fragment(value) : Buffer.from(JSON.stringify(value)));
+      own += Array.isArray(value) && value.length === 0 ? '[]' : JSON.stringify(value);
     }
   }
-  pieces.push(BRACE_CLOSE);
+  pieces.push(`${own}}`);
   return pieces;
 }

@@ -1,23 +1,30 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
-import { Observable, Subject } from 'rxjs';
 import type { ConfigPatch } from '@meshgate/contracts';
 
+/** One open config stream, as the hub sees it. */
+export interface PatchListener {
+  patch(patch: ConfigPatch): void;
+  /** The node was removed (or the server is stopping): end the stream. */
+  closed(): void;
+}
+
 /**
- * One Subject per node with open streams. A committed change set is fanned out only to the nodes it names; nodes
- * nobody is listening for cost nothing.
+ * The open config streams by node. A committed change set is fanned out only to the nodes it names; nodes nobody
+ * is listening for cost nothing. Plain listeners rather than a Subject per node: a change to every node's firewall
+ * calls 10,000 of them in one go, and an observable chain per call was a tenth of that fan-out's CPU.
  */
 @Injectable()
 export class StreamHub implements BeforeApplicationShutdown {
-  private subjects = new Map<string, { subject: Subject<ConfigPatch>; listeners: number }>();
+  private listeners = new Map<string, Set<PatchListener>>();
   private open = 0;
 
   listening(nodeId: string): boolean {
-    return this.subjects.has(nodeId);
+    return this.listeners.has(nodeId);
   }
 
   /** Open streams for the node. */
   streamsOf(nodeId: string): number {
-    return this.subjects.get(nodeId)?.listeners ?? 0;
+    return this.listeners.get(nodeId)?.size ?? 0;
   }
 
   /** Open streams in all. */
@@ -26,13 +33,20 @@ export class StreamHub implements BeforeApplicationShutdown {
   }
 
   publish(nodeId: string, patch: ConfigPatch): void {
-    this.subjects.get(nodeId)?.subject.next(patch);
+    const listeners = this.listeners.get(nodeId);
+    if (listeners) for (const listener of listeners) listener.patch(patch);
   }
 
-  /** Completes every open stream for the node: it was removed and its token is dead. */
+  /** Ends every open stream for the node: it was removed and its token is dead. */
   close(nodeId: string): void {
-    this.subjects.get(nodeId)?.subject.complete();
-    this.subjects.delete(nodeId);
+    const listeners = this.listeners.get(nodeId);
+    if (!listeners) return;
+    this.listeners.delete(nodeId);
+    for (const listener of listeners) {
+      listeners.delete(listener);
+      this.open--;
+      listener.closed();
+    }
   }
 
   /**
@@ -40,23 +54,20 @@ export class StreamHub implements BeforeApplicationShutdown {
    * otherwise wait for them forever and a shutdown (SIGTERM, restart) would hang while agents are connected.
    */
   beforeApplicationShutdown(): void {
-    for (const nodeId of [...this.subjects.keys()]) this.close(nodeId);
+    for (const nodeId of [...this.listeners.keys()]) this.close(nodeId);
   }
 
-  patches(nodeId: string): Observable<ConfigPatch> {
-    return new Observable<ConfigPatch>((subscriber) => {
-      let entry = this.subjects.get(nodeId);
-      if (!entry) this.subjects.set(nodeId, (entry = { subject: new Subject(), listeners: 0 }));
-      entry.listeners++;
-      this.open++;
-      const subscription = entry.subject.subscribe(subscriber);
-      const held = entry;
-      return () => {
-        subscription.unsubscribe();
-        held.listeners--;
-        this.open--;
-        if (held.listeners === 0 && this.subjects.get(nodeId) === held) this.subjects.delete(nodeId);
-      };
-    });
+  /** Adds a stream for the node; the returned function removes it (a no-op once the node's streams were closed). */
+  subscribe(nodeId: string, listener: PatchListener): () => void {
+    let listeners = this.listeners.get(nodeId);
+    if (!listeners) this.listeners.set(nodeId, (listeners = new Set()));
+    listeners.add(listener);
+    this.open++;
+    const held = listeners;
+    return () => {
+      if (!held.delete(listener)) return;
+      this.open--;
+      if (held.size === 0 && this.listeners.get(nodeId) === held) this.listeners.delete(nodeId);
+    };
   }
 }
