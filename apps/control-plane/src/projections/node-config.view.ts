@@ -326,7 +326,7 @@ export class NodeConfigView implements View {
   }
 
   /** The tenant's nodes as the policy sees them (for policy tests). */
-  identitiesOf(tenantId: string): policyEngine.Identity[] {
+  identitiesOf(tenantId: string): readonly Readonly<policyEngine.Identity>[] {
     return this.topology(tenantId).identities();
   }
 

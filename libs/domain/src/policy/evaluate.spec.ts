@@ -106,4 +106,20 @@ describe('isExitRoute', () => {
     for (const route of ['0.0.0.0/0', '::/0', '0:0:0:0:0:0:0:0/0']) expect(isExitRoute(route)).toBe(true);
     for (const route of ['10.0.0.0/8', 'fd00::/8', '0.0.0.0/1', '::/1', 'junk/0']) expect(isExitRoute(route)).toBe(false);
   });
+
+  it('classifies like another policy only when every node would get the same class and serve the same routes', () => {
+    const policy = (acls: string, rest = '') => compile(`{ ${rest} "acls": [${acls}] }`);
+    const base = policy('{ "action": "accept", "src": ["tag:web"], "dst": ["tag:db:5432"] }');
+    expect(base.classifiesLike(base)).toBe(true);
+    expect(policy('{ "action": "accept", "src": ["tag:web"], "dst": ["tag:db:22,5432"] }').classifiesLike(base)).toBe(true);
+    expect(policy('{ "action": "accept", "src": ["tag:db"], "dst": ["tag:web:80"] }').classifiesLike(base)).toBe(true);
+    for (const other of [
+      policy('{ "action": "accept", "src": ["tag:web"], "dst": ["tag:ci:5432"] }'), // names another tag
+      policy('{ "action": "accept", "src": ["tag:web"], "dst": ["tag:db:5432", "web1:22"] }'), // names a node
+      policy('{ "action": "accept", "src": ["tag:web"], "dst": ["100.64.0.0/24:22"] }'), // names addresses
+      policy('{ "action": "accept", "src": ["tag:web"], "dst": ["tag:db:5432"] }', '"routes": { "10.0.0.0/8": ["tag:db"] },'), // a route
+    ]) {
+      expect(other.classifiesLike(base)).toBe(false);
+    }
+  });
 });

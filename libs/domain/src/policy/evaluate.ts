@@ -106,6 +106,24 @@ export class CompiledPolicy {
     this.sourcePrefixes = [...new Set(this.rules.flatMap((r) => r.src.prefixes.map(formatPrefix)))].sort();
   }
 
+  /**
+   * Whether every node has the same class and serves the same routes under `other` as under this policy: then a
+   * policy edit that keeps its groups (new ports, another rule between them) need not classify every node again.
+   */
+  classifiesLike(other: CompiledPolicy): boolean {
+    return other === this || other.classification === this.classification;
+  }
+
+  /** What classOf and servedRoutes read of the policy, as one string (built once, when first compared). */
+  private get classification(): string {
+    this.classificationText ??= JSON.stringify([
+      [...this.nodeAtoms].sort(), this.ipAtoms.map((a) => a.atom).sort(), this.usesSelf,
+      this.policy.routes, this.policy.autoApprovers, [...this.policy.groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    ]);
+    return this.classificationText;
+  }
+  private classificationText: string | undefined;
+
   /** The class key of a node: its matched atoms, sorted and joined. Equal keys mean equal treatment. */
   classOf(node: Identity): string {
     const matched: string[] = [];

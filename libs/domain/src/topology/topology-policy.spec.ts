@@ -84,4 +84,23 @@ describe('Topology: what each node enforces (firewall, QoS, routes)', () => {
     expect(closed.get('n2')!.parts.firewall).toEqual([]);
     expect([...closed.get('n2')!.removed]).toEqual(['pk-n1']);
   });
+
+  it('given an edit that keeps every node in its class, then configs come out as a topology built fresh on the new policy would give them', () => {
+    const doc = (ports: string, peered: string) => `{
+      "acls": [{ "action": "accept", "src": ["tag:web"], "proto": "tcp", "dst": ["tag:db:${ports}"] },
+               { "action": "accept", "src": ["${peered}"], "dst": ["tag:db:22"] }, { "action": "accept", "src": ["n9"], "dst": ["w1:22"] }]
+    }`;
+    const nodes = [node('w1', 1, { tags: ['tag:web'] }), node('w2', 2, { tags: ['tag:web'] }), node('d1', 3, { tags: ['tag:db'] }), node('n9', 4)];
+    const t = new Topology(compile(doc('5432', 'n9')));
+    for (const n of nodes) t.addNode(n);
+    // Other ports between the same classes, and a rule moved from one named node to another the policy names too.
+    for (const next of [doc('5432,6432', 'n9'), doc('6432', 'w1'), doc('5432', 'n9')]) {
+      expect(compile(next).classifiesLike(compile(doc('5432', 'n9')))).toBe(true);
+      const changes = t.setPolicy(compile(next));
+      const fresh = new Topology(compile(next));
+      for (const n of nodes) fresh.addNode(n);
+      for (const n of nodes) expect(t.configOf(n.id)).toEqual(fresh.configOf(n.id));
+      expect(changes.get('d1')!.parts.firewall).toEqual(fresh.partsOf('d1')!.firewall);
+    }
+  });
 });

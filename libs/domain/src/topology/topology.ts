@@ -344,8 +344,9 @@ export class Topology {
     return node ? identity(node) : null;
   }
 
-  identities(): Identity[] {
-    return [...this.nodes.values()].map(identity);
+  /** Every node as its policy Identity: the nodes themselves, not copies (a policy PUT asks for all 10,000 before it commits). */
+  identities(): readonly Readonly<Identity>[] {
+    return [...this.nodes.values()];
   }
 
   /** The nodes as given (copies), e.g. to build a scratch topology for a preview. */
@@ -466,23 +467,35 @@ export class Topology {
 
   private reconfigure(policy: CompiledPolicy, open: OpenSchedules): ChangeSet {
     for (const cls of this.classes.values()) this.parts(cls); // pin what members hold now
+    const reclassify = !policy.classifiesLike(this.policy);
     this.policy = policy;
     this.open = open;
     const fresh = new Map<string, MeshClass>();
     type Group = { old: MeshClass; next: MeshClass; ids: string[] };
     const groups: Group[] = [];
-    // Old class → new class → the group moving between them: found without building a key string per node.
-    const moves = new Map<MeshClass, Map<MeshClass, Group>>();
-    for (const node of this.nodes.values()) {
-      const probe = this.classKeyOf(node);
-      let next = fresh.get(probe.key);
-      if (!next) fresh.set(probe.key, (next = meshClass(probe)));
-      next.members.add(node.id);
-      let from = moves.get(node.cls);
-      if (!from) moves.set(node.cls, (from = new Map()));
-      let group = from.get(next);
-      if (!group) (from.set(next, (group = { old: node.cls, next, ids: [] })), groups.push(group));
-      group.ids.push(node.id);
+    if (reclassify) {
+      // Old class → new class → the group moving between them: found without building a key string per node.
+      const moves = new Map<MeshClass, Map<MeshClass, Group>>();
+      for (const node of this.nodes.values()) {
+        const probe = this.classKeyOf(node);
+        let next = fresh.get(probe.key);
+        if (!next) fresh.set(probe.key, (next = meshClass(probe)));
+        next.members.add(node.id);
+        let from = moves.get(node.cls);
+        if (!from) moves.set(node.cls, (from = new Map()));
+        let group = from.get(next);
+        if (!group) (from.set(next, (group = { old: node.cls, next, ids: [] })), groups.push(group));
+        group.ids.push(node.id);
+      }
+    } else {
+      // Every node keeps its class: each class moves whole, and its peering and parts are decided again.
+      for (const old of this.classes.values()) {
+        if (old.members.size === 0) continue;
+        const next = meshClass({ key: old.key, policyCls: old.policyCls, served: old.served, routerName: old.routerName, exitVia: old.exitVia });
+        next.members = new Set(old.members);
+        fresh.set(next.key, next);
+        groups.push({ old, next, ids: [...old.members] });
+      }
     }
     const nextClasses = [...fresh.values()];
     // Peering is symmetric: decided once per unordered pair.
