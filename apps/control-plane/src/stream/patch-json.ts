@@ -1,4 +1,5 @@
 import type { ConfigPatch, PeerConfig } from '@meshgate/contracts';
+import { PART_NAMES } from '@meshgate/domain';
 
 /**
  * A patch's JSON assembled from shared fragments. One change sends the same peer entry (a node that joined or moved)
@@ -20,7 +21,7 @@ const LARGE_FRAGMENT = 1024;
 const MANY_PEERS = 16;
 
 /** The fields whose values come from the receiver's class, shared with its class mates; the others are its own. */
-const SHARED_FIELDS: ReadonlySet<string> = new Set<keyof ConfigPatch>(['routes', 'servedRoutes', 'firewall', 'qos', 'reachableGroups']);
+const SHARED_FIELDS: ReadonlySet<string> = new Set<string>(PART_NAMES);
 
 /** `"name":` of each field, built once. */
 const keys = new Map<string, string>();

@@ -118,7 +118,7 @@ export class CompiledPolicy {
   private get classification(): string {
     this.classificationText ??= JSON.stringify([
       [...this.nodeAtoms].sort(), this.ipAtoms.map((a) => a.atom).sort(), this.usesSelf,
-      this.policy.routes, this.policy.autoApprovers, [...this.policy.groups].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      this.policy.routes, this.policy.autoApprovers, [...this.policy.groups].sort(([a], [b]) => a.localeCompare(b)),
     ]);
     return this.classificationText;
   }

@@ -54,7 +54,8 @@ export interface PolicyParts {
   /** Groups of the classes this node may open anything at: what its DNS answers names of. */
   reachableGroups: string[];
 }
-const PART_NAMES = ['routes', 'servedRoutes', 'firewall', 'qos', 'reachableGroups'] as const;
+/** The config fields a node takes from its class (shared with its class mates); the others are its own. */
+export const PART_NAMES = ['routes', 'servedRoutes', 'firewall', 'qos', 'reachableGroups'] as const;
 
 /** What changed in one node's config: peers added or updated, peers removed (by key), and the parts that changed. */
 export interface NodeChange {
@@ -114,6 +115,9 @@ interface MeshNode extends TopologyNode, Identity {
 }
 
 const meshNode = (input: TopologyNode, cls: MeshClass): MeshNode => ({ ...copy(input), addresses: [input.address], cls });
+
+/** Nodes moving from one class to another in a policy edit (the same class object never appears twice). */
+type ClassMove = { old: MeshClass; next: MeshClass; ids: string[] };
 
 /**
  * The mesh of one tenant, kept in memory. Every mutation returns the change set of the nodes whose config it
@@ -470,33 +474,7 @@ export class Topology {
     const reclassify = !policy.classifiesLike(this.policy);
     this.policy = policy;
     this.open = open;
-    const fresh = new Map<string, MeshClass>();
-    type Group = { old: MeshClass; next: MeshClass; ids: string[] };
-    const groups: Group[] = [];
-    if (reclassify) {
-      // Old class → new class → the group moving between them: found without building a key string per node.
-      const moves = new Map<MeshClass, Map<MeshClass, Group>>();
-      for (const node of this.nodes.values()) {
-        const probe = this.classKeyOf(node);
-        let next = fresh.get(probe.key);
-        if (!next) fresh.set(probe.key, (next = meshClass(probe)));
-        next.members.add(node.id);
-        let from = moves.get(node.cls);
-        if (!from) moves.set(node.cls, (from = new Map()));
-        let group = from.get(next);
-        if (!group) (from.set(next, (group = { old: node.cls, next, ids: [] })), groups.push(group));
-        group.ids.push(node.id);
-      }
-    } else {
-      // Every node keeps its class: each class moves whole, and its peering and parts are decided again.
-      for (const old of this.classes.values()) {
-        if (old.members.size === 0) continue;
-        const next = meshClass({ key: old.key, policyCls: old.policyCls, served: old.served, routerName: old.routerName, exitVia: old.exitVia });
-        next.members = new Set(old.members);
-        fresh.set(next.key, next);
-        groups.push({ old, next, ids: [...old.members] });
-      }
-    }
+    const { fresh, groups } = reclassify ? this.classifyAgain() : this.keepClasses();
     const nextClasses = [...fresh.values()];
     // Peering is symmetric: decided once per unordered pair.
     nextClasses.forEach((a, i) => {
@@ -506,16 +484,15 @@ export class Topology {
       }
     });
     const changes: ChangeSet = new Map();
-    const list = groups;
     // Every receiver of a group's members gets the same entry objects (serialised once per change downstream).
-    const entries = new Map<Group, Peer[]>();
-    const entriesOf = (b: Group) => {
+    const entries = new Map<ClassMove, Peer[]>();
+    const entriesOf = (b: ClassMove) => {
       let made = entries.get(b);
       if (!made) entries.set(b, (made = b.ids.map((id) => ({ ...peerOf(this.nodes.get(id)!), group: b.next.group }))));
       return made;
     };
-    for (const a of list) {
-      for (const b of list) {
+    for (const a of groups) {
+      for (const b of groups) {
         const before = a.old.peers.has(b.old);
         const after = a.next.peers.has(b.next);
         const regrouped = b.old.group !== b.next.group;
@@ -535,8 +512,8 @@ export class Topology {
     this.classes.clear();
     this.routers = undefined;
     for (const cls of nextClasses) this.register(cls);
-    for (const g of list) for (const id of g.ids) this.nodes.get(id)!.cls = g.next;
-    for (const g of list) {
+    for (const g of groups) for (const id of g.ids) this.nodes.get(id)!.cls = g.next;
+    for (const g of groups) {
       const [before, after] = [g.old.parts!, this.parts(g.next)];
       for (const name of PART_NAMES) {
         if (before.json[name] === after.json[name]) continue;
@@ -544,6 +521,38 @@ export class Topology {
       }
     }
     return changes;
+  }
+
+  /** Each node classified under the new policy: old class → new class → the move between them, found without a key string per node. */
+  private classifyAgain(): { fresh: Map<string, MeshClass>; groups: ClassMove[] } {
+    const fresh = new Map<string, MeshClass>();
+    const groups: ClassMove[] = [];
+    const moves = new Map<MeshClass, Map<MeshClass, ClassMove>>();
+    for (const node of this.nodes.values()) {
+      const probe = this.classKeyOf(node);
+      let next = fresh.get(probe.key);
+      if (!next) fresh.set(probe.key, (next = meshClass(probe)));
+      next.members.add(node.id);
+      let from = moves.get(node.cls);
+      if (!from) moves.set(node.cls, (from = new Map()));
+      let group = from.get(next);
+      if (!group) (from.set(next, (group = { old: node.cls, next, ids: [] })), groups.push(group));
+      group.ids.push(node.id);
+    }
+    return { fresh, groups };
+  }
+
+  /** Every node keeps its class (the policy classifies alike): each class moves whole; peering and parts are decided again. */
+  private keepClasses(): { fresh: Map<string, MeshClass>; groups: ClassMove[] } {
+    const fresh = new Map<string, MeshClass>();
+    const groups: ClassMove[] = [];
+    for (const old of this.classes.values()) {
+      const next = meshClass({ key: old.key, policyCls: old.policyCls, served: old.served, routerName: old.routerName, exitVia: old.exitVia });
+      next.members = new Set(old.members);
+      fresh.set(next.key, next);
+      groups.push({ old, next, ids: [...old.members] });
+    }
+    return { fresh, groups };
   }
 
   // ---- per-class parts ----
