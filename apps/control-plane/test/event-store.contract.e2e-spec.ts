@@ -7,7 +7,7 @@ import { AppendRequest, CommitParticipant } from '../src/event-store/event-store
 import { SqlEventStore } from '../src/event-store/sql-event-store';
 import { Database, Transaction } from '../src/storage/database.port';
 import { PostgresDatabase } from '../src/storage/postgres/postgres-database';
-import { createAppRole, createTestDatabase, requirePostgres, uniqueDatabaseName } from './support/postgres';
+import { createAppRole, createTestDatabase, dropTestDatabase, requirePostgres, uniqueDatabaseName } from './support/postgres';
 import { freshStore, StoreUnderTest } from './support/stores';
 
 jest.setTimeout(60_000);
@@ -215,6 +215,25 @@ describe.each(['sqlite', 'postgres'] as const)('the event store on %s', (kind) =
   });
 });
 
+describe('PostgreSQL: replicas started at once on an empty database', () => {
+  it('all migrate and open it: one runs the migrations, the others wait for it and find nothing pending', async () => {
+    const admin = requirePostgres();
+    const name = uniqueDatabaseName('together');
+    const url = await createTestDatabase(admin, name);
+    const opened = await Promise.allSettled([1, 2, 3].map(() => PostgresDatabase.open(url)));
+    try {
+      expect(opened.map((o) => (o.status === 'rejected' ? String(o.reason) : 'opened'))).toEqual(['opened', 'opened', 'opened']);
+      const [db] = opened.map((o) => (o as PromiseFulfilledResult<PostgresDatabase>).value);
+      const log = new SqlEventStore(db);
+      await log.append(request('together-1', 0, event('A')));
+      expect((await collect(log.readAll(0))).map((e) => e.type)).toEqual(['A']);
+    } finally {
+      await Promise.all(opened.map((o) => (o.status === 'fulfilled' ? o.value.close() : undefined)));
+      await dropTestDatabase(admin, name);
+    }
+  });
+});
+
 describe('PostgreSQL with an app role that does not own the schema', () => {
   it('migrates as the owner, appends and reads as the app role, and the app role cannot rewrite the log', async () => {
     const admin = requirePostgres();
@@ -232,6 +251,13 @@ describe('PostgreSQL with an app role that does not own the schema', () => {
       await expect(db.execute('DELETE FROM events')).rejects.toThrow(/permission denied/);
       await expect(db.execute("UPDATE streams SET stream_id = 'x'")).rejects.toThrow(/permission denied/);
       expect(await log.verifyChain()).toBeNull();
+      // Every read-model table is the app's to write, those of later migrations too (API keys, SSO identities, …).
+      const tables = await db.query<{ name: string; insert: boolean; update: boolean; delete: boolean }>(
+        `SELECT tablename AS name, has_table_privilege(tablename, 'INSERT') AS insert, has_table_privilege(tablename, 'UPDATE') AS update,
+           has_table_privilege(tablename, 'DELETE') AS delete
+         FROM pg_tables WHERE schemaname = current_schema() AND tablename NOT IN ('events', 'streams', 'migrations')`);
+      expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['users', 'api_keys', 'user_identities', 'user_groups', 'first_user']));
+      expect(tables.filter((t) => !(t.insert && t.update && t.delete))).toEqual([]);
     } finally {
       await db.close();
     }

@@ -107,6 +107,23 @@ function lockKey(name: string): string {
 }
 
 /**
+ * Runs the pending migrations while holding a session advisory lock: replicas deployed at once onto an empty
+ * database would otherwise create the same tables at the same time, and all but one fail to start. The others wait,
+ * then find nothing pending. `then` runs under the same lock (concurrent GRANTs on one table fail too).
+ */
+async function migrateExclusively(dataSource: DataSource, url: string, then?: () => Promise<void>): Promise<void> {
+  const session = new Client({ connectionString: url });
+  await session.connect();
+  try {
+    await session.query('SELECT pg_advisory_lock($1)', [lockKey('migrations')]);
+    await dataSource.runMigrations({ transaction: 'each' });
+    await then?.();
+  } finally {
+    await session.end(); // ending the session releases the lock
+  }
+}
+
+/**
  * PostgreSQL through TypeORM (migrations, the pool) and pg. Several replicas share one database: their appends
  * serialise on the chain-head row, commits are announced with NOTIFY, and once-per-deployment jobs are led by whoever
  * holds a session advisory lock.
@@ -129,11 +146,16 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
       const owner = new DataSource({ type: 'postgres', url: options.migrationUrl, migrations: POSTGRES_MIGRATIONS });
       await owner.initialize();
       try {
-        await owner.runMigrations({ transaction: 'each' });
-        const role = new URL(url).username;
-        await owner.query(`GRANT SELECT, INSERT ON events, streams TO "${role}"`);
-        await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${APP_TABLES.join(', ')} TO "${role}"`);
-        await owner.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${role}"`);
+        await migrateExclusively(owner, options.migrationUrl, async () => {
+          const role = new URL(url).username;
+          await owner.query(`GRANT SELECT, INSERT ON events, streams TO "${role}"`);
+          // Every read-model table, as the migrations left them: a table added by a later migration is granted too.
+          const tables = (await owner.query<{ name: string }[]>(
+            `SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() AND tablename NOT IN (${OUTSIDE_READ_MODELS.map((t) => `'${t}'`).join(', ')})`,
+          )).map((t) => `"${t.name}"`);
+          await owner.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables.join(', ')} TO "${role}"`);
+          await owner.query(`GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "${role}"`);
+        });
       } finally {
         await owner.destroy();
       }
@@ -142,7 +164,7 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
       type: 'postgres', url, migrations: POSTGRES_MIGRATIONS, poolSize: options.poolSize ?? 10,
     });
     await dataSource.initialize();
-    if (!options.migrationUrl || options.migrationUrl === url) await dataSource.runMigrations({ transaction: 'each' });
+    if (!options.migrationUrl || options.migrationUrl === url) await migrateExclusively(dataSource, url);
     const pool = (dataSource.driver as unknown as { master: Pool }).master;
     return new PostgresDatabase(dataSource, pool, url);
   }
@@ -256,6 +278,5 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
   }
 }
 
-/** The read-model tables the app writes (everything but the log). */
-const APP_TABLES = ['chain_head', 'projection_checkpoints', 'users', 'tenants', 'memberships', 'invitations', 'enrollment_keys',
-  'node_identities', 'audit_log', 'view_snapshots', 'reachability_events'];
+/** The log, which the app role may only read and append to, and TypeORM's record of the migrations, which it may not touch. */
+const OUTSIDE_READ_MODELS = ['events', 'streams', 'migrations'];
