@@ -6,10 +6,13 @@ import type {
 import { SqlExecutor } from '../storage/database.port';
 import { InlineProjection } from './inline-projection';
 
+/** The unique key a second first user (registration by invitation) breaks. */
+export const FIRST_USER_KEY = 'first_user(id)';
+
 /** Users, tenants, memberships, invitations and enrollment keys: small tables, written in the append transaction. */
 export class DirectoryProjection implements InlineProjection {
   readonly name = 'directory';
-  readonly tables = ['users', 'tenants', 'memberships', 'invitations', 'enrollment_keys', 'user_identities', 'user_groups'];
+  readonly tables = ['users', 'first_user', 'tenants', 'memberships', 'invitations', 'enrollment_keys', 'user_identities', 'user_groups'];
 
   async apply(event: RecordedEvent, sql: SqlExecutor): Promise<void> {
     switch (event.type) {
@@ -17,6 +20,8 @@ export class DirectoryProjection implements InlineProjection {
         const d = event.data as UserRegistered['data'];
         await sql.execute('INSERT INTO users (id, email, password_hash, registered_at) VALUES (?, ?, ?, ?)',
           [d.userId, d.email, d.passwordHash, event.recordedAt]);
+        // One row at most: of two replicas letting in a first user at once, the second commit fails (FIRST_USER_KEY).
+        if (d.firstUser) await sql.execute('INSERT INTO first_user (id, user_id) VALUES (1, ?)', [d.userId]);
         return;
       }
       case 'UserProvisioned': {

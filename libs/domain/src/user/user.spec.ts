@@ -6,13 +6,17 @@ import {
 const given = deciderSpec(decideUser, evolveUser, initialUserState);
 
 const register = (overrides: Partial<RegisterUser> = {}): RegisterUser => ({
-  type: 'RegisterUser', userId: 'u1', email: 'Alice@Example.com', passwordHash: 'hash', emailTaken: false, ...overrides,
+  type: 'RegisterUser', userId: 'u1', email: 'Alice@Example.com', passwordHash: 'hash', emailTaken: false, firstUser: false, ...overrides,
 });
 const registered: UserRegistered = { type: 'UserRegistered', data: { userId: 'u1', email: 'alice@example.com', passwordHash: 'hash' } };
 
 describe('user decider', () => {
   it('registers a new user with the email normalised', () => {
     given([]).when(register({ email: '  Alice@Example.COM ' })).then([registered]);
+  });
+
+  it('marks the deployment\'s first user, let in without an invitation, and nobody else', () => {
+    given([]).when(register({ firstUser: true })).then([{ ...registered, data: { ...registered.data, firstUser: true } }]);
   });
 
   it('refuses an email another user holds', () => {

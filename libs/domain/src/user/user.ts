@@ -1,7 +1,11 @@
 import { DomainError } from '../shared/domain-error';
 import { Event } from '../shared/event';
 
-export type UserRegistered = Event<'UserRegistered', { userId: string; email: string; passwordHash: string }>;
+/**
+ * `firstUser`: let in without an invitation as the deployment's first user (registration by invitation). There is
+ * only ever one: the directory's unique key decides a race between replicas.
+ */
+export type UserRegistered = Event<'UserRegistered', { userId: string; email: string; passwordHash: string; firstUser?: true }>;
 /** A user created at their first single sign-on: identified by the IdP's issuer and subject, with no password. */
 export type UserProvisioned = Event<'UserProvisioned', { userId: string; email: string; issuer: string; subject: string }>;
 /** The user's IdP groups as of their latest sign-on (sorted, without duplicates): what `idp:<group>` in policy matches. */
@@ -15,6 +19,8 @@ export type RegisterUser = {
   passwordHash: string;
   /** Whether another user already holds this email (from the users read model, checked under the users lock). */
   emailTaken: boolean;
+  /** Registering uninvited as the deployment's first user (registration by invitation, nobody registered yet). */
+  firstUser: boolean;
 };
 export type ProvisionUser = {
   type: 'ProvisionUser';
@@ -44,7 +50,8 @@ export const decideUser = (command: UserCommand, state: UserState): UserEvent[] 
     case 'RegisterUser': {
       if (state.exists) throw new DomainError('USER_EXISTS', 'CONFLICT', 'user already exists');
       if (command.emailTaken) throw new DomainError('EMAIL_TAKEN', 'CONFLICT', 'email is already registered');
-      return [{ type: 'UserRegistered', data: { userId: command.userId, email: normalizeEmail(command.email), passwordHash: command.passwordHash } }];
+      const { userId, passwordHash, firstUser } = command;
+      return [{ type: 'UserRegistered', data: { userId, email: normalizeEmail(command.email), passwordHash, ...(firstUser ? { firstUser: true as const } : {}) } }];
     }
     case 'ProvisionUser': {
       if (state.exists) throw new DomainError('USER_EXISTS', 'CONFLICT', 'user already exists');
