@@ -1,6 +1,7 @@
 /**
  * The floor of bench part (k): a bare node:http server doing nothing but what the wire needs, in its own process.
- * - POST to any path but /fanout: the body is read and dropped, 202 `{"accepted":true}` (the heartbeat floor).
+ * - POST to any path but /fanout: the body is read and dropped, 202 `{"accepted":true}` with a content-length, as
+ *   the control plane answers (the heartbeat floor).
  * - GET /stream?i=<k>: an SSE stream, opened with a tiny `config` frame so the client knows it is connected.
  * - POST /fanout with a JSON array of byte counts: writes to stream k a `patch` frame of exactly counts[k] bytes (at
  *   least its header) and answers 204 once every write is issued — what the control plane must at least pay to send
@@ -13,6 +14,7 @@ const streams = new Map<number, ServerResponse>();
 let padding = Buffer.alloc(0);
 let frames = 0;
 const tail = Buffer.from('\n\n');
+const ACCEPTED = Buffer.from('{"accepted":true}');
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -61,7 +63,7 @@ const server = createServer((req, res) => {
   }
   if (req.method === 'POST') {
     void readBody(req).then(() => {
-      res.writeHead(202, { 'content-type': 'application/json; charset=utf-8' }).end('{"accepted":true}');
+      res.writeHead(202, { 'content-type': 'application/json; charset=utf-8', 'content-length': ACCEPTED.length }).end(ACCEPTED);
     });
     return;
   }

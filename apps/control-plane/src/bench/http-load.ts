@@ -45,16 +45,10 @@ export async function closedLoop(
     socket.on('error', () => done());
     socket.on('data', (chunk) => {
       buffer = buffer.length ? Buffer.concat([buffer, chunk]) : chunk;
-      for (;;) {
-        const headerEnd = buffer.indexOf('\r\n\r\n');
-        if (headerEnd < 0) return;
-        const head = buffer.subarray(0, headerEnd).toString('latin1');
-        const length = Number(/content-length: *([0-9]+)/i.exec(head)?.[1] ?? 0);
-        if (buffer.length < headerEnd + 4 + length) return;
-        const status = Number(head.slice(9, 12));
-        buffer = buffer.subarray(headerEnd + 4 + length);
+      for (let response = takeResponse(buffer); response; response = takeResponse(buffer)) {
+        buffer = buffer.subarray(response.length);
         latencies.push(Number(process.hrtime.bigint() - sentAt) / 1e6);
-        if (status < 200 || status >= 300) errors++;
+        if (response.status < 200 || response.status >= 300) errors++;
         send();
       }
     });
@@ -66,4 +60,33 @@ export async function closedLoop(
     requests: latencies.length, errors, seconds: elapsed, perSecond: latencies.length / elapsed,
     p50Ms: latencies[Math.floor(latencies.length * 0.5)] ?? 0, p99Ms: latencies[Math.floor(latencies.length * 0.99)] ?? 0,
   };
+}
+
+/**
+ * The first whole response in `buffer`: its status and its length in bytes (head and body), or undefined while it is
+ * incomplete. Bodies are framed by content-length or chunked transfer coding: a chunked body read as empty would leave
+ * its `0\r\n\r\n` to be taken for the next response, and every such phantom sends another request on the socket.
+ */
+export function takeResponse(buffer: Buffer): { status: number; length: number } | undefined {
+  const headerEnd = buffer.indexOf('\r\n\r\n');
+  if (headerEnd < 0) return undefined;
+  const head = buffer.subarray(0, headerEnd).toString('latin1');
+  const status = Number(head.slice(9, 12));
+  const bodyStart = headerEnd + 4;
+  if (!/\r\ntransfer-encoding: *chunked/i.test(head)) {
+    const length = bodyStart + Number(/\r\ncontent-length: *([0-9]+)/i.exec(head)?.[1] ?? 0);
+    return buffer.length < length ? undefined : { status, length };
+  }
+  for (let at = bodyStart; ;) {
+    const sizeEnd = buffer.indexOf('\r\n', at);
+    if (sizeEnd < 0) return undefined;
+    const size = parseInt(buffer.subarray(at, sizeEnd).toString('latin1'), 16);
+    if (size === 0) {
+      // No trailers here: the last chunk is followed by the blank line.
+      const end = buffer.indexOf('\r\n', sizeEnd + 2);
+      return end < 0 ? undefined : { status, length: end + 2 };
+    }
+    at = sizeEnd + 2 + size + 2;
+    if (buffer.length < at) return undefined;
+  }
 }
