@@ -4,9 +4,10 @@ import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal';
 import { RetryLaterException } from '../common/retry-later';
 import { AppConfig } from '../config/app-config';
+import { SlidingWindowStorage } from './sliding-window.storage';
 
 /**
- * The budgets, each counted in a sliding window in memory (per replica):
+ * The budgets, each counted in a sliding window in memory (per replica; sliding-window.storage.ts):
  * - `auth`: register and login, per client address and route (the address honours TRUST_PROXY);
  * - `writes`: every other POST/PUT/DELETE, per principal across all routes;
  * - `heartbeats`: per node, per heartbeat interval (a heartbeat is a write the log keeps for ever).
@@ -46,6 +47,7 @@ export function rateLimitOptions(config: AppConfig): ThrottlerModuleOptions {
   const only = (bucket: RateLimitBucket) => (context: ExecutionContext) => bucketOf(context) !== bucket;
   return {
     setHeaders: false,
+    storage: new SlidingWindowStorage(),
     throttlers: [
       { name: 'auth', ttl: 60_000, limit: config.authRateLimitPerMinute, blockDuration: 0, skipIf: only('auth') },
       { name: 'writes', ttl: 60_000, limit: config.writeRateLimitPerMinute, blockDuration: 0, skipIf: only('writes'), ...perPrincipal },
