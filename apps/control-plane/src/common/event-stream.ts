@@ -65,7 +65,9 @@ export function eventFrameBytes(event: string, id: number, data: ReadonlyArray<s
     if (typeof piece === 'string') {
       text += piece;
     } else {
-      buffers.push(Buffer.from(text), piece);
+      // Bytes usually follow bytes (a list of shared peer entries): no empty buffer between them.
+      if (text !== '') buffers.push(Buffer.from(text));
+      buffers.push(piece);
       text = '';
     }
   }

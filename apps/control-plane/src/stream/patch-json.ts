@@ -14,7 +14,7 @@ import { PART_NAMES } from '@meshgate/domain';
  */
 const texts = new WeakMap<object, string>();
 const encoded = new WeakMap<object, Buffer>();
-const COMMA = Buffer.from(',');
+const encodedAfterComma = new WeakMap<object, Buffer>();
 
 /** Shared JSON this long or longer goes as bytes; peer lists this long or longer go entry by entry as bytes. */
 const LARGE_FRAGMENT = 1024;
@@ -43,6 +43,13 @@ function bytesOf(value: object): Buffer {
   return bytes;
 }
 
+/** `,` and the entry's JSON, as one piece: a list's entries after its first (half the pieces of a comma apart). */
+function followingBytesOf(value: object): Buffer {
+  let bytes = encodedAfterComma.get(value);
+  if (bytes === undefined) encodedAfterComma.set(value, (bytes = Buffer.from(`,${textOf(value)}`)));
+  return bytes;
+}
+
 /** The patch's JSON in order, as text (to be encoded) and shared bytes (to be copied): the caller concatenates. */
 export function patchJsonPieces(patch: ConfigPatch): Array<string | Buffer> {
   const pieces: Array<string | Buffer> = [];
@@ -60,10 +67,8 @@ export function patchJsonPieces(patch: ConfigPatch): Array<string | Buffer> {
         own += peers.map(textOf).join(',');
       } else {
         pieces.push(own);
-        peers.forEach((peer, i) => {
-          if (i > 0) pieces.push(COMMA);
-          pieces.push(bytesOf(peer));
-        });
+        pieces.push(bytesOf(peers[0]));
+        for (let i = 1; i < peers.length; i++) pieces.push(followingBytesOf(peers[i]));
         own = '';
       }
       own += ']';
