@@ -12,6 +12,7 @@ export * from './enrollment-key/enrollment-key';
 export * from './api-key/api-key';
 export * from './policy/policy';
 export * from './topology/topology';
+export * from './topology/shared-lists';
 export * from './topology/policy-preview';
 export * from './history';
 export * from './audit/checkpoint';

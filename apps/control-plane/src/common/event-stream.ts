@@ -54,23 +54,40 @@ export function openEventStream(reply: FastifyReply, request: FastifyRequest): E
 /** One SSE frame (`data` is a single line of JSON). */
 export const eventFrame = (event: string, id: number, data: string): string => `event: ${event}\nid: ${id}\ndata: ${data}\n\n`;
 
+/** Bytes this long or longer go to the socket as they are (a view of a shared list), not copied into the frame. */
+const WRITTEN_AS_IS = 16 * 1024;
+
 /**
- * One SSE frame around `data` given as pieces (a patch from shared fragments): each run of text is encoded once, and
- * bytes are copied; one buffer.
+ * One SSE frame around `data` given as pieces (a patch from shared fragments), as buffers to write in order: each
+ * run of text is encoded once, small bytes are copied together, large ones are passed on as they are. A change that
+ * gives 3,000 agents 3,000 new peers is ~1.7 GB of frames made of the same few lists; copying each frame into one
+ * buffer was most of its fan-out's CPU.
  */
-export function eventFrameBytes(event: string, id: number, data: ReadonlyArray<string | Buffer>): Buffer {
-  const buffers: Buffer[] = [];
+export function eventFrameBuffers(event: string, id: number, data: ReadonlyArray<string | Buffer>): Buffer[] {
+  const frame: Buffer[] = [];
+  let run: Buffer[] = [];
   let text = `event: ${event}\nid: ${id}\ndata: `;
+  const endText = () => {
+    if (text !== '') run.push(Buffer.from(text));
+    text = '';
+  };
+  const endRun = () => {
+    endText();
+    if (run.length > 0) frame.push(run.length === 1 ? run[0] : Buffer.concat(run));
+    run = [];
+  };
   for (const piece of data) {
     if (typeof piece === 'string') {
       text += piece;
+    } else if (piece.length >= WRITTEN_AS_IS) {
+      endRun();
+      frame.push(piece);
     } else {
-      // Bytes usually follow bytes (a list of shared peer entries): no empty buffer between them.
-      if (text !== '') buffers.push(Buffer.from(text));
-      buffers.push(piece);
-      text = '';
+      endText();
+      run.push(piece);
     }
   }
-  buffers.push(Buffer.from(`${text}\n\n`));
-  return buffers.length === 1 ? buffers[0] : Buffer.concat(buffers);
+  text += '\n\n';
+  endRun();
+  return frame;
 }

@@ -1,5 +1,5 @@
 import {
-  ChangeSet, compileStoredPolicy, DENY_ALL, EMPTY_POLICY, InvitationAccepted, MemberAdded, MemberRemoved, MemberRoleChanged,
+  ChangeSet, compileStoredPolicy, PeerRemovals, PeerUpserts, DENY_ALL, EMPTY_POLICY, InvitationAccepted, MemberAdded, MemberRemoved, MemberRoleChanged,
   NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, PolicyUpdated, policyEngine, nodeIdOfStream, RecordedEvent, Role,
   ScheduleEvent, StoredHeartbeatEvent, Topology, TopologyLink, TopologyNode, upcastHeartbeat, UserGroupsChanged, UserRegistered,
 } from '@meshgate/domain';
@@ -448,7 +448,7 @@ export class NodeConfigView implements View {
           const changes = topology.removeNode(row.id);
           if (before) {
             changes.set(row.id, {
-              upserted: new Map(), removed: new Set(before.peers.map((p) => p.publicKey)),
+              upserted: new PeerUpserts(), removed: new PeerRemovals(before.peers.map((p) => p.publicKey)),
               parts: { routes: [], servedRoutes: [], firewall: [], qos: [], reachableGroups: [] },
             });
           }
@@ -477,7 +477,7 @@ export class NodeConfigView implements View {
     const changes = topology.addNode(row);
     const config = topology.configOf(row.id)!;
     changes.set(row.id, {
-      upserted: new Map(config.peers.map((p) => [p.publicKey, p])), removed: new Set(),
+      upserted: new PeerUpserts(config.peers), removed: new PeerRemovals(),
       parts: { routes: config.routes, servedRoutes: config.servedRoutes, firewall: config.firewall, qos: config.qos, reachableGroups: config.reachableGroups },
     });
     return changes;
@@ -561,7 +561,7 @@ export class NodeConfigView implements View {
    * stream. `fields` are built only for those (a tenant-wide change costs its patches, not a config per node).
    */
   private bump(changes: ChangeSet, fields: ReadonlyMap<string, (row: NodeConfigRow) => NodeFields> = NO_FIELDS): void {
-    for (const id of fields.keys()) if (!changes.has(id)) changes.set(id, { upserted: new Map(), removed: new Set(), parts: {} });
+    for (const id of fields.keys()) if (!changes.has(id)) changes.set(id, { upserted: new PeerUpserts(), removed: new PeerRemovals(), parts: {} });
     for (const [nodeId, change] of changes) {
       const row = this.nodes.get(nodeId);
       const extra = fields.get(nodeId);
@@ -571,7 +571,7 @@ export class NodeConfigView implements View {
       if (!this.listening(nodeId)) continue;
       this.pending.push({
         nodeId,
-        patch: { version: row.version, baseVersion, peersUpserted: [...change.upserted.values()], peersRemoved: [...change.removed], ...change.parts,
+        patch: { version: row.version, baseVersion, peersUpserted: change.upserted.list(), peersRemoved: change.removed.list(), ...change.parts,
           ...(extra ? extra(row) : {}) },
       });
     }

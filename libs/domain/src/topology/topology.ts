@@ -3,6 +3,7 @@ import { CompiledPolicy, Identity, isExitRoute, matchesClass, NO_SCHEDULES_OPEN,
 import { excludePrefixes, formatPrefix, parsePrefix, prefixContains } from '@meshgate/contracts/ip';
 import { formatPorts, formatReach, hasPorts, protoName, Reach } from '../policy/ports';
 import type { Role } from '../tenant/tenant';
+import { PeerRemovals, PeerUpserts } from './shared-lists';
 
 /** The slice of a node the mesh needs; the wire shapes (contracts) mirror the types below. */
 export interface TopologyNode {
@@ -59,8 +60,8 @@ export const PART_NAMES = ['routes', 'servedRoutes', 'firewall', 'qos', 'reachab
 
 /** What changed in one node's config: peers added or updated, peers removed (by key), and the parts that changed. */
 export interface NodeChange {
-  upserted: Map<string, Peer>;
-  removed: Set<string>;
+  upserted: PeerUpserts;
+  removed: PeerRemovals;
   parts: Partial<PolicyParts>;
 }
 export type ChangeSet = Map<string, NodeChange>;
@@ -497,16 +498,17 @@ export class Topology {
         const after = a.next.peers.has(b.next);
         const regrouped = b.old.group !== b.next.group;
         if (before === after && !(after && regrouped)) continue;
+        // A change of many pairs (a full mesh opened or closed) is N² entries: each receiver gets the group's shared list.
         const added = after ? entriesOf(b) : null;
-        for (const id of a.ids) {
-          if (b.ids.length === 1 && b.ids[0] === id) continue;
+        const removedKeys = added ? null : b.ids.map((otherId) => this.nodes.get(otherId)!.publicKey);
+        a.ids.forEach((id, i) => {
+          if (b.ids.length === 1 && b.ids[0] === id) return;
           const change = changeFor(changes, id);
-          b.ids.forEach((otherId, k) => {
-            if (id === otherId) return;
-            if (added) change.upserted.set(added[k].publicKey, added[k]);
-            else change.removed.add(this.nodes.get(otherId)!.publicKey);
-          });
-        }
+          // Groups are disjoint: a receiver is in b only when b is its own group, at the same index.
+          const own = a === b ? i : -1;
+          if (added) change.upserted.addShared(added, own);
+          else change.removed.addShared(removedKeys!, own);
+        });
       }
     }
     this.classes.clear();
@@ -672,7 +674,7 @@ const isEmpty = (c: NodeChange) => c.upserted.size === 0 && c.removed.size === 0
 
 function changeFor(changes: ChangeSet, nodeId: string): NodeChange {
   let change = changes.get(nodeId);
-  if (!change) changes.set(nodeId, (change = { upserted: new Map(), removed: new Set(), parts: {} }));
+  if (!change) changes.set(nodeId, (change = { upserted: new PeerUpserts(), removed: new PeerRemovals(), parts: {} }));
   return change;
 }
 
@@ -690,7 +692,7 @@ function mergeChange(into: NodeChange, later: NodeChange): void {
 }
 
 function diffConfigs(before: NodeMeshConfig, after: NodeMeshConfig): NodeChange | null {
-  const change: NodeChange = { upserted: new Map(), removed: new Set(), parts: {} };
+  const change: NodeChange = { upserted: new PeerUpserts(), removed: new PeerRemovals(), parts: {} };
   const old = new Map(before.peers.map((p) => [p.publicKey, p]));
   const now = new Map(after.peers.map((p) => [p.publicKey, p]));
   for (const key of old.keys()) if (!now.has(key)) change.removed.add(key);
