@@ -79,6 +79,9 @@ export class ConfigStreamController {
         const encoded = Buffer.from(frame);
         stream.raw.write(encoded);
         bytes = encoded.length;
+      } else if (frame.length === 1) {
+        stream.raw.write(frame[0]);
+        bytes = frame[0].length;
       } else {
         // One frame in one go on the socket, whatever its buffers.
         stream.raw.cork();
