@@ -30,7 +30,7 @@ export function parseCredential(token: string, prefix: string): { id: string; se
 
 /** Constant-time comparison of a presented secret with a stored hash. */
 export function secretMatches(secret: string, storedHash: string): boolean {
-  const presented = Buffer.from(hashSecret(secret), 'hex');
+  const presented = createHash('sha256').update(secret).digest();
   const stored = Buffer.from(storedHash, 'hex');
   return presented.length === stored.length && timingSafeEqual(presented, stored);
 }
