@@ -34,6 +34,31 @@ function toPostgres(sql: string): string {
   return text;
 }
 
+/**
+ * Statements run often are named: PostgreSQL then parses and plans each once per connection, not on every run (a
+ * fifth of a heartbeat's cost on one replica). Only hot ones, and a bounded number: text that varies (IN lists of
+ * any length) would otherwise leave a prepared statement per variant in every connection.
+ */
+const NAMED_AFTER_RUNS = 50;
+const MOST_NAMED = 256;
+const MOST_COUNTED = 10_000;
+const runs = new Map<string, number>();
+const names = new Map<string, string>();
+function statementName(sql: string): string | undefined {
+  const known = names.get(sql);
+  if (known !== undefined || names.size >= MOST_NAMED) return known;
+  const count = (runs.get(sql) ?? 0) + 1;
+  if (count < NAMED_AFTER_RUNS) {
+    if (runs.size >= MOST_COUNTED) runs.clear();
+    runs.set(sql, count);
+    return undefined;
+  }
+  runs.delete(sql);
+  const name = `meshgate_${names.size}`;
+  names.set(sql, name);
+  return name;
+}
+
 function translate(error: unknown): unknown {
   const e = error as { code?: string; table?: string; detail?: string } | null;
   const code = e?.code;
@@ -54,7 +79,7 @@ class PostgresExecutor implements SqlExecutor {
   constructor(protected readonly target: Pool | PoolClient) {}
   async query<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     try {
-      return (await this.target.query(toPostgres(sql), params as unknown[])).rows as T[];
+      return (await this.target.query({ name: statementName(sql), text: toPostgres(sql), values: params as unknown[] })).rows as T[];
     } catch (error) {
       throw translate(error);
     }
@@ -64,14 +89,14 @@ class PostgresExecutor implements SqlExecutor {
   }
   async queryValues<T extends unknown[]>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     try {
-      return (await this.target.query({ text: toPostgres(sql), values: params as unknown[], rowMode: 'array' })).rows as T[];
+      return (await this.target.query({ name: statementName(sql), text: toPostgres(sql), values: params as unknown[], rowMode: 'array' })).rows as T[];
     } catch (error) {
       throw translate(error);
     }
   }
   async execute(sql: string, params: readonly unknown[] = []): Promise<number> {
     try {
-      return (await this.target.query(toPostgres(sql), params as unknown[])).rowCount ?? 0;
+      return (await this.target.query({ name: statementName(sql), text: toPostgres(sql), values: params as unknown[] })).rowCount ?? 0;
     } catch (error) {
       throw translate(error);
     }
