@@ -32,6 +32,8 @@ class MarkingParticipant implements CommitParticipant {
     for (const e of events) {
       await tx.execute('INSERT INTO projection_checkpoints (name, position) VALUES (?, ?)', [`mark-${e.position}`, e.position]);
       if (e.type === 'Poison') throw new Error('projection failed');
+      // A name claimed twice breaks a unique key: an error of the database itself (PostgreSQL aborts the transaction).
+      if (e.type === 'Claim') await tx.execute('INSERT INTO projection_checkpoints (name, position) VALUES (?, ?)', [`claim-${(e.data as { name: string }).name}`, e.position]);
     }
   }
   async beforeCommit(): Promise<void> {}
@@ -121,6 +123,35 @@ describe.each(['sqlite', 'postgres'] as const)('the event store on %s', (kind) =
     const marks = await db.query<{ name: string }>("SELECT name FROM projection_checkpoints WHERE name LIKE 'mark-%' ORDER BY name");
     expect(marks.map((m) => m.name)).toEqual(['mark-1', 'mark-2']);
     expect(await log.verifyChain()).toBeNull();
+  });
+
+  it('fails alone a request undone after it wrote (a later stream\'s conflict, a unique key), whatever else the batch holds', async () => {
+    const participant = new MarkingParticipant();
+    log.setParticipant(participant);
+    await log.append(request('taken', 0, event('A')));
+    const twoStreams: AppendRequest = {
+      tenantId: null, metadata: { actor },
+      streams: [{ streamId: 'm-1', expectedVersion: 0, events: [event('M1')] }, { streamId: 'taken', expectedVersion: 0, events: [event('M2')] }],
+    };
+    const results = await Promise.allSettled([
+      log.append(request('c-1', 0, event('Claim', { name: 'x' }))),
+      log.append(twoStreams),
+      log.append(request('taken', 0, event('Stale'))),
+      log.append(request('c-2', 0, event('Claim', { name: 'x' }))),
+      log.append(request('c-3', 0, event('B'))),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
+    expect((results[2] as PromiseRejectedResult).reason).toBeInstanceOf(ConcurrencyError);
+    const all = await collect(log.readAll(0));
+    expect(all.map((e) => [e.position, e.streamId, e.type])).toEqual([[1, 'taken', 'A'], [2, 'c-1', 'Claim'], [3, 'c-3', 'B']]);
+    expect(await log.readStream('m-1')).toEqual([]);
+    expect(participant.committed.map((e) => e.type)).toEqual(['A', 'Claim', 'B']);
+    const marks = await db.query<{ name: string }>("SELECT name FROM projection_checkpoints WHERE name LIKE 'mark-%' OR name LIKE 'claim-%' ORDER BY name");
+    expect(marks.map((m) => m.name)).toEqual(['claim-x', 'mark-1', 'mark-2', 'mark-3']);
+    expect(await log.verifyChain()).toBeNull();
+    // And the store goes on: the next batch is written as any other.
+    expect((await log.append(request('m-1', 0, event('After'))))[0].position).toBe(4);
   });
 
   it('detects an altered, a removed and an appended-behind-its-back event in the hash chain', async () => {

@@ -14,6 +14,16 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+interface BatchOutcome {
+  accepted: { pending: Pending; events: RecordedEvent[] }[];
+  rejected: { pending: Pending; error: unknown }[];
+  /** Streams the transaction created, learnt once it commits. */
+  newRefs: [string, number][];
+}
+
+/** An unguarded batch met a failure only a savepoint could have undone: rolled back, it is written again guarded. */
+class UndoNeeded extends Error {}
+
 export interface SqlEventStoreOptions {
   clock?: () => Date;
   /** How long a batch may wait for more appends to join it (0: the next turn of the event loop). */
@@ -29,8 +39,8 @@ const STREAM_KEY = 'events(stream_ref,stream_version)';
 
 /**
  * The append-only log over either store, with group commit: appends that arrive while a transaction is being written
- * wait and are written together in the next one, each in its own savepoint — its events and its inline projections —
- * so that one request's conflict or failure fails that request alone. Positions and the chain head come from the
+ * wait and are written together in the next one — each request's events and inline projections — and one request's
+ * conflict or failure fails that request alone (see commitBatch: savepoints only when a failure needs one). Positions and the chain head come from the
  * `chain_head` row, locked by the transaction's first statement: appends from every replica form one chain, and
  * positions become visible in order. A request's promise settles only after its transaction has committed and the
  * participant has seen the commit (so the replica that acknowledged a write can read it at once).
@@ -92,66 +102,12 @@ export class SqlEventStore implements EventStore {
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
-    const accepted: { pending: Pending; events: RecordedEvent[] }[] = [];
-    const rejected: { pending: Pending; error: unknown }[] = [];
     const recordedAt = this.clock();
-    const newRefs: [string, number][] = [];
+    let outcome: BatchOutcome;
     try {
-      await this.db.transaction(async (tx) => {
-        const head = (await tx.one<{ position: number; hash: Buffer | string }>(
-          'UPDATE chain_head SET position = position WHERE id = 1 RETURNING position, hash'))!;
-        let position = head.position;
-        let hash = toHex(head.hash);
-        for (const pending of batch) {
-          const saved = { position, hash, refs: newRefs.length };
-          try {
-            const events = await tx.savepoint(async () => {
-              const written: RecordedEvent[] = [];
-              for (const stream of pending.request.streams) {
-                const { ref, created } = await this.streamRef(tx, stream.streamId, newRefs);
-                // A stream this statement created holds no events yet: no version to read.
-                const actual = created ? 0
-                  : (await tx.one<{ v: number | null }>('SELECT MAX(stream_version) AS v FROM events WHERE stream_ref = ?', [ref]))?.v ?? 0;
-                if (actual !== stream.expectedVersion) throw new ConcurrencyError(stream.streamId, stream.expectedVersion, actual);
-                let version = actual;
-                for (const event of stream.events) {
-                  const recorded: RecordedEvent = {
-                    position: ++position,
-                    tenantId: stream.tenantId === undefined ? pending.request.tenantId : stream.tenantId,
-                    streamId: stream.streamId,
-                    streamVersion: ++version,
-                    type: event.type,
-                    data: event.data,
-                    metadata: pending.request.metadata,
-                    recordedAt: recordedAt.toISOString(),
-                  };
-                  hash = chainHash(hash, recorded);
-                  await tx.execute(
-                    `INSERT INTO events (position, tenant_id, stream_ref, stream_version, type, data, metadata, recorded_at, hash)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-                    [recorded.position, recorded.tenantId, ref, recorded.streamVersion, recorded.type, JSON.stringify(recorded.data),
-                      encodeMetadata(recorded.streamId, recorded.metadata), recordedAt.getTime(), Buffer.from(hash, 'hex')],
-                  );
-                  written.push(recorded);
-                }
-              }
-              await this.participant?.applyInTransaction(tx, written);
-              return written;
-            });
-            accepted.push({ pending, events });
-          } catch (error) {
-            position = saved.position;
-            hash = saved.hash;
-            newRefs.length = saved.refs;
-            if (error instanceof StorageFaultError) throw error; // the database itself failed: the batch with it
-            rejected.push({ pending, error: translate(error) });
-          }
-        }
-        if (accepted.length > 0) {
-          await tx.execute('UPDATE chain_head SET position = ?, hash = ? WHERE id = 1', [position, Buffer.from(hash, 'hex')]);
-          await this.participant?.beforeCommit(tx, position);
-          await tx.announce(position);
-        }
+      outcome = await this.commitBatch(batch, recordedAt, false).catch((error: unknown) => {
+        if (error instanceof UndoNeeded) return this.commitBatch(batch, recordedAt, true);
+        throw error;
       });
     } catch (error) {
       if (error instanceof StorageFaultError && error.reason === 'full') this.storageFull = Date.now();
@@ -159,15 +115,91 @@ export class SqlEventStore implements EventStore {
       return;
     }
     this.storageFull = null;
-    for (const [name, ref] of newRefs) this.streamRefs.set(name, ref);
-    const all = accepted.flatMap((a) => a.events);
+    for (const [name, ref] of outcome.newRefs) this.streamRefs.set(name, ref);
+    const all = outcome.accepted.flatMap((a) => a.events);
     try {
       await this.participant?.afterCommit(all, batch.length);
     } finally {
       // Committed is committed: a failing read model never turns an acknowledged write into an error.
-      for (const { pending, events } of accepted) pending.resolve(events);
-      for (const { pending, error } of rejected) pending.reject(error);
+      for (const { pending, events } of outcome.accepted) pending.resolve(events);
+      for (const { pending, error } of outcome.rejected) pending.reject(error);
     }
+  }
+
+  /**
+   * One transaction for the batch. Guarded, each request is written in a savepoint, so that a request that fails
+   * after writing is undone alone. Unguarded (the first try) there are no savepoints, a round trip per request fewer
+   * on PostgreSQL: a request refused by its version check before it wrote anything is simply left out, and any other
+   * failure (PostgreSQL aborts the whole transaction on an error) rolls the batch back for a guarded try.
+   */
+  private async commitBatch(batch: Pending[], recordedAt: Date, guarded: boolean): Promise<BatchOutcome> {
+    const outcome: BatchOutcome = { accepted: [], rejected: [], newRefs: [] };
+    await this.db.transaction(async (tx) => {
+      const head = (await tx.one<{ position: number; hash: Buffer | string }>(
+        'UPDATE chain_head SET position = position WHERE id = 1 RETURNING position, hash'))!;
+      const chain = { position: head.position, hash: toHex(head.hash) };
+      for (const pending of batch) {
+        const saved = { ...chain, refs: outcome.newRefs.length };
+        const progress = { wrote: false };
+        try {
+          const write = () => this.writeRequest(tx, pending.request, chain, outcome.newRefs, recordedAt, progress);
+          outcome.accepted.push({ pending, events: guarded ? await tx.savepoint(write) : await write() });
+        } catch (error) {
+          Object.assign(chain, { position: saved.position, hash: saved.hash });
+          outcome.newRefs.length = saved.refs;
+          if (error instanceof StorageFaultError) throw error; // the database itself failed: the batch with it
+          if (!guarded && !(error instanceof ConcurrencyError && !progress.wrote)) throw new UndoNeeded();
+          outcome.rejected.push({ pending, error: translate(error) });
+        }
+      }
+      if (outcome.accepted.length > 0) {
+        await tx.execute('UPDATE chain_head SET position = ?, hash = ? WHERE id = 1', [chain.position, Buffer.from(chain.hash, 'hex')]);
+        await this.participant?.beforeCommit(tx, chain.position);
+        await tx.announce(chain.position);
+      }
+    });
+    return outcome;
+  }
+
+  /** One request's events and inline projections, advancing the chain; `progress.wrote` once it has written anything. */
+  private async writeRequest(
+    tx: Transaction, request: AppendRequest, chain: { position: number; hash: string }, newRefs: [string, number][], recordedAt: Date,
+    progress: { wrote: boolean },
+  ): Promise<RecordedEvent[]> {
+    const written: RecordedEvent[] = [];
+    for (const stream of request.streams) {
+      const { ref, created } = await this.streamRef(tx, stream.streamId, newRefs);
+      if (created) progress.wrote = true;
+      // A stream this statement created holds no events yet: no version to read.
+      const actual = created ? 0
+        : (await tx.one<{ v: number | null }>('SELECT MAX(stream_version) AS v FROM events WHERE stream_ref = ?', [ref]))?.v ?? 0;
+      if (actual !== stream.expectedVersion) throw new ConcurrencyError(stream.streamId, stream.expectedVersion, actual);
+      let version = actual;
+      for (const event of stream.events) {
+        const recorded: RecordedEvent = {
+          position: ++chain.position,
+          tenantId: stream.tenantId === undefined ? request.tenantId : stream.tenantId,
+          streamId: stream.streamId,
+          streamVersion: ++version,
+          type: event.type,
+          data: event.data,
+          metadata: request.metadata,
+          recordedAt: recordedAt.toISOString(),
+        };
+        chain.hash = chainHash(chain.hash, recorded);
+        progress.wrote = true;
+        await tx.execute(
+          `INSERT INTO events (position, tenant_id, stream_ref, stream_version, type, data, metadata, recorded_at, hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [recorded.position, recorded.tenantId, ref, recorded.streamVersion, recorded.type, JSON.stringify(recorded.data),
+            encodeMetadata(recorded.streamId, recorded.metadata), recordedAt.getTime(), Buffer.from(chain.hash, 'hex')],
+        );
+        written.push(recorded);
+      }
+    }
+    progress.wrote = true;
+    await this.participant?.applyInTransaction(tx, written);
+    return written;
   }
 
   /** The stream's reference, inserted on its first append (a lost race with another replica finds the winner's). */
