@@ -13,8 +13,10 @@ export function newSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
+const digestOf = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return digestOf(secret).toString('hex');
 }
 
 export function formatCredential(prefix: string, id: string, secret: string): string {
@@ -30,7 +32,7 @@ export function parseCredential(token: string, prefix: string): { id: string; se
 
 /** Constant-time comparison of a presented secret with a stored hash. */
 export function secretMatches(secret: string, storedHash: string): boolean {
-  const presented = createHash('sha256').update(secret).digest();
+  const presented = digestOf(secret);
   const stored = Buffer.from(storedHash, 'hex');
   return presented.length === stored.length && timingSafeEqual(presented, stored);
 }

@@ -1,6 +1,6 @@
 import {
-  ChangeSet, compileStoredPolicy, PeerRemovals, PeerUpserts, DENY_ALL, EMPTY_POLICY, InvitationAccepted, MemberAdded, MemberRemoved, MemberRoleChanged,
-  NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, PolicyUpdated, policyEngine, nodeIdOfStream, RecordedEvent, Role,
+  ChangeSet, compileStoredPolicy, DENY_ALL, EMPTY_POLICY, InvitationAccepted, MemberAdded, MemberRemoved, MemberRoleChanged,
+  NodeRegistered, NodeRenamed, NodeRoutesApproved, NodeTagsChanged, PeerRemovals, PeerUpserts, PolicyUpdated, policyEngine, nodeIdOfStream, RecordedEvent, Role,
   ScheduleEvent, StoredHeartbeatEvent, Topology, TopologyLink, TopologyNode, upcastHeartbeat, UserGroupsChanged, UserRegistered,
 } from '@meshgate/domain';
 import {

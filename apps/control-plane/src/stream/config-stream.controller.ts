@@ -73,24 +73,17 @@ export class ConfigStreamController {
     this.metrics.sseStreams.inc();
     stream.onEnd(() => this.metrics.sseStreams.dec());
     const write = (event: SseEvent, frame: string | Buffer[]) => {
+      // Encoded once: the write and the byte count would each scan the string (a 1.7 MB config, or 10,000 patches).
+      const buffers = typeof frame === 'string' ? [Buffer.from(frame)] : frame;
+      // A frame of several buffers goes in one go on the socket.
+      const corked = buffers.length > 1;
+      if (corked) stream.raw.cork();
       let bytes = 0;
-      if (typeof frame === 'string') {
-        // Encoded once: the write and the byte count would each scan the string (a 1.7 MB config, or 10,000 patches).
-        const encoded = Buffer.from(frame);
-        stream.raw.write(encoded);
-        bytes = encoded.length;
-      } else if (frame.length === 1) {
-        stream.raw.write(frame[0]);
-        bytes = frame[0].length;
-      } else {
-        // One frame in one go on the socket, whatever its buffers.
-        stream.raw.cork();
-        for (const buffer of frame) {
-          stream.raw.write(buffer);
-          bytes += buffer.length;
-        }
-        stream.raw.uncork();
+      for (const buffer of buffers) {
+        stream.raw.write(buffer);
+        bytes += buffer.length;
       }
+      if (corked) stream.raw.uncork();
       this.counted[event].messages.inc();
       this.counted[event].bytes.inc(bytes);
     };

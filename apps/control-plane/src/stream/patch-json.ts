@@ -123,6 +123,7 @@ export function patchJsonPieces(patch: ConfigPatch): Array<string | Buffer> {
       }
       own += ']';
     } else if (name === 'peersRemoved' && makeupOf(value as string[])) {
+      // Removed keys of a group taken from many receivers: the receiver's own keys as text, then the shared lists.
       const keys = value as string[];
       const makeup = makeupOf(keys)!;
       pieces.push(`${own}[${keys.slice(0, makeup.own).map((key) => JSON.stringify(key)).join(',')}`);

@@ -67,7 +67,9 @@ abstract class SharedLists<T> {
   /** Every entry by key, shared ones after those given before them: the order `list()` gives. */
   protected byKey(): Map<string, T> {
     if (this.lists.length > 0) {
-      for (const entry of this.list().slice(this.keyed.size)) this.keyed.set(this.keyOf(entry), entry);
+      for (const { entries, except } of this.lists) {
+        for (let i = 0; i < entries.length; i++) if (i !== except) this.keyed.set(this.keyOf(entries[i]), entries[i]);
+      }
       this.lists = [];
       this.listed = 0;
     }
