@@ -99,6 +99,24 @@ describe.each(['sqlite', 'postgres'] as const)('the event store on %s', (kind) =
     expect((await collect(log.readAll(2000))).map((e) => e.position)).toEqual(all.slice(2000).map((e) => e.position));
   });
 
+  it('reads every event committed before a read began, and events committed during it at most once, in order', async () => {
+    const seen = (n: number) => Array.from({ length: n }, () => event('NodeSeen'));
+    await log.append({ tenantId: null, streams: [{ streamId: 'node-n1', expectedVersion: 0, events: seen(2500) }], metadata: { actor } });
+    const positions: number[] = [];
+    for await (const e of log.readAll(0)) {
+      positions.push(e.position);
+      // Half-way through the read: 1,500 more, committed after it began.
+      if (e.position === 1250) await log.append({ tenantId: null, streams: [{ streamId: 'node-n1', expectedVersion: 2500, events: seen(1500) }], metadata: { actor } });
+    }
+    expect(positions.length).toBeGreaterThanOrEqual(2500);
+    expect(positions).toEqual(Array.from({ length: positions.length }, (_, i) => i + 1));
+    // The rest is there for the next read, from where this one ended; the connections the reads used are healthy.
+    const rest = await collect(log.readAll(positions.length));
+    expect(rest.map((e) => e.position)).toEqual(Array.from({ length: 4000 - positions.length }, (_, i) => positions.length + i + 1));
+    await log.append(request('a-1', 0, event('A')));
+    expect((await collect(log.readAll(3999))).map((e) => e.type)).toEqual(['NodeSeen', 'A']);
+  });
+
   it('refuses a stale expected version with a ConcurrencyError and appends nothing of that request', async () => {
     await log.append(request('s-1', 0, event('A')));
     const results = await Promise.allSettled([log.append(request('s-1', 1, event('B'))), log.append(request('s-1', 1, event('C')))]);

@@ -35,10 +35,13 @@ export interface EventStore {
   /** Resolves once the events are durable (the transaction holding them has committed). */
   append(request: AppendRequest): Promise<RecordedEvent[]>;
   readStream(streamId: string): Promise<RecordedEvent[]>;
-  /** Events with position > after, in order, read a page at a time. */
-  readAll(after: number): AsyncIterable<RecordedEvent>;
+  /**
+   * Events with position > after (and ≤ until), in order, read a page at a time: those committed when the read
+   * began, and perhaps some committed during it.
+   */
+  readAll(after: number, until?: number): AsyncIterable<RecordedEvent>;
   /** The same events, a page at a time (a bulk reader's cheaper loop). */
-  readPages(after: number): AsyncIterable<readonly RecordedEvent[]>;
+  readPages(after: number, until?: number): AsyncIterable<readonly RecordedEvent[]>;
   /** The same pages with each event's chain hash (the audit export's reader). */
   readHashedPages(after: number): AsyncIterable<readonly HashedEvent[]>;
   setParticipant(participant: CommitParticipant): void;

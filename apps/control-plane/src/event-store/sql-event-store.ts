@@ -218,13 +218,14 @@ export class SqlEventStore implements EventStore {
     return rows.map(decodeEvent);
   }
 
-  async *readAll(after: number): AsyncIterable<RecordedEvent> {
-    for await (const page of this.readPages(after)) yield* page;
+  async *readAll(after: number, until?: number): AsyncIterable<RecordedEvent> {
+    for await (const page of this.readPages(after, until)) yield* page;
   }
 
-  async *readPages(after: number): AsyncIterable<readonly RecordedEvent[]> {
+  async *readPages(after: number, until = Number.MAX_SAFE_INTEGER): AsyncIterable<readonly RecordedEvent[]> {
     let from = after;
-    for await (const page of this.db.queryColumnPages(`SELECT ${LOG_PAGE_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ${PAGE}`, after)) {
+    const sql = `SELECT ${LOG_PAGE_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position`;
+    for await (const page of this.db.queryColumnPages(sql, after, until, PAGE)) {
       const [positions, refs, versions] = page.columns as Float64Array[];
       const to = positions[page.length - 1];
       const details = versions.some((version) => version < 0)

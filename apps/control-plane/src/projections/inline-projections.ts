@@ -59,12 +59,9 @@ export class InlineProjections {
       const reached = await this.db.transaction(async (tx: Transaction): Promise<number | null> => {
         const head = (await tx.one<{ position: number }>('UPDATE chain_head SET position = position WHERE id = 1 RETURNING position'))!.position;
         if (from >= head) return null;
+        // Read to its end (positions are dense): a read left early costs PostgreSQL its COPY's connection.
         const batch: RecordedEvent[] = [];
-        for await (const event of this.store.readAll(from)) {
-          if (event.position > head) break;
-          batch.push(event);
-          if (batch.length >= CATCH_UP_BATCH) break;
-        }
+        for await (const event of this.store.readAll(from, Math.min(head, from + CATCH_UP_BATCH))) batch.push(event);
         await this.apply(tx, batch);
         await this.writeCheckpoints(tx, batch[batch.length - 1].position);
         applied += batch.length;

@@ -23,15 +23,3 @@ export function packColumns(rows: readonly (readonly unknown[])[]): ColumnPage {
   }
   return { length: rows.length, columns };
 }
-
-/** Database.queryColumnPages over a driver's reads of pages, asking for each page while the caller applies the one before. */
-export async function* keysetPages(read: (after: number) => Promise<ColumnPage>, after: number): AsyncIterable<ColumnPage> {
-  let next = read(after);
-  for (;;) {
-    const page = await next;
-    if (page.length === 0) return;
-    next = read(page.columns[0][page.length - 1] as number);
-    next.catch(() => undefined); // awaited on the next turn, unless the caller stopped first
-    yield page;
-  }
-}

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Client, Pool, PoolClient, types } from 'pg';
 import { DataSource } from 'typeorm';
-import { ColumnPage, keysetPages, packColumns } from '../column-page';
+import { to as copyTo } from 'pg-copy-streams';
+import type { ColumnPage } from '../column-page';
 import { Database, Leadership, SqlExecutor, StorageFaultError, Transaction, UniqueViolationError } from '../database.port';
+import { BinaryCopyPages } from './binary-copy-pages';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations';
 
 // BIGINT (positions) as numbers: exact up to 2^53, which no log reaches.
@@ -10,17 +12,8 @@ types.setTypeParser(types.builtins.INT8, (value: string) => Number(value));
 
 const CHANNEL = 'meshgate_log';
 
-/** A packed page (rows of `width` big-endian doubles) as columns. */
-function unpackDoubles(bytes: Buffer | null, width: number): ColumnPage {
-  const length = bytes === null ? 0 : bytes.length / (8 * width);
-  const columns = Array.from({ length: width }, () => new Float64Array(length));
-  if (bytes === null) return { length, columns };
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let row = 0, offset = 0; row < length; row++) {
-    for (let c = 0; c < width; c++, offset += 8) columns[c][row] = view.getFloat64(offset);
-  }
-  return { length, columns };
-}
+/** How far a binary COPY of the log reads ahead of the pages being applied (besides what the socket holds). */
+const COPY_READ_AHEAD_BYTES = 1 << 20;
 
 /** `?` placeholders, as the portable SQL writes them, numbered the PostgreSQL way; cached per statement text. */
 const numbered = new Map<string, string>();
@@ -156,6 +149,8 @@ async function migrateExclusively(dataSource: DataSource, url: string, then?: ()
 export class PostgresDatabase extends PostgresExecutor implements Database {
   readonly dialect = 'postgres';
   private readonly sessions = new Set<Client>();
+  /** Columns of each keyset query read by COPY. */
+  private readonly widths = new Map<string, number>();
   private closed = false;
 
   private constructor(private readonly dataSource: DataSource, pool: Pool, private readonly url: string) {
@@ -225,24 +220,46 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
   }
 
   /**
-   * The first page as rows: it tells how many columns there are. The pages after it the server packs into one bytea
-   * of big-endian doubles, which reaches this process as one Buffer instead of a thousand rows to parse, so the
-   * log's replay reads about twice as fast.
+   * One binary COPY of the query from `after` on: the server streams the rows, without a round trip per page, each
+   * column as 8 bytes, while this process applies the pages before (the socket and the stream's buffer read ahead).
    */
-  queryColumnPages(sql: string, after: number): AsyncIterable<ColumnPage> {
-    let packed: string | null = null;
-    let width = 0;
-    return keysetPages(async (from) => {
-      if (packed === null) {
-        const rows = await this.queryValues(sql, [from]);
-        width = rows[0]?.length ?? 0;
-        const columns = Array.from({ length: width }, (_, i) => `float8send(p.c${i}::float8)`).join(' || ');
-        packed = `SELECT string_agg(${columns}, ''::bytea ORDER BY p.c0) FROM (${sql}) AS p(${Array.from({ length: width }, (_, i) => `c${i}`).join(', ')})`;
-        return packColumns(rows);
-      }
-      const [[bytes]] = await this.queryValues<[Buffer | null]>(packed, [from]);
-      return unpackDoubles(bytes, width);
-    }, after);
+  async *queryColumnPages(sql: string, after: number, until: number, pageRows: number): AsyncIterable<ColumnPage> {
+    // COPY takes no parameters: the keyset bounds are written into the text, as the integers they must be.
+    if (!Number.isSafeInteger(after) || !Number.isSafeInteger(until)) throw new Error(`a keyset read after ${after} up to ${until}: not integers`);
+    const width = await this.widthOf(sql);
+    const names = Array.from({ length: width }, (_, i) => `c${i}`);
+    const text = `COPY (SELECT ${names.map((c) => `${c}::float8`).join(', ')} FROM (${toPostgres(sql).replace('$1', String(after)).replace('$2', String(until))}) AS p(${names.join(', ')}))
+      TO STDOUT (FORMAT binary)`;
+    let client: PoolClient;
+    try {
+      client = await (this.target as Pool).connect();
+    } catch (error) {
+      throw translate(error);
+    }
+    const stream = client.query(copyTo(text, { highWaterMark: COPY_READ_AHEAD_BYTES }));
+    const pages = new BinaryCopyPages(width, pageRows);
+    let finished = false;
+    try {
+      for await (const chunk of stream) yield* pages.push(chunk as Buffer);
+      const last = pages.end();
+      if (last) yield last;
+      finished = true;
+    } catch (error) {
+      throw translate(error);
+    } finally {
+      // A COPY left unread holds its connection mid-protocol: that connection is closed, not handed back to the pool.
+      if (!finished) stream.destroy();
+      client.release(!finished);
+    }
+  }
+
+  private async widthOf(sql: string): Promise<number> {
+    let width = this.widths.get(sql);
+    if (width === undefined) {
+      const { fields } = await this.target.query(`SELECT * FROM (${toPostgres(sql)}) AS p LIMIT 0`, [0, 0]);
+      this.widths.set(sql, (width = fields.length));
+    }
+    return width;
   }
 
   async leadership(name: string, pollMs: number): Promise<Leadership> {

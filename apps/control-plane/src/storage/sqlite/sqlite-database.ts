@@ -128,10 +128,10 @@ export class SqliteDatabase extends SqliteExecutor implements Database {
     return new SqliteDatabase(dataSource, write, read, new SqliteReaderThread(path), options.busyWaitMs ?? 5_000);
   }
 
-  /** On the reader thread, ahead of the caller. */
-  async *queryColumnPages(sql: string, after: number): AsyncIterable<ColumnPage> {
+  /** On the reader thread, ahead of the caller: a page per run of the query, from the last row of the page before. */
+  async *queryColumnPages(sql: string, after: number, until: number, pageRows: number): AsyncIterable<ColumnPage> {
     try {
-      yield* this.reader.pages(sql, after);
+      yield* this.reader.pages(`${sql} LIMIT ${pageRows}`, after, until);
     } catch (error) {
       throw translate(error);
     }

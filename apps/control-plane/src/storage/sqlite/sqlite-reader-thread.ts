@@ -5,7 +5,7 @@ import { ColumnPage, packColumns } from '../column-page';
 /** Pages a cursor reads ahead of its consumer: it keeps reading while the consumer applies the page before. */
 const AHEAD = 2;
 
-type Request = { open: number; sql: string; after: number } | { ack: number } | { close: number };
+type Request = { open: number; sql: string; after: number; until: number } | { ack: number } | { close: number };
 type Reply = { id: number; page: ColumnPage } | { id: number; error: { message: string; code?: string } };
 
 /**
@@ -18,7 +18,7 @@ function readerThread(pack: typeof packColumns, ahead: number): void {
   const connection = new BetterSqlite3(workerData.path, { readonly: true, fileMustExist: true });
   connection.pragma('busy_timeout = 1000');
   const statements = new Map<string, Statement>();
-  const cursors = new Map<number, { sql: string; after: number; unacked: number }>();
+  const cursors = new Map<number, { sql: string; after: number; until: number; unacked: number }>();
   const prepared = (sql: string) => {
     let statement = statements.get(sql);
     if (!statement) statements.set(sql, (statement = connection.prepare(sql).raw(true)));
@@ -32,7 +32,7 @@ function readerThread(pack: typeof packColumns, ahead: number): void {
     for (const [id, cursor] of cursors) {
       if (cursor.unacked >= ahead) continue;
       try {
-        const page = pack(prepared(cursor.sql).all(cursor.after) as unknown[][]);
+        const page = pack(prepared(cursor.sql).all(cursor.after, cursor.until) as unknown[][]);
         cursor.unacked++;
         if (page.length === 0) cursors.delete(id);
         else cursor.after = (page.columns[0] as ArrayLike<number>)[page.length - 1];
@@ -54,7 +54,7 @@ function readerThread(pack: typeof packColumns, ahead: number): void {
 
   parentPort!.on('message', (request: Request) => {
     if ('open' in request) {
-      cursors.set(request.open, { sql: request.sql, after: request.after, unacked: 0 });
+      cursors.set(request.open, { sql: request.sql, after: request.after, until: request.until, unacked: 0 });
     } else if ('ack' in request) {
       const cursor = cursors.get(request.ack);
       if (cursor) cursor.unacked--;
@@ -99,14 +99,14 @@ export class SqliteReaderThread {
     this.worker.on('exit', (code) => this.fail(new Error(`the SQLite reader thread exited (${code})`)));
   }
 
-  /** The pages of a keyset query (see Database.queryColumnPages). */
-  async *pages(sql: string, after: number): AsyncIterable<ColumnPage> {
+  /** The pages of a keyset query that names its page size (`… LIMIT n`; see Database.queryColumnPages). */
+  async *pages(sql: string, after: number, until: number): AsyncIterable<ColumnPage> {
     if (this.gone) throw this.gone;
     const id = ++this.lastId;
     const consumer: Consumer = { pages: [], error: null, wake: null };
     if (this.consumers.size === 0) this.worker.ref();
     this.consumers.set(id, consumer);
-    this.worker.postMessage({ open: id, sql, after } satisfies Request);
+    this.worker.postMessage({ open: id, sql, after, until } satisfies Request);
     let done = false;
     try {
       for (;;) {
