@@ -256,8 +256,12 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
   private async widthOf(sql: string): Promise<number> {
     let width = this.widths.get(sql);
     if (width === undefined) {
-      const { fields } = await this.target.query(`SELECT * FROM (${toPostgres(sql)}) AS p LIMIT 0`, [0, 0]);
-      this.widths.set(sql, (width = fields.length));
+      try {
+        width = (await this.target.query(`SELECT * FROM (${toPostgres(sql)}) AS p LIMIT 0`, [0, 0])).fields.length;
+      } catch (error) {
+        throw translate(error);
+      }
+      this.widths.set(sql, width);
     }
     return width;
   }
