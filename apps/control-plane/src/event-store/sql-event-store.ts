@@ -42,8 +42,9 @@ const STREAM_KEY = 'events(stream_ref,stream_version)';
  * wait and are written together in the next one — each request's events and inline projections — and one request's
  * conflict or failure fails that request alone (commitBatch: savepoints only when a failure needs one). Positions
  * and the chain head come from the `chain_head` row, locked by the transaction's first statement: appends from every
- * replica form one chain, and positions become visible in order. A request's promise settles only after its transaction has committed and the
- * participant has seen the commit (so the replica that acknowledged a write can read it at once).
+ * replica form one chain, and positions become visible in order. A request's promise settles only after its
+ * transaction has committed and the participant has seen the commit (so the replica that acknowledged a write can
+ * read it at once).
  */
 export class SqlEventStore implements EventStore {
   private queue: Pending[] = [];

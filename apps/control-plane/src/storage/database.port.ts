@@ -42,9 +42,10 @@ export interface Database extends SqlExecutor {
   /**
    * The rows of a keyset query in pages of `pageRows`, for the log's largest reads: `sql` takes two parameters, bounds
    * of the first column, and is ordered by it (`… WHERE position > ? AND position <= ? ORDER BY position`): the rows
-   * after `after` up to `until` that had committed when the read began (rows committed during it may come too). Every column is a number (never NULL),
-   * and comes as a Float64Array. They are read ahead of the caller: on SQLite a page at a time by a thread beside the
-   * event loop, on PostgreSQL as one binary COPY that the server streams while this process applies the pages before.
+   * after `after` up to `until` that had committed when the read began (rows committed during it may come too).
+   * Every column is a number (never NULL), and comes as a Float64Array. They are read ahead of the caller: on SQLite
+   * a page at a time by a thread beside the event loop, on PostgreSQL as one binary COPY that the server streams
+   * while this process applies the pages before.
    */
   queryColumnPages(sql: string, after: number, until: number, pageRows: number): AsyncIterable<ColumnPage>;
   /** Competes for a named leadership; on SQLite this process always leads. */

@@ -190,12 +190,7 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
   }
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    let client: PoolClient;
-    try {
-      client = await (this.target as Pool).connect();
-    } catch (error) {
-      throw translate(error);
-    }
+    const client = await this.connection();
     try {
       await client.query('BEGIN');
       const result = await fn(new PostgresTransaction(client));
@@ -230,12 +225,7 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
     const names = Array.from({ length: width }, (_, i) => `c${i}`);
     const text = `COPY (SELECT ${names.map((c) => `${c}::float8`).join(', ')} FROM (${toPostgres(sql).replace('$1', String(after)).replace('$2', String(until))}) AS p(${names.join(', ')}))
       TO STDOUT (FORMAT binary)`;
-    let client: PoolClient;
-    try {
-      client = await (this.target as Pool).connect();
-    } catch (error) {
-      throw translate(error);
-    }
+    const client = await this.connection();
     const stream = client.query(copyTo(text, { highWaterMark: COPY_READ_AHEAD_BYTES }));
     const pages = new BinaryCopyPages(width, pageRows);
     let finished = false;
@@ -250,6 +240,15 @@ export class PostgresDatabase extends PostgresExecutor implements Database {
       // A COPY left unread holds its connection mid-protocol: that connection is closed, not handed back to the pool.
       if (!finished) stream.destroy();
       client.release(!finished);
+    }
+  }
+
+  /** A connection of the pool, for work that spans several statements. */
+  private async connection(): Promise<PoolClient> {
+    try {
+      return await (this.target as Pool).connect();
+    } catch (error) {
+      throw translate(error);
     }
   }
 
